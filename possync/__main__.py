@@ -1,0 +1,3 @@
+from possync.cli.main import main
+
+main()

@@ -1,0 +1,2 @@
+"""The command line: one module per command group, each command a thin call into
+the library."""

@@ -1,0 +1,59 @@
+"""Options and error handling shared by every command."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+
+from possync.retail.errors import RetailError
+from possync.sync.errors import SyncError
+from possync.transport.client import Refused, Unreachable
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbUrl = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="POSSYNC_DB",
+        help="SQLAlchemy URL of the store database (sqlite:///... or postgresql://...)",
+    ),
+]
+DataDir = Annotated[
+    Path, typer.Option("--data", envvar="POSSYNC_DATA", help="The terminal's data directory")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+
+EXIT_REFUSED = 1  # a rule or the store refused: nothing was changed
+EXIT_UNREACHABLE = 3  # the store could not be reached
+
+
+def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the errors a user can act on into one line and an exit code."""
+    try:
+        yield
+    except Unreachable as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    except (RetailError, SyncError, Refused) as exc:
+        fail(str(exc))
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(
+        orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    )
+    sys.stdout.write("\n")

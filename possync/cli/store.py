@@ -1,0 +1,137 @@
+"""``possync store ...``: set up and run a store server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from possync.cli.common import DbUrl, JsonFlag, console, print_json, user_errors
+from possync.retail import catalog, reports, store_admin
+from possync.retail import stock as stock_rules
+from possync.sync.db import open_engine, read_tx, write_tx
+
+app = typer.Typer(help="Set up and run a store server.", no_args_is_help=True)
+items_app = typer.Typer(help="The item catalog.", no_args_is_help=True)
+terminal_app = typer.Typer(help="POS terminals of the store.", no_args_is_help=True)
+stock_app = typer.Typer(help="Stock movements made on the store.", no_args_is_help=True)
+app.add_typer(items_app, name="items")
+app.add_typer(terminal_app, name="terminal")
+app.add_typer(stock_app, name="stock")
+
+
+@app.command()
+def init(
+    db: DbUrl,
+    store: Annotated[str, typer.Option("--store", help="Store id, e.g. S01")],
+    name: Annotated[str, typer.Option("--name", help="Store name")],
+    currency: Annotated[str, typer.Option("--currency")] = "EUR",
+) -> None:
+    """Create the store database (safe to run again)."""
+    with user_errors():
+        store_admin.init_store(open_engine(db), store, name, currency)
+    console.print(f"store {store} ({name}) ready in {db}")
+
+
+@items_app.command("import")
+def import_items(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    db: DbUrl,
+) -> None:
+    """Import a catalog CSV (sku,barcode,name,price,tax_code): all lines or none."""
+    with user_errors():
+        engine = open_engine(db)
+        with write_tx(engine) as conn:
+            count = catalog.import_csv(conn, file.read_text(encoding="utf-8-sig"))
+    console.print(f"imported {count} items")
+
+
+@terminal_app.command("add")
+def add_terminal(
+    terminal: Annotated[str, typer.Argument(help="Terminal id, e.g. T01")],
+    db: DbUrl,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    offline_enabled: Annotated[bool, typer.Option("--offline-enabled/--online-only")] = True,
+) -> None:
+    """Add a terminal (or re-provision it) and print its one-time registration code."""
+    with user_errors():
+        new = store_admin.add_terminal(
+            open_engine(db), terminal, name=name, offline_enabled=offline_enabled
+        )
+    console.print(f"terminal {terminal} added; registration code (valid once, 7 days):")
+    console.print(new.registration_code, style="bold")
+    for s in new.series:
+        console.print(f"  {s['kind']:<8} series {s['prefix']}{s['start_no']:0{s['padding']}d}...")
+
+
+@stock_app.command("adjust")
+def adjust_stock(
+    sku: str,
+    qty: Annotated[int, typer.Argument(help="Signed quantity: +10 received, -2 broken")],
+    db: DbUrl,
+    reason: Annotated[str, typer.Option(help=", ".join(stock_rules.REASONS))] = "goods_receipt",
+) -> None:
+    """Record a stock movement on the store (it reaches the terminals at their next sync)."""
+    with user_errors():
+        engine = open_engine(db)
+        with write_tx(engine) as conn:
+            store_id = store_admin.store_row(conn).store_id
+            stock_rules.adjust(conn, store_id, sku, qty, reason)
+        with read_tx(engine) as conn:
+            level = stock_rules.on_hand(conn, store_id).get(sku, 0)
+    console.print(f"{sku}: {qty:+d} ({reason}); on hand now {level}")
+
+
+@app.command()
+def serve(
+    db: DbUrl,
+    port: Annotated[int, typer.Option(help="TCP port")] = 8600,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+) -> None:
+    """Run the store server (sync API) until stopped."""
+    from possync.store.server import serve as run
+
+    with user_errors():
+        run(db, host, port)
+
+
+@app.command()
+def status(db: DbUrl, json: JsonFlag = False) -> None:
+    """Terminals, their last sync, received receipts and stock."""
+    with user_errors():
+        info = reports.store_status(open_engine(db))
+    if json:
+        print_json(info)
+        return
+    s = info["store"]
+    console.print(f"[bold]{s['store_id']}[/] {s['name']} ({s['currency']})")
+    table = Table(
+        "terminal",
+        "registered",
+        "last contact",
+        "last push",
+        "backlog",
+        "sales",
+        "returns",
+        "last error",
+    )
+    for t in info["terminals"]:
+        table.add_row(
+            t["terminal_id"],
+            "yes" if t["registered"] else "no",
+            t["last_contact_at"] or "-",
+            t["last_push_at"] or "-",
+            str(t["backlog"]),
+            str(t["sales"]),
+            str(t["returns"]),
+            t["last_error"] or "",
+        )
+    console.print(table)
+    r = info["receipts"]
+    console.print(f"receipts: {r['sales']} sales, {r['returns']} returns, net {r['net_total']}")
+    stock = Table("sku", "on hand")
+    for sku, qty in list(info["stock"].items())[:20]:
+        stock.add_row(sku, str(qty))
+    console.print(stock)

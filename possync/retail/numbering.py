@@ -1,0 +1,69 @@
+"""Document numbers from each terminal's own series.
+
+A number is taken in the same transaction as the document that uses it, so a
+crash before commit gives it back and one after keeps it: per terminal the
+numbers are strictly increasing, gapless, and never reused. Series of different
+terminals never overlap because no prefix may start another (see
+:func:`check_prefixes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from possync.retail.errors import RetailError
+from possync.retail.schema import doc_counter, doc_series
+
+RECEIPT, RETURN, CUSTOMER = "receipt", "return", "customer"
+KINDS = (RECEIPT, RETURN, CUSTOMER)
+_SUFFIX = {RECEIPT: "", RETURN: "R", CUSTOMER: "C"}
+DEFAULT_PADDING = 6
+
+
+def default_series(store_id: str, terminal_id: str) -> list[dict[str, object]]:
+    return [
+        {
+            "terminal_id": terminal_id,
+            "kind": kind,
+            "prefix": f"{store_id}-{terminal_id}-{_SUFFIX[kind]}",
+            "start_no": 1,
+            "padding": DEFAULT_PADDING,
+        }
+        for kind in KINDS
+    ]
+
+
+def check_prefixes(series: Iterable[dict[str, object]]) -> None:
+    """Refuse series that could ever issue the same number.
+
+    A number is its prefix followed by digits, so two series can collide only when
+    one prefix is the other followed by nothing but digits ("S01-T1-" and
+    "S01-T1-5" collide at "S01-T1-5000001"; "S01-T1-" and "S01-T1-R" never do).
+    """
+    named = [(str(s["prefix"]), f"{s['terminal_id']}/{s['kind']}") for s in series]
+    for a, owner_a in named:
+        for b, owner_b in named:
+            if owner_a != owner_b and b.startswith(a) and (b == a or b[len(a) :].isdigit()):
+                raise RetailError(
+                    f"series {owner_b} (prefix {b!r}) could issue the same numbers as "
+                    f"{owner_a} (prefix {a!r})"
+                )
+
+
+def next_number(conn: sa.Connection, terminal_id: str, kind: str) -> str:
+    """Issue the next number of a terminal's series (terminal databases only)."""
+    series = conn.execute(
+        sa.select(doc_series).where(
+            doc_series.c.terminal_id == terminal_id, doc_series.c.kind == kind
+        )
+    ).first()
+    if series is None:
+        raise RetailError(f"terminal {terminal_id} has no {kind} series; sync with the store")
+    last = conn.execute(sa.select(doc_counter.c.last_no).where(doc_counter.c.kind == kind)).scalar()
+    number = max((last or 0) + 1, series.start_no)
+    upsert = sqlite_insert(doc_counter).values(kind=kind, last_no=number)
+    conn.execute(upsert.on_conflict_do_update(index_elements=["kind"], set_={"last_no": number}))
+    return f"{series.prefix}{number:0{series.padding}d}"

@@ -1,0 +1,82 @@
+"""What a store database holds, summarised for people and scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from possync.retail.money import format_amount
+from possync.retail.replication import SPEC
+from possync.retail.schema import pos_terminal, receipt
+from possync.retail.stock import on_hand
+from possync.retail.store_admin import store_row
+from possync.sync import log, peers
+from possync.sync.db import read_tx
+from possync.sync.parent import Parent
+
+
+def store_status(engine: sa.Engine) -> dict[str, Any]:
+    """The stable shape documented in README.md under "store status --json"."""
+    with read_tx(engine) as conn:
+        the_store = store_row(conn)
+    parent = Parent(engine, SPEC, the_store.store_id)
+    parent.publish()
+    with read_tx(engine) as conn:
+        children = {p.node_id: p for p in peers.children(conn)}
+        activity = peers.activity(conn)
+        per_terminal: dict[str, dict[str, int]] = {}
+        for terminal_id, kind, n in conn.execute(
+            sa.select(receipt.c.terminal_id, receipt.c.kind, sa.func.count()).group_by(
+                receipt.c.terminal_id, receipt.c.kind
+            )
+        ):
+            per_terminal.setdefault(terminal_id, {})[kind] = n
+        totals = conn.execute(
+            sa.select(
+                receipt.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(receipt.c.total), 0)
+            ).group_by(receipt.c.kind)
+        ).all()
+        terminals = []
+        for t in conn.execute(sa.select(pos_terminal).order_by(pos_terminal.c.terminal_id)):
+            peer = children.get(t.terminal_id)
+            seen = activity.get(t.terminal_id, {})
+            counts = per_terminal.get(t.terminal_id, {})
+            terminals.append(
+                {
+                    "terminal_id": t.terminal_id,
+                    "name": t.name,
+                    "offline_enabled": t.offline_enabled,
+                    "registered": bool(peer and peer.registered),
+                    "registered_at": seen.get("registered_at"),
+                    "last_contact_at": seen.get("last_contact_at"),
+                    "last_push_at": seen.get("last_push_at"),
+                    "last_pull_at": seen.get("last_pull_at"),
+                    "last_error": seen.get("last_error"),
+                    "received_through": peer.inbound_seq if peer else 0,
+                    "acknowledged_through": peer.outbound_seq if peer else 0,
+                    "backlog": parent.backlog(conn, peer) if peer else 0,
+                    "sales": counts.get("sale", 0),
+                    "returns": counts.get("return", 0),
+                }
+            )
+        by_kind = {kind: (n, total) for kind, n, total in totals}
+        stock = on_hand(conn, the_store.store_id)
+        head = log.head(conn)
+    sales, returns = by_kind.get("sale", (0, 0)), by_kind.get("return", (0, 0))
+    return {
+        "store": {
+            "store_id": the_store.store_id,
+            "name": the_store.name,
+            "currency": the_store.currency,
+            "offline_enabled": the_store.offline_enabled,
+        },
+        "change_log_head": head,
+        "terminals": terminals,
+        "receipts": {
+            "sales": sales[0],
+            "returns": returns[0],
+            "net_total": format_amount(int(sales[1]) + int(returns[1])),
+        },
+        "stock": stock,
+    }

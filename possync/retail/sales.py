@@ -1,0 +1,338 @@
+"""Selling and taking back: the rules that turn a basket into a receipt.
+
+Everything a sale writes (the receipt, its lines and payments, the stock
+movements and the series number) is written in the caller's one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from possync.retail import numbering
+from possync.retail.errors import RetailError
+from possync.retail.money import format_amount, included_tax
+from possync.retail.schema import (
+    item,
+    payment_method,
+    receipt,
+    receipt_line,
+    receipt_payment,
+    stock_movement,
+    tax_rate,
+)
+from possync.retail.stock import movement
+from possync.sync.clock import utc_now
+
+
+@dataclass(frozen=True)
+class Till:
+    """Where a document is made: the terminal, its store and the store's currency."""
+
+    store_id: str
+    terminal_id: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    code: str  # SKU or barcode
+    qty: int
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    method_code: str
+    amount: int | None = None  # None: whatever is still due
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiptSummary:
+    receipt_id: str
+    receipt_no: str
+    kind: str
+    total: int
+    tax_total: int
+    change_due: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "receipt_id": self.receipt_id,
+            "receipt_no": self.receipt_no,
+            "kind": self.kind,
+            "total": format_amount(self.total),
+            "tax_total": format_amount(self.tax_total),
+            "change_due": format_amount(self.change_due),
+        }
+
+
+def find_item(conn: sa.Connection, code: str) -> sa.Row[Any]:
+    row = conn.execute(sa.select(item).where(item.c.sku == code)).first()
+    if row is None:
+        row = conn.execute(sa.select(item).where(item.c.barcode == code).limit(1)).first()
+    if row is None:
+        raise RetailError(f"unknown item {code!r}")
+    return row
+
+
+def _tax_rates(conn: sa.Connection) -> dict[str, int]:
+    return dict(conn.execute(sa.select(tax_rate.c.tax_code, tax_rate.c.rate_bp)).all())
+
+
+def _methods(conn: sa.Connection) -> dict[str, sa.Row[Any]]:
+    return {r.method_code: r for r in conn.execute(sa.select(payment_method))}
+
+
+def _settle(
+    conn: sa.Connection, total: int, payments: list[PaymentRequest]
+) -> tuple[list[tuple[PaymentRequest, int]], int]:
+    """Amount applied by each payment, and the change due (cash only)."""
+    if not payments:
+        raise RetailError("no payment given")
+    methods = _methods(conn)
+    settled: list[tuple[PaymentRequest, int]] = []
+    remaining = total
+    for p in payments:
+        method = methods.get(p.method_code)
+        if method is None or not method.active:
+            raise RetailError(f"unknown payment method {p.method_code!r}")
+        amount = max(remaining, 0) if p.amount is None else p.amount
+        if amount <= 0 and total > 0:
+            raise RetailError(f"payment by {p.method_code} must be a positive amount")
+        settled.append((p, amount))
+        remaining -= amount
+    if remaining > 0:
+        raise RetailError(f"insufficient payment: {format_amount(remaining)} still due")
+    change = -remaining
+    if change:
+        cash = [i for i, (p, _) in enumerate(settled) if methods[p.method_code].kind == "cash"]
+        if not cash:
+            raise RetailError("only cash can be overpaid; card payments must be exact")
+        i = cash[-1]
+        p, amount = settled[i]
+        if amount < change:
+            raise RetailError("the cash payment is smaller than the change due")
+        settled[i] = (p, amount - change)
+    return settled, change
+
+
+def record_sale(
+    conn: sa.Connection,
+    till: Till,
+    lines: list[LineRequest],
+    payments: list[PaymentRequest],
+    *,
+    cashier_id: str | None = None,
+    customer_id: str | None = None,
+) -> ReceiptSummary:
+    if not lines:
+        raise RetailError("the basket is empty")
+    rates = _tax_rates(conn)
+    receipt_id = str(uuid.uuid4())
+    line_rows: list[dict[str, Any]] = []
+    for no, req in enumerate(lines, start=1):
+        if req.qty <= 0:
+            raise RetailError(f"quantity of {req.code!r} must be positive")
+        it = find_item(conn, req.code)
+        if not it.active:
+            raise RetailError(f"item {it.sku!r} is not sellable")
+        if it.tax_code not in rates:
+            raise RetailError(f"item {it.sku!r} has unknown tax code {it.tax_code!r}")
+        line_total = it.price * req.qty
+        line_rows.append(
+            {
+                "receipt_id": receipt_id,
+                "line_no": no,
+                "store_id": till.store_id,
+                "terminal_id": till.terminal_id,
+                "sku": it.sku,
+                "name": it.name,
+                "qty": req.qty,
+                "unit_price": it.price,
+                "line_total": line_total,
+                "tax_code": it.tax_code,
+                "tax_rate_bp": rates[it.tax_code],
+                "tax_amount": included_tax(line_total, rates[it.tax_code]),
+                "original_line_no": None,
+            }
+        )
+    total = sum(r["line_total"] for r in line_rows)
+    settled, change = _settle(conn, total, payments)
+    number = numbering.next_number(conn, till.terminal_id, numbering.RECEIPT)
+    return _write(
+        conn,
+        till,
+        receipt_id,
+        number,
+        "sale",
+        line_rows,
+        settled,
+        change,
+        cashier_id=cashier_id,
+        customer_id=customer_id,
+        original=None,
+        stock_sign=-1,
+    )
+
+
+def _write(
+    conn: sa.Connection,
+    till: Till,
+    receipt_id: str,
+    number: str,
+    kind: str,
+    line_rows: list[dict[str, Any]],
+    settled: list[tuple[PaymentRequest, int]],
+    change: int,
+    *,
+    cashier_id: str | None,
+    customer_id: str | None,
+    original: str | None,
+    stock_sign: int,
+) -> ReceiptSummary:
+    now = utc_now()
+    total = sum(r["line_total"] for r in line_rows)
+    tax_total = sum(r["tax_amount"] for r in line_rows)
+    conn.execute(
+        receipt.insert(),
+        [
+            {
+                "receipt_id": receipt_id,
+                "receipt_no": number,
+                "kind": kind,
+                "store_id": till.store_id,
+                "terminal_id": till.terminal_id,
+                "cashier_id": cashier_id,
+                "customer_id": customer_id,
+                "original_receipt_id": original,
+                "currency": till.currency,
+                "total": total,
+                "tax_total": tax_total,
+                "created_at": now,
+            }
+        ],
+    )
+    conn.execute(receipt_line.insert(), line_rows)
+    conn.execute(
+        receipt_payment.insert(),
+        [
+            {
+                "receipt_id": receipt_id,
+                "payment_no": i,
+                "store_id": till.store_id,
+                "terminal_id": till.terminal_id,
+                "method_code": p.method_code,
+                "amount": amount,
+                "reference": p.reference,
+            }
+            for i, (p, amount) in enumerate(settled, start=1)
+        ],
+    )
+    conn.execute(
+        stock_movement.insert(),
+        [
+            movement(
+                till.store_id,
+                r["sku"],
+                stock_sign * abs(r["qty"]),
+                kind,
+                number,
+                till.terminal_id,
+                now,
+            )
+            for r in line_rows
+        ],
+    )
+    return ReceiptSummary(receipt_id, number, kind, total, tax_total, change)
+
+
+def record_return(
+    conn: sa.Connection,
+    till: Till,
+    original_no: str,
+    lines: list[LineRequest],
+    *,
+    refund_method: str = "CASH",
+    cashier_id: str | None = None,
+) -> ReceiptSummary:
+    """Take back some lines of a sale; refunds at the price paid."""
+    original = conn.execute(sa.select(receipt).where(receipt.c.receipt_no == original_no)).first()
+    if original is None:
+        raise RetailError(f"no receipt {original_no!r} on this terminal")
+    if original.kind != "sale":
+        raise RetailError(f"{original_no} is a {original.kind}, not a sale")
+    sold = conn.execute(
+        sa.select(receipt_line).where(receipt_line.c.receipt_id == original.receipt_id)
+    ).all()
+    returned = _already_returned(conn, original.receipt_id)
+    receipt_id = str(uuid.uuid4())
+    line_rows: list[dict[str, Any]] = []
+    for no, req in enumerate(lines, start=1):
+        if req.qty <= 0:
+            raise RetailError(f"quantity of {req.code!r} must be positive")
+        sku = req.code if any(ln.sku == req.code for ln in sold) else sku_of_barcode(conn, req.code)
+        candidates = [ln for ln in sold if ln.sku == sku]
+        if not candidates:
+            raise RetailError(f"{req.code!r} is not on receipt {original_no}")
+        line = candidates[0]
+        left = line.qty - returned.get(line.line_no, 0)
+        if req.qty > left:
+            raise RetailError(f"only {left} of {line.sku} can still be returned from {original_no}")
+        returned[line.line_no] = returned.get(line.line_no, 0) + req.qty
+        line_total = -line.unit_price * req.qty
+        line_rows.append(
+            {
+                "receipt_id": receipt_id,
+                "line_no": no,
+                "store_id": till.store_id,
+                "terminal_id": till.terminal_id,
+                "sku": line.sku,
+                "name": line.name,
+                "qty": -req.qty,
+                "unit_price": line.unit_price,
+                "line_total": line_total,
+                "tax_code": line.tax_code,
+                "tax_rate_bp": line.tax_rate_bp,
+                "tax_amount": -included_tax(-line_total, line.tax_rate_bp),
+                "original_line_no": line.line_no,
+            }
+        )
+    if not line_rows:
+        raise RetailError("nothing to return")
+    total = sum(r["line_total"] for r in line_rows)
+    if refund_method not in _methods(conn):
+        raise RetailError(f"unknown payment method {refund_method!r}")
+    number = numbering.next_number(conn, till.terminal_id, numbering.RETURN)
+    return _write(
+        conn,
+        till,
+        receipt_id,
+        number,
+        "return",
+        line_rows,
+        [(PaymentRequest(refund_method), total)],
+        0,
+        cashier_id=cashier_id,
+        customer_id=original.customer_id,
+        original=original.receipt_id,
+        stock_sign=1,
+    )
+
+
+def sku_of_barcode(conn: sa.Connection, code: str) -> str | None:
+    """The SKU a barcode stands for, if any."""
+    return conn.execute(sa.select(item.c.sku).where(item.c.barcode == code).limit(1)).scalar()
+
+
+def _already_returned(conn: sa.Connection, original_id: str) -> dict[int, int]:
+    rows = conn.execute(
+        sa.select(receipt_line.c.original_line_no, sa.func.sum(-receipt_line.c.qty))
+        .join(receipt, receipt.c.receipt_id == receipt_line.c.receipt_id)
+        .where(receipt.c.original_receipt_id == original_id)
+        .group_by(receipt_line.c.original_line_no)
+    )
+    return {line_no: int(qty) for line_no, qty in rows}

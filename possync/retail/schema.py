@@ -1,0 +1,184 @@
+"""Retail tables, shared by head office, store and terminal databases.
+
+Money is in integer minor units (cents); quantities are integer units; timestamps
+are ISO-8601 UTC text, for people to read (nothing is ordered by them). Replicated
+tables carry no foreign keys: rows arrive in capture order, and purge works table
+by table; the rules in this package keep them consistent where they are written.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ID = sa.String(36)  # UUIDs made where the record is created
+CODE = sa.String(32)
+MONEY = sa.BigInteger
+TIMESTAMP = sa.String(32)
+
+# -- master data: head office -> store -> terminal -----------------------------------
+
+store = sa.Table(
+    "store",
+    metadata,
+    sa.Column("store_id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("offline_enabled", sa.Boolean, nullable=False),
+)
+
+pos_terminal = sa.Table(
+    "pos_terminal",
+    metadata,
+    sa.Column("terminal_id", sa.String(16), primary_key=True),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("offline_enabled", sa.Boolean, nullable=False),
+)
+
+# The document-number series each terminal owns (receipts, returns, customers).
+doc_series = sa.Table(
+    "doc_series",
+    metadata,
+    sa.Column("terminal_id", sa.String(16), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("prefix", sa.String(32), nullable=False),
+    sa.Column("start_no", sa.BigInteger, nullable=False),
+    sa.Column("padding", sa.Integer, nullable=False),
+)
+
+tax_rate = sa.Table(
+    "tax_rate",
+    metadata,
+    sa.Column("tax_code", sa.String(8), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("rate_bp", sa.Integer, nullable=False),  # basis points: 2000 = 20 %
+)
+
+item = sa.Table(
+    "item",
+    metadata,
+    sa.Column("sku", CODE, primary_key=True),
+    sa.Column("barcode", CODE, index=True),
+    sa.Column("name", sa.String(200), nullable=False, index=True),
+    sa.Column("price", MONEY, nullable=False),  # tax included
+    sa.Column("tax_code", sa.String(8), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+payment_method = sa.Table(
+    "payment_method",
+    metadata,
+    sa.Column("method_code", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # cash | card | other
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+cashier = sa.Table(
+    "cashier",
+    metadata,
+    sa.Column("cashier_id", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("pin_hash", sa.String(200)),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+# -- created anywhere, flows both ways ------------------------------------------------
+
+customer = sa.Table(
+    "customer",
+    metadata,
+    sa.Column("customer_id", ID, primary_key=True),
+    sa.Column("customer_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(200)),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("origin_terminal_id", sa.String(16)),  # NULL: created on the store
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+)
+
+stock_movement = sa.Table(
+    "stock_movement",
+    metadata,
+    sa.Column("movement_id", ID, primary_key=True),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("sku", CODE, nullable=False),
+    sa.Column("qty", sa.BigInteger, nullable=False),  # signed: sales negative
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("doc_ref", sa.String(40)),
+    sa.Column("terminal_id", sa.String(16)),  # NULL: made on the store
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+)
+
+# -- transactions: terminal -> store -> head office -------------------------------------
+
+receipt = sa.Table(
+    "receipt",
+    metadata,
+    sa.Column("receipt_id", ID, primary_key=True),
+    sa.Column("receipt_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # sale | return
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("terminal_id", sa.String(16), nullable=False),
+    sa.Column("cashier_id", sa.String(16)),
+    sa.Column("customer_id", ID),
+    sa.Column("original_receipt_id", ID),  # a return's sale
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("total", MONEY, nullable=False),  # negative for returns
+    sa.Column("tax_total", MONEY, nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Index("receipt_by_terminal", "terminal_id", "receipt_no"),
+    sa.Index("receipt_by_original", "original_receipt_id"),
+)
+
+receipt_line = sa.Table(
+    "receipt_line",
+    metadata,
+    sa.Column("receipt_id", ID, primary_key=True),
+    sa.Column("line_no", sa.Integer, primary_key=True),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("terminal_id", sa.String(16), nullable=False),
+    sa.Column("sku", CODE, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("qty", sa.BigInteger, nullable=False),  # negative on returns
+    sa.Column("unit_price", MONEY, nullable=False),
+    sa.Column("line_total", MONEY, nullable=False),
+    sa.Column("tax_code", sa.String(8), nullable=False),
+    sa.Column("tax_rate_bp", sa.Integer, nullable=False),
+    sa.Column("tax_amount", MONEY, nullable=False),
+    sa.Column("original_line_no", sa.Integer),
+)
+
+receipt_payment = sa.Table(
+    "receipt_payment",
+    metadata,
+    sa.Column("receipt_id", ID, primary_key=True),
+    sa.Column("payment_no", sa.Integer, primary_key=True),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("terminal_id", sa.String(16), nullable=False),
+    sa.Column("method_code", sa.String(16), nullable=False),
+    sa.Column("amount", MONEY, nullable=False),  # negative for refunds
+    sa.Column("reference", sa.String(64)),
+)
+
+# -- local, derived, never replicated ---------------------------------------------------
+
+# On-hand stock per item, kept by a trigger from stock_movement inserts.
+stock_level = sa.Table(
+    "stock_level",
+    metadata,
+    sa.Column("store_id", sa.String(16), primary_key=True),
+    sa.Column("sku", CODE, primary_key=True),
+    sa.Column("on_hand", sa.BigInteger, nullable=False),
+)
+
+# The last number a terminal issued in each of its series. Local only: the store's
+# doc_series says where a series starts, this says how far the terminal has got.
+doc_counter = sa.Table(
+    "doc_counter",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("last_no", sa.BigInteger, nullable=False),
+)

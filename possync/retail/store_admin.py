@@ -1,0 +1,110 @@
+"""Setting up a store and its terminals (the store database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from possync.retail import database, numbering
+from possync.retail.errors import RetailError
+from possync.retail.schema import doc_series, payment_method, pos_terminal, store, tax_rate
+from possync.sync import install as sync_install
+from possync.sync import peers
+from possync.sync.db import read_tx, write_tx
+
+DEFAULT_TAX_RATES = (
+    {"tax_code": "STD", "name": "Standard rate", "rate_bp": 2000},
+    {"tax_code": "RED", "name": "Reduced rate", "rate_bp": 550},
+    {"tax_code": "ZERO", "name": "Zero rate", "rate_bp": 0},
+)
+DEFAULT_PAYMENT_METHODS = (
+    {"method_code": "CASH", "name": "Cash", "kind": "cash", "active": True},
+    {"method_code": "CARD", "name": "Card", "kind": "card", "active": True},
+)
+
+
+@dataclass(frozen=True)
+class NewTerminal:
+    terminal_id: str
+    registration_code: str
+    series: list[dict[str, Any]]
+
+
+def _check_id(value: str, what: str) -> None:
+    if not value or len(value) > 16 or not value.replace("_", "").replace("-", "").isalnum():
+        raise RetailError(f"{what} must be 1 to 16 letters, digits, '-' or '_': {value!r}")
+
+
+def init_store(engine: sa.Engine, store_id: str, name: str, currency: str = "EUR") -> None:
+    _check_id(store_id, "a store id")
+    existing = sync_install.node_id(engine)
+    if existing is not None and existing != store_id:
+        raise RetailError(f"this database already belongs to store {existing}")
+    database.install(engine, store_id)
+    with write_tx(engine) as conn:
+        if conn.execute(sa.select(store.c.store_id)).first() is None:
+            conn.execute(
+                store.insert().values(
+                    store_id=store_id, name=name, currency=currency, offline_enabled=True
+                )
+            )
+            conn.execute(tax_rate.insert(), list(DEFAULT_TAX_RATES))
+            conn.execute(payment_method.insert(), list(DEFAULT_PAYMENT_METHODS))
+
+
+def store_row(conn: sa.Connection) -> sa.Row[Any]:
+    row = conn.execute(sa.select(store)).first()
+    if row is None:
+        raise RetailError("this database has no store; run 'possync store init' first")
+    return row
+
+
+def add_terminal(
+    engine: sa.Engine,
+    terminal_id: str,
+    *,
+    name: str | None = None,
+    offline_enabled: bool = True,
+    series: list[dict[str, Any]] | None = None,
+) -> NewTerminal:
+    """Add a terminal (or re-provision one) and return its one-time code."""
+    _check_id(terminal_id, "a terminal id")
+    with write_tx(engine) as conn:
+        the_store = store_row(conn)
+        if (
+            conn.execute(
+                sa.select(pos_terminal).where(pos_terminal.c.terminal_id == terminal_id)
+            ).first()
+            is None
+        ):
+            conn.execute(
+                pos_terminal.insert().values(
+                    terminal_id=terminal_id,
+                    store_id=the_store.store_id,
+                    name=name or terminal_id,
+                    offline_enabled=offline_enabled,
+                )
+            )
+            rows = series or numbering.default_series(the_store.store_id, terminal_id)
+            others = [dict(r._mapping) for r in conn.execute(sa.select(doc_series))]
+            numbering.check_prefixes(others + rows)
+            conn.execute(doc_series.insert(), rows)
+        code = peers.add_child(conn, terminal_id, [the_store.store_id, terminal_id])
+        current = [
+            dict(r._mapping)
+            for r in conn.execute(
+                sa.select(doc_series).where(doc_series.c.terminal_id == terminal_id)
+            )
+        ]
+    return NewTerminal(terminal_id, code, current)
+
+
+def terminal_ids(engine: sa.Engine) -> list[str]:
+    with read_tx(engine) as conn:
+        return list(
+            conn.execute(
+                sa.select(pos_terminal.c.terminal_id).order_by(pos_terminal.c.terminal_id)
+            ).scalars()
+        )

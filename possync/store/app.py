@@ -1,0 +1,29 @@
+"""The store server application."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from possync import __version__
+from possync.retail.replication import SPEC
+from possync.retail.store_admin import store_row
+from possync.sync.db import open_engine, read_tx
+from possync.sync.parent import Parent
+from possync.transport.server import install_error_handlers, sync_router
+
+
+def create_app(engine: sa.Engine) -> FastAPI:
+    with read_tx(engine) as conn:
+        store_id = store_row(conn).store_id
+    app = FastAPI(
+        title=f"possync store {store_id}", version=__version__, docs_url=None, redoc_url=None
+    )
+    install_error_handlers(app)
+    app.include_router(sync_router(app, Parent(engine, SPEC, store_id)))
+    app.state.engine = engine
+    return app
+
+
+def create_app_from_url(url: str) -> FastAPI:
+    return create_app(open_engine(url))

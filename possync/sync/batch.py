@@ -1,0 +1,109 @@
+"""Batches: the unit in which changes travel, and their wire form.
+
+A batch says "these are my changes with ``after < seq <= through``" (the sender's
+filter may have left some numbers out). The receiver applies it and records
+``through`` in the same transaction; the next batch must start where it stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from possync.sync.errors import BadBatch
+from possync.sync.log import Change
+from possync.sync.rows import RowChecker
+from possync.sync.tables import Direction, SyncSpec
+
+PROTOCOL_VERSION = 1
+_OPS = frozenset({"I", "U", "D"})
+
+
+@dataclass(frozen=True)
+class Batch:
+    source: str
+    after: int
+    through: int
+    changes: Sequence[Change]
+    more: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "source": self.source,
+            "after": self.after,
+            "through": self.through,
+            "more": self.more,
+            "changes": [c.to_wire() for c in self.changes],
+        }
+
+
+class BatchReader:
+    """Parses and validates batches arriving in one direction for one spec."""
+
+    def __init__(self, spec: SyncSpec, direction: Direction) -> None:
+        self.direction = direction
+        flows = (
+            (lambda t: t.direction.flows_up)
+            if direction is Direction.UP
+            else (lambda t: t.direction.flows_down)
+        )
+        self._checkers = {t.name: RowChecker(t) for t in spec.tables if flows(t)}
+        self._immutable = {t.name for t in spec.tables if t.immutable}
+
+    def parse(self, body: Any) -> Batch:
+        if not isinstance(body, dict):
+            raise BadBatch("the body must be a JSON object")
+        protocol = body.get("protocol")
+        if protocol != PROTOCOL_VERSION:
+            raise BadBatch(f"protocol: expected {PROTOCOL_VERSION}, got {protocol!r}")
+        source = body.get("source")
+        if not isinstance(source, str) or not source:
+            raise BadBatch("source: expected the sending node's id")
+        after, through = _seq(body, "after"), _seq(body, "through")
+        if through < after:
+            raise BadBatch(f"through ({through}) is before after ({after})")
+        more = body.get("more", False)
+        if not isinstance(more, bool):
+            raise BadBatch("more: expected a boolean")
+        items = body.get("changes")
+        if not isinstance(items, list):
+            raise BadBatch("changes: expected a list")
+        return Batch(source, after, through, self._changes(items, after, through), more)
+
+    def _changes(self, items: list[Any], after: int, through: int) -> list[Change]:
+        changes: list[Change] = []
+        last = after
+        for i, item in enumerate(items):
+            where = f"changes[{i}]"
+            if not isinstance(item, dict):
+                raise BadBatch(f"{where}: expected an object")
+            seq = item.get("seq")
+            if type(seq) is not int or not last < seq <= through:
+                raise BadBatch(
+                    f"{where}.seq: expected an integer above {last} and at most {through},"
+                    f" got {seq!r}"
+                )
+            last = seq
+            table = item.get("table")
+            checker = self._checkers.get(table) if isinstance(table, str) else None
+            if checker is None:
+                raise BadBatch(
+                    f"{where}.table: {table!r} is not a table that replicates "
+                    f"{self.direction.value}"
+                )
+            op = item.get("op")
+            if op not in _OPS:
+                raise BadBatch(f"{where}.op: expected one of I, U, D, got {op!r}")
+            if op != "I" and table in self._immutable:
+                raise BadBatch(f"{where}.op: rows of {table} are immutable; only I is allowed")
+            changes.append(Change(seq, table, op, checker.check(item.get("row"), op, where)))
+        return changes
+
+
+def _seq(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if type(value) is not int or value < 0:
+        raise BadBatch(f"{name}: expected a non-negative integer, got {value!r}")
+    return value

@@ -1,0 +1,210 @@
+"""What a child node does toward its parent: hand over its own changes in
+batches, apply the batches it pulls, and take its initial load.
+
+The methods do the database side only; the caller moves the batches (over HTTP
+for a terminal), which is what makes every step here testable in-process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from possync.sync import log, peers, state
+from possync.sync.apply import Applier
+from possync.sync.batch import Batch, BatchReader
+from possync.sync.db import read_tx, write_tx
+from possync.sync.errors import BadBatch, NotProvisioned, OutOfSequence
+from possync.sync.log import LogFilter
+from possync.sync.peers import Peer
+from possync.sync.rows import RowChecker
+from possync.sync.schema import sync_load_progress
+from possync.sync.tables import Direction, SyncSpec, SyncTable
+
+LOAD_CURSOR = "initial_load_cursor"
+LOAD_DONE = "initial_load_done"
+
+
+class Child:
+    def __init__(self, engine: sa.Engine, spec: SyncSpec, *, relays: bool = False) -> None:
+        """``relays``: this node has children of its own, so what it pulls must be
+        captured again (stamped with the parent's id) to flow further down."""
+        self.engine = engine
+        self.spec = spec
+        self.relays = relays
+        self.applier = Applier(spec)
+        self.reader = BatchReader(spec, Direction.DOWN)
+        self._baseline_checkers = {
+            b.table.name: RowChecker(SyncTable(b.table, Direction.DOWN)) for b in spec.baselines
+        }
+
+    # -- identity ---------------------------------------------------------------
+
+    def node_id(self, conn: sa.Connection) -> str:
+        node = state.get(conn, state.NODE_ID)
+        if node is None:
+            raise NotProvisioned("this database has no node id; initialise it first")
+        return node
+
+    def parent(self, conn: sa.Connection) -> Peer:
+        found = peers.parent(conn)
+        if found is None:
+            raise NotProvisioned("this node is not registered with a parent")
+        return found
+
+    # -- push -------------------------------------------------------------------
+
+    def _up_filter(self, parent: Peer) -> LogFilter:
+        return LogFilter(tables=self.spec.names(self.spec.up_tables), exclude_origin=parent.node_id)
+
+    def outgoing(self, limit: int) -> Batch | None:
+        """The next batch to push, or None when the parent has everything."""
+        with read_tx(self.engine) as conn:
+            parent = self.parent(conn)
+            head = log.head(conn)
+            if head <= parent.outbound_seq:
+                return None
+            changes = log.read(
+                conn, self._up_filter(parent), after=parent.outbound_seq, through=head, limit=limit
+            )
+            source = self.node_id(conn)
+        full = len(changes) == limit
+        through = changes[-1].seq if full else head
+        return Batch(source, parent.outbound_seq, through, changes, more=through < head)
+
+    def acknowledged(self, through: int) -> None:
+        """The parent has durably applied our changes up to ``through``."""
+        with write_tx(self.engine) as conn:
+            parent = self.parent(conn)
+            if through > log.head(conn):
+                raise OutOfSequence(
+                    f"the parent acknowledged {through}, beyond this node's log ({log.head(conn)})"
+                )
+            peers.set_outbound_seq(conn, parent.node_id, max(through, 0), pulled=False)
+
+    def pending(self) -> int:
+        with read_tx(self.engine) as conn:
+            parent = peers.parent(conn)
+            if parent is None:
+                return 0
+            return log.count(
+                conn, self._up_filter(parent), after=parent.outbound_seq, through=log.head(conn)
+            )
+
+    # -- pull -------------------------------------------------------------------
+
+    def inbound_cursor(self) -> int:
+        with read_tx(self.engine) as conn:
+            return self.parent(conn).inbound_seq
+
+    def apply_pulled(self, body: Any) -> Batch:
+        """Apply a pulled batch and advance the cursor in the same transaction."""
+        batch = self.reader.parse(body)
+        with write_tx(self.engine) as conn:
+            parent = self.parent(conn)
+            if batch.source != parent.node_id:
+                raise BadBatch(f"batch comes from {batch.source!r}, not from {parent.node_id!r}")
+            current = peers.lock_inbound_seq(conn, parent.node_id)
+            if batch.after != current:
+                raise OutOfSequence(
+                    f"pulled batch starts after {batch.after}, but this node stands at {current}",
+                    expected_after=current,
+                )
+            origin = parent.node_id if self.relays else log.SUPPRESS
+            self.applier.apply(conn, batch.changes, origin=origin)
+            peers.set_inbound_seq(conn, parent.node_id, batch.through, pushed=False)
+        return batch
+
+    # -- initial load -------------------------------------------------------------
+
+    def load_state(self) -> str:
+        """ "none" (not started), "loading" or "done"."""
+        with read_tx(self.engine) as conn:
+            if state.get(conn, LOAD_DONE):
+                return "done"
+            return "loading" if state.get(conn, LOAD_CURSOR) else "none"
+
+    def begin_load(self, cursor: Any, tables: Any, baselines: Any) -> None:
+        """Record where the load starts and write the baselines, in one transaction."""
+        if type(cursor) is not int or cursor < 0:
+            raise BadBatch("cursor: expected a non-negative integer")
+        known = {t.name for t in self.spec.down_tables if t.initial_load}
+        if not isinstance(tables, list) or not set(tables) <= known:
+            raise BadBatch(f"tables: expected a list drawn from {sorted(known)}")
+        if not isinstance(baselines, dict) or baselines.keys() != self._baseline_checkers.keys():
+            raise BadBatch(f"baselines: expected {sorted(self._baseline_checkers)}")
+        checked = {
+            name: [
+                self._baseline_checkers[name].check(row, "I", f"baselines.{name}[{i}]")
+                for i, row in enumerate(rows if isinstance(rows, list) else [None])
+            ]
+            for name, rows in baselines.items()
+        }
+        with write_tx(self.engine) as conn:
+            for baseline in self.spec.baselines:
+                conn.execute(baseline.table.delete())
+                if checked[baseline.table.name]:
+                    conn.execute(baseline.table.insert(), checked[baseline.table.name])
+            conn.execute(sync_load_progress.delete())
+            conn.execute(
+                sync_load_progress.insert(),
+                [
+                    {"table_name": t, "last_key": None, "rows_loaded": 0, "done": False}
+                    for t in tables
+                ],
+            )
+            state.put(conn, LOAD_CURSOR, str(cursor))
+            state.delete(conn, LOAD_DONE)
+
+    def load_progress(self) -> list[dict[str, Any]]:
+        with read_tx(self.engine) as conn:
+            rows = conn.execute(sa.select(sync_load_progress)).mappings().all()
+        order = {t.name: i for i, t in enumerate(self.spec.tables)}
+        return sorted((dict(r) for r in rows), key=lambda r: order[r["table_name"]])
+
+    def apply_chunk(self, table_name: str, rows: Any, last_key: Any, more: bool) -> int:
+        """Upsert one chunk of the initial load and remember how far it got."""
+        table = self.spec.table(table_name)
+        if table is None:
+            raise BadBatch(f"table: unknown table {table_name!r}")
+        if not isinstance(rows, list):
+            raise BadBatch("rows: expected a list")
+        checker = RowChecker(table)
+        checked = [checker.check(r, "I", f"rows[{i}]") for i, r in enumerate(rows)]
+        with write_tx(self.engine) as conn:
+            origin = self._parent_id(conn) if self.relays else log.SUPPRESS
+            self.applier.upsert_rows(conn, table_name, checked, origin)
+            p = sync_load_progress.c
+            conn.execute(
+                sync_load_progress.update()
+                .where(p.table_name == table_name)
+                .values(
+                    last_key=None if last_key is None else _json(last_key),
+                    rows_loaded=p.rows_loaded + len(checked),
+                    done=not more,
+                )
+            )
+        return len(checked)
+
+    def finish_load(self) -> None:
+        """Start incremental sync from the load's cursor."""
+        with write_tx(self.engine) as conn:
+            cursor = state.get(conn, LOAD_CURSOR)
+            if cursor is None:
+                raise NotProvisioned("no initial load was started")
+            unfinished = conn.execute(
+                sa.select(sa.func.count()).where(sync_load_progress.c.done.is_(False))
+            ).scalar_one()
+            if unfinished:
+                raise NotProvisioned(f"{unfinished} table(s) of the initial load are unfinished")
+            peers.set_inbound_seq(conn, self._parent_id(conn), int(cursor), pushed=False)
+            state.put(conn, LOAD_DONE, "1")
+
+    def _parent_id(self, conn: sa.Connection) -> str:
+        return self.parent(conn).node_id
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,48 @@
+"""Errors the engine raises; each carries a stable machine-readable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SyncError(Exception):
+    """Base class. ``code`` is stable and documented in docs/protocol.md."""
+
+    code = "sync_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadBatch(SyncError):
+    """The batch is not well formed: wrong types, unknown tables or columns."""
+
+    code = "invalid_batch"
+
+
+class OutOfSequence(SyncError):
+    """The batch does not continue where the receiver stands."""
+
+    code = "out_of_sequence"
+
+
+class OutOfScope(SyncError):
+    """The batch touches data the sender may not write."""
+
+    code = "out_of_scope"
+
+
+class AuthenticationFailed(SyncError):
+    code = "unauthenticated"
+
+
+class RegistrationFailed(SyncError):
+    code = "registration_failed"
+
+
+class NotProvisioned(SyncError):
+    """The local node has not been set up (or set up only half-way)."""
+
+    code = "not_provisioned"

@@ -1,0 +1,203 @@
+"""The change log: every captured change, numbered in the order it became visible.
+
+All SQL that touches ``sync_change`` lives here, with the dialect differences:
+
+* SQLite has one writer at a time, so numbering changes as they are captured
+  (``INTEGER PRIMARY KEY AUTOINCREMENT``) already gives commit order.
+* PostgreSQL commits concurrent transactions in any order: a transaction that
+  captured change 5 may commit after one that captured change 6. A reader that
+  handed out 6 and moved its cursor past it would lose 5 for ever. So capture only
+  gives a ``capture_id``; the public ``seq`` is assigned later by :func:`publish`,
+  one publisher at a time, to changes that are already committed. A change still
+  in flight is invisible to the publisher and simply gets a higher ``seq`` when it
+  commits, so cursors never skip anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+_SQLITE_DDL = (
+    """CREATE TABLE IF NOT EXISTS sync_change (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        table_name TEXT NOT NULL,
+        op TEXT NOT NULL,
+        row_data TEXT NOT NULL,
+        origin TEXT,
+        route_key TEXT)""",
+    # One row that tells the capture triggers who is writing: NULL origin is a
+    # local write; an applied batch sets the sender's id; capture=0 suppresses.
+    """CREATE TABLE IF NOT EXISTS sync_context (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        capture INTEGER NOT NULL,
+        origin TEXT)""",
+    "INSERT OR IGNORE INTO sync_context (id, capture, origin) VALUES (1, 1, NULL)",
+)
+
+_POSTGRES_DDL = (
+    """CREATE TABLE IF NOT EXISTS sync_change (
+        capture_id BIGSERIAL PRIMARY KEY,
+        seq BIGINT UNIQUE,
+        table_name TEXT NOT NULL,
+        op CHAR(1) NOT NULL,
+        row_data TEXT NOT NULL,
+        origin TEXT,
+        route_key TEXT)""",
+    "CREATE INDEX IF NOT EXISTS sync_change_unpublished ON sync_change (capture_id)"
+    " WHERE seq IS NULL",
+    """CREATE TABLE IF NOT EXISTS sync_publish_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_seq BIGINT NOT NULL)""",
+    "INSERT INTO sync_publish_head (id, last_seq) VALUES (1, 0) ON CONFLICT DO NOTHING",
+)
+
+SUPPRESS = "-"  # the origin value that tells triggers not to capture at all
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    seq: int
+    table: str
+    op: str  # "I" insert, "U" update, "D" delete (row holds the key only)
+    row: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"seq": self.seq, "table": self.table, "op": self.op, "row": self.row}
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which changes a reader may see."""
+
+    tables: tuple[str, ...]
+    exclude_origin: str | None = None  # never echo a change to where it came from
+    route_keys: tuple[str, ...] | None = None  # None: every route
+
+
+def _sqlite(conn: sa.Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def install(conn: sa.Connection) -> None:
+    for ddl in _SQLITE_DDL if _sqlite(conn) else _POSTGRES_DDL:
+        conn.exec_driver_sql(ddl)
+
+
+@contextmanager
+def capturing_as(conn: sa.Connection, origin: str | None) -> Iterator[None]:
+    """Within the current transaction, stamp captured changes with ``origin``
+    (the node a batch came from), or suppress capture with ``SUPPRESS``."""
+    if _sqlite(conn):
+        capture = 0 if origin == SUPPRESS else 1
+        conn.execute(
+            sa.text("UPDATE sync_context SET capture = :c, origin = :o WHERE id = 1"),
+            {"c": capture, "o": None if origin == SUPPRESS else origin},
+        )
+        yield
+        # Reset before commit: the row is shared by every connection, and only the
+        # writer holding the lock can see its own value meanwhile.
+        conn.execute(sa.text("UPDATE sync_context SET capture = 1, origin = NULL WHERE id = 1"))
+    else:
+        conn.execute(sa.text("SELECT set_config('possync.origin', :o, true)"), {"o": origin or ""})
+        yield
+        conn.execute(sa.text("SELECT set_config('possync.origin', '', true)"))
+
+
+def publish(conn: sa.Connection) -> int:
+    """Give committed, unnumbered changes their ``seq`` (PostgreSQL only).
+
+    Must run in its own transaction and be committed before readers rely on it.
+    The row lock on ``sync_publish_head`` makes publishers take turns, and each
+    statement after the lock sees everything earlier publishers committed.
+    """
+    if _sqlite(conn):
+        return 0
+    base = conn.execute(
+        sa.text("SELECT last_seq FROM sync_publish_head WHERE id = 1 FOR UPDATE")
+    ).scalar_one()
+    published = conn.execute(
+        sa.text(
+            """WITH pending AS (
+                   SELECT capture_id, row_number() OVER (ORDER BY capture_id) AS rn
+                   FROM sync_change WHERE seq IS NULL)
+               UPDATE sync_change c SET seq = :base + pending.rn
+               FROM pending WHERE c.capture_id = pending.capture_id"""
+        ),
+        {"base": base},
+    ).rowcount
+    if published:
+        conn.execute(
+            sa.text("UPDATE sync_publish_head SET last_seq = :s WHERE id = 1"),
+            {"s": base + published},
+        )
+    return published
+
+
+def unpublished_count(conn: sa.Connection) -> int:
+    if _sqlite(conn):
+        return 0
+    return conn.execute(sa.text("SELECT count(*) FROM sync_change WHERE seq IS NULL")).scalar_one()
+
+
+def head(conn: sa.Connection) -> int:
+    """The highest sequence number handed out so far (0 for an empty log)."""
+    if _sqlite(conn):
+        value = conn.execute(
+            sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'sync_change'")
+        ).scalar()
+    else:
+        value = conn.execute(
+            sa.text("SELECT last_seq FROM sync_publish_head WHERE id = 1")
+        ).scalar()
+    return int(value or 0)
+
+
+def _where(filt: LogFilter) -> tuple[str, dict[str, Any], list[sa.BindParameter[Any]]]:
+    clauses = ["seq > :after", "seq <= :through", "table_name IN :tables"]
+    params: dict[str, Any] = {"tables": list(filt.tables)}
+    binds = [sa.bindparam("tables", expanding=True)]
+    if filt.exclude_origin is not None:
+        clauses.append("(origin IS NULL OR origin <> :exclude_origin)")
+        params["exclude_origin"] = filt.exclude_origin
+    if filt.route_keys is not None:
+        clauses.append("(route_key IS NULL OR route_key IN :route_keys)")
+        params["route_keys"] = list(filt.route_keys) or [""]
+        binds.append(sa.bindparam("route_keys", expanding=True))
+    return " AND ".join(clauses), params, binds
+
+
+def read(
+    conn: sa.Connection, filt: LogFilter, *, after: int, through: int, limit: int
+) -> list[Change]:
+    """Changes with ``after < seq <= through`` that pass the filter, oldest first."""
+    if not filt.tables:
+        return []
+    where, params, binds = _where(filt)
+    stmt = sa.text(
+        f"SELECT seq, table_name, op, row_data FROM sync_change WHERE {where}"
+        " ORDER BY seq LIMIT :limit"
+    ).bindparams(*binds)
+    rows = conn.execute(stmt, {**params, "after": after, "through": through, "limit": limit})
+    loads = orjson.loads
+    return [Change(seq, table, op, loads(data)) for seq, table, op, data in rows]
+
+
+def count(conn: sa.Connection, filt: LogFilter, *, after: int, through: int) -> int:
+    if not filt.tables:
+        return 0
+    where, params, binds = _where(filt)
+    stmt = sa.text(f"SELECT count(*) FROM sync_change WHERE {where}").bindparams(*binds)
+    return int(conn.execute(stmt, {**params, "after": after, "through": through}).scalar_one())
+
+
+def compact(conn: sa.Connection, through: int) -> int:
+    """Forget changes up to ``through`` (every reader has acknowledged them)."""
+    return conn.execute(
+        sa.text("DELETE FROM sync_change WHERE seq <= :through"), {"through": through}
+    ).rowcount

@@ -1,0 +1,216 @@
+"""What a parent node does for its children: receive their batches, hand them
+the changes routed to them, and serve their initial load.
+
+Nothing here knows about HTTP; the transport layer calls these methods with an
+authenticated :class:`~possync.sync.peers.Peer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from possync.sync import log, peers
+from possync.sync.apply import Applier
+from possync.sync.batch import Batch, BatchReader
+from possync.sync.db import read_tx, write_tx
+from possync.sync.errors import BadBatch, OutOfScope, OutOfSequence, SyncError
+from possync.sync.log import Change, LogFilter
+from possync.sync.peers import Peer
+from possync.sync.tables import Direction, SyncSpec, SyncTable
+
+MAX_PULL_LIMIT = 10_000
+MAX_CHUNK_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class LoadStart:
+    cursor: int
+    baselines: dict[str, list[dict[str, Any]]]
+    tables: list[str]
+
+
+class Parent:
+    def __init__(self, engine: sa.Engine, spec: SyncSpec, node_id: str) -> None:
+        self.engine = engine
+        self.spec = spec
+        self.node_id = node_id
+        self.applier = Applier(spec)
+        self.reader = BatchReader(spec, Direction.UP)
+
+    # -- pushes from children -------------------------------------------------
+
+    def receive(self, peer: Peer, body: Any) -> int:
+        """Apply a pushed batch exactly once; returns the new inbound cursor."""
+        batch = self.reader.parse(body)
+        if batch.source != peer.node_id:
+            raise OutOfScope(
+                f"batch claims to come from {batch.source!r} but the credentials are "
+                f"{peer.node_id!r}'s"
+            )
+        for i, change in enumerate(batch.changes):
+            self._check_scope(peer, change, i)
+        with write_tx(self.engine) as conn:
+            current = peers.lock_inbound_seq(conn, peer.node_id)
+            if batch.after > current:
+                raise OutOfSequence(
+                    f"batch starts after {batch.after} but this server has applied "
+                    f"{peer.node_id}'s changes only up to {current}",
+                    expected_after=current,
+                )
+            fresh = [c for c in batch.changes if c.seq > current]
+            self._check_deletes(conn, peer, fresh)
+            self.applier.apply(conn, fresh, origin=peer.node_id)
+            new_seq = max(current, batch.through)
+            peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
+        return new_seq
+
+    def _check_scope(self, peer: Peer, change: Change, index: int) -> None:
+        table = self.spec.table(change.table)
+        assert table is not None  # the reader only admits known tables
+        row = change.row
+        if table.owner_column and table.owner_column in row:
+            owner = row[table.owner_column]
+            if owner != peer.node_id:
+                raise OutOfScope(
+                    f"changes[{index}]: {table.name}.{table.owner_column} is {owner!r}; "
+                    f"{peer.node_id} may only write its own rows"
+                )
+        if table.route_column and table.route_column in row:
+            route = row[table.route_column]
+            if route is not None and route not in peer.route_keys:
+                raise OutOfScope(
+                    f"changes[{index}]: {table.name}.{table.route_column} is {route!r}, "
+                    f"outside what {peer.node_id} may write ({', '.join(peer.route_keys)})"
+                )
+
+    def _check_deletes(self, conn: sa.Connection, peer: Peer, changes: list[Change]) -> None:
+        """A delete carries only the key, so check the row it would remove."""
+        for change in changes:
+            if change.op != "D":
+                continue
+            table = self.spec.table(change.table)
+            assert table is not None
+            if not table.owner_column:
+                raise OutOfScope(f"{peer.node_id} may not delete rows of {table.name}")
+            t = table.table
+            owner = conn.execute(
+                sa.select(t.c[table.owner_column]).where(
+                    *(t.c[k] == change.row[k] for k in table.key_columns)
+                )
+            ).first()
+            if owner is not None and owner[0] != peer.node_id:
+                raise OutOfScope(f"{peer.node_id} may not delete another node's {table.name} row")
+
+    # -- pulls by children ------------------------------------------------------
+
+    def _filter(self, peer: Peer) -> LogFilter:
+        return LogFilter(
+            tables=self.spec.names(self.spec.down_tables),
+            exclude_origin=peer.node_id,
+            route_keys=peer.route_keys,
+        )
+
+    def publish(self) -> None:
+        """Number committed changes (a no-op on SQLite)."""
+        if self.engine.dialect.name != "sqlite":
+            with write_tx(self.engine) as conn:
+                log.publish(conn)
+
+    def changes_for(self, peer: Peer, after: int, limit: int) -> Batch:
+        """The next batch for a child. Asking for what follows ``after`` acknowledges
+        everything up to ``after``."""
+        if not 1 <= limit <= MAX_PULL_LIMIT:
+            raise BadBatch(f"limit: expected 1 to {MAX_PULL_LIMIT}, got {limit}")
+        self.publish()
+        with read_tx(self.engine) as conn:
+            head = log.head(conn)
+            if after > head:
+                raise OutOfSequence(
+                    f"{peer.node_id} asks for changes after {after}, but this server's "
+                    f"log ends at {head}: the server database was restored from an older "
+                    "copy; the terminal must be provisioned again",
+                    expected_after=head,
+                )
+            changes = log.read(conn, self._filter(peer), after=after, through=head, limit=limit)
+        full = len(changes) == limit
+        through = changes[-1].seq if full else head
+        with write_tx(self.engine) as conn:
+            peers.set_outbound_seq(conn, peer.node_id, after, pulled=True)
+        return Batch(self.node_id, after, through, changes, more=full and through < head)
+
+    def backlog(self, conn: sa.Connection, peer: Peer) -> int:
+        """How many changes wait for this child."""
+        return log.count(conn, self._filter(peer), after=peer.outbound_seq, through=log.head(conn))
+
+    # -- initial load -----------------------------------------------------------
+
+    def _load_tables(self) -> list[SyncTable]:
+        return [t for t in self.spec.down_tables if t.initial_load]
+
+    def start_load(self, peer: Peer, attempts: int = 20) -> LoadStart:
+        """The cursor a new child starts from, and the baselines as of that cursor.
+
+        Both come from one database snapshot. On PostgreSQL that snapshot must not
+        hold committed-but-unnumbered changes (they would get numbers above the
+        cursor and be counted twice); if it does, number them and take another.
+        """
+        for _ in range(attempts):
+            self.publish()
+            with read_tx(self.engine, repeatable=True) as conn:
+                if log.unpublished_count(conn):
+                    continue
+                cursor = log.head(conn)
+                baselines = {
+                    str(b.table.name): _rows(conn, b.table, b.route_column, peer.route_keys)
+                    for b in self.spec.baselines
+                }
+            with write_tx(self.engine) as conn:
+                peers.set_outbound_seq(conn, peer.node_id, cursor, pulled=True)
+            return LoadStart(cursor, baselines, [t.name for t in self._load_tables()])
+        raise SyncError("the server is too busy to start an initial load; try again")
+
+    def load_chunk(
+        self, peer: Peer, table_name: str, after_key: list[Any] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], list[Any] | None, bool]:
+        """Rows of a table in key order, after ``after_key``: (rows, last key, more)."""
+        table = self.spec.table(table_name)
+        if table is None or table not in self._load_tables():
+            raise BadBatch(f"table: {table_name!r} is not part of the initial load")
+        if not 1 <= limit <= MAX_CHUNK_LIMIT:
+            raise BadBatch(f"limit: expected 1 to {MAX_CHUNK_LIMIT}, got {limit}")
+        keys = [table.table.c[k] for k in table.key_columns]
+        if after_key is not None and (
+            not isinstance(after_key, list) or len(after_key) != len(keys)
+        ):
+            raise BadBatch(f"after: expected a list of {len(keys)} key value(s)")
+        with read_tx(self.engine) as conn:
+            stmt = _routed(sa.select(table.table), table.table, table.route_column, peer.route_keys)
+            if after_key is not None:
+                stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after_key))
+            rows = _dicts(conn.execute(stmt.order_by(*keys).limit(limit + 1)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = [rows[-1][k] for k in table.key_columns] if rows else after_key
+        return rows, last, more
+
+
+def _routed(stmt: Any, table: sa.Table, route_column: str | None, keys: tuple[str, ...]) -> Any:
+    if route_column is None:
+        return stmt
+    col = table.c[route_column]
+    return stmt.where(sa.or_(col.is_(None), col.in_(list(keys))))
+
+
+def _rows(
+    conn: sa.Connection, table: sa.Table, route_column: str | None, keys: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    return _dicts(conn.execute(_routed(sa.select(table), table, route_column, keys)))
+
+
+def _dicts(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
+    """Rows as plain dicts with plain ``str`` keys (ready for the wire)."""
+    names = [str(k) for k in result.keys()]
+    return [dict(zip(names, row, strict=True)) for row in result]

@@ -1,0 +1,226 @@
+"""The nodes this node syncs with: registration, authentication and cursors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from possync.sync import credentials
+from possync.sync.clock import utc_now
+from possync.sync.errors import AuthenticationFailed, RegistrationFailed
+from possync.sync.schema import sync_peer
+
+PARENT = "parent"
+CHILD = "child"
+CODE_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Peer:
+    node_id: str
+    relation: str
+    route_keys: tuple[str, ...]
+    enabled: bool
+    inbound_seq: int
+    outbound_seq: int
+    url: str | None = None
+    secret: str | None = None
+    registered: bool = False
+
+
+def _peer(row: Any) -> Peer:
+    return Peer(
+        node_id=row.node_id,
+        relation=row.relation,
+        route_keys=tuple(orjson.loads(row.route_keys or "[]")),
+        enabled=bool(row.enabled),
+        inbound_seq=row.inbound_seq,
+        outbound_seq=row.outbound_seq,
+        url=row.url,
+        secret=row.secret,
+        registered=row.secret_hash is not None or row.secret is not None,
+    )
+
+
+def get(conn: sa.Connection, node_id: str) -> Peer | None:
+    row = conn.execute(sa.select(sync_peer).where(sync_peer.c.node_id == node_id)).first()
+    return _peer(row) if row else None
+
+
+def children(conn: sa.Connection) -> list[Peer]:
+    rows = conn.execute(
+        sa.select(sync_peer).where(sync_peer.c.relation == CHILD).order_by(sync_peer.c.node_id)
+    )
+    return [_peer(r) for r in rows]
+
+
+def parent(conn: sa.Connection) -> Peer | None:
+    row = conn.execute(sa.select(sync_peer).where(sync_peer.c.relation == PARENT)).first()
+    return _peer(row) if row else None
+
+
+def activity(conn: sa.Connection) -> dict[str, dict[str, Any]]:
+    """Timestamps and last error of every peer, for status pages."""
+    cols = sync_peer.c
+    rows = conn.execute(
+        sa.select(
+            cols.node_id,
+            cols.registered_at,
+            cols.last_contact_at,
+            cols.last_push_at,
+            cols.last_pull_at,
+            cols.last_error,
+            cols.last_error_at,
+        )
+    )
+    return {r.node_id: dict(r._mapping) for r in rows}
+
+
+def add_child(conn: sa.Connection, node_id: str, route_keys: list[str]) -> str:
+    """Create (or re-provision) a child; returns its one-time registration code.
+
+    Re-provisioning revokes the old secret: the child must register again, and its
+    log starts afresh, so our inbound cursor for it goes back to zero.
+    """
+    code = credentials.new_registration_code()
+    values = {
+        "relation": CHILD,
+        "route_keys": orjson.dumps(route_keys).decode(),
+        "code_hash": credentials.digest(credentials.normalise_code(code)),
+        "code_expires_at": (datetime.now(UTC) + CODE_LIFETIME).isoformat(),
+        "secret_hash": None,
+        "enabled": True,
+        "inbound_seq": 0,
+        "outbound_seq": 0,
+    }
+    if get(conn, node_id) is None:
+        conn.execute(sync_peer.insert().values(node_id=node_id, **values))
+    else:
+        conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(**values))
+    return code
+
+
+def set_child_route_keys(conn: sa.Connection, node_id: str, route_keys: list[str]) -> None:
+    conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id)
+        .values(route_keys=orjson.dumps(route_keys).decode())
+    )
+
+
+def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
+    """Exchange a one-time code for a secret. The code cannot be used twice."""
+    row = conn.execute(
+        sa.select(sync_peer)
+        .where(sync_peer.c.node_id == node_id, sync_peer.c.relation == CHILD)
+        .with_for_update()
+    ).first()
+    refused = RegistrationFailed(f"no pending registration for {node_id} with that code")
+    if row is None or not credentials.matches(credentials.normalise_code(code), row.code_hash):
+        raise refused
+    if row.code_expires_at and datetime.fromisoformat(row.code_expires_at) < datetime.now(UTC):
+        raise RegistrationFailed(
+            f"the registration code for {node_id} has expired; ask for a new one"
+        )
+    secret = credentials.new_secret()
+    now = utc_now()
+    conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id)
+        .values(
+            secret_hash=credentials.digest(secret),
+            code_hash=None,
+            code_expires_at=None,
+            inbound_seq=0,
+            outbound_seq=0,
+            registered_at=now,
+            last_contact_at=now,
+        )
+    )
+    peer = get(conn, node_id)
+    assert peer is not None
+    return peer, secret
+
+
+def authenticate(conn: sa.Connection, node_id: str, secret: str) -> Peer:
+    row = conn.execute(
+        sa.select(sync_peer).where(sync_peer.c.node_id == node_id, sync_peer.c.relation == CHILD)
+    ).first()
+    if row is None or not credentials.matches(secret, row.secret_hash):
+        raise AuthenticationFailed("unknown node or wrong secret")
+    peer = _peer(row)
+    if not peer.enabled:
+        raise AuthenticationFailed(f"node {node_id} is disabled on this server")
+    return peer
+
+
+def set_parent(
+    conn: sa.Connection, node_id: str, url: str, secret: str, route_keys: list[str]
+) -> None:
+    conn.execute(sync_peer.delete().where(sync_peer.c.relation == PARENT))
+    conn.execute(
+        sync_peer.insert().values(
+            node_id=node_id,
+            relation=PARENT,
+            url=url,
+            secret=secret,
+            route_keys=orjson.dumps(route_keys).decode(),
+            enabled=True,
+            inbound_seq=0,
+            outbound_seq=0,
+            registered_at=utc_now(),
+        )
+    )
+
+
+def set_url(conn: sa.Connection, node_id: str, url: str) -> None:
+    conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(url=url))
+
+
+def lock_inbound_seq(conn: sa.Connection, node_id: str) -> int:
+    """The inbound cursor, locked until the end of the transaction (PostgreSQL), so
+    two batches from one node can never be applied side by side."""
+    return int(
+        conn.execute(
+            sa.select(sync_peer.c.inbound_seq)
+            .where(sync_peer.c.node_id == node_id)
+            .with_for_update()
+        ).scalar_one()
+    )
+
+
+def set_inbound_seq(conn: sa.Connection, node_id: str, seq: int, *, pushed: bool) -> None:
+    values: dict[str, Any] = {"inbound_seq": seq}
+    if pushed:
+        now = utc_now()
+        values.update(last_contact_at=now, last_push_at=now, last_error=None)
+    conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(**values))
+
+
+def set_outbound_seq(conn: sa.Connection, node_id: str, seq: int, *, pulled: bool) -> None:
+    values: dict[str, Any] = {"outbound_seq": seq}
+    if pulled:
+        now = utc_now()
+        values.update(last_contact_at=now, last_pull_at=now)
+    conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(**values))
+
+
+def record_error(conn: sa.Connection, node_id: str, message: str) -> None:
+    now = utc_now()
+    conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id)
+        .values(last_error=message[:500], last_error_at=now, last_contact_at=now)
+    )
+
+
+def record_success(conn: sa.Connection, node_id: str) -> None:
+    conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id)
+        .values(last_error=None, last_contact_at=utc_now())
+    )

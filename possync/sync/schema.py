@@ -1,0 +1,54 @@
+"""The engine's own bookkeeping tables (the change log itself lives in log.py)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# Every node this node exchanges changes with: its parent (at most one) and its
+# children. The cursors are the heart of exactly-once delivery:
+#   inbound_seq  - the last sequence number of the peer's log applied here; stored
+#                  in the same transaction as the changes it covers.
+#   outbound_seq - the last sequence number of this node's log the peer has
+#                  acknowledged (a child acknowledges by asking for what follows).
+sync_peer = sa.Table(
+    "sync_peer",
+    metadata,
+    sa.Column("node_id", sa.String(64), primary_key=True),
+    sa.Column("relation", sa.String(8), nullable=False),  # "parent" | "child"
+    sa.Column("route_keys", sa.Text, nullable=False, default="[]"),  # JSON list
+    sa.Column("url", sa.Text),  # how to reach a parent
+    sa.Column("secret", sa.Text),  # a parent's credential, kept by the child only
+    sa.Column("secret_hash", sa.String(64)),  # a child's credential, as its hash
+    sa.Column("code_hash", sa.String(64)),  # one-time registration code, as its hash
+    sa.Column("code_expires_at", sa.String(32)),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("inbound_seq", sa.BigInteger, nullable=False, default=0),
+    sa.Column("outbound_seq", sa.BigInteger, nullable=False, default=0),
+    sa.Column("registered_at", sa.String(32)),
+    sa.Column("last_contact_at", sa.String(32)),
+    sa.Column("last_push_at", sa.String(32)),
+    sa.Column("last_pull_at", sa.String(32)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", sa.String(32)),
+)
+
+# Local settings of this node (its id, its parent, initial-load state...).
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# A child's progress through its initial load, one row per table, committed with
+# each chunk so that an interrupted load resumes from the last committed chunk.
+sync_load_progress = sa.Table(
+    "sync_load_progress",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True),
+    sa.Column("last_key", sa.Text),  # JSON list of key values, null = from the start
+    sa.Column("rows_loaded", sa.BigInteger, nullable=False, default=0),
+    sa.Column("done", sa.Boolean, nullable=False, default=False),
+)

@@ -1,0 +1,113 @@
+"""Declarations of what replicates: which tables, in which direction, routed how.
+
+An application hands the engine a :class:`SyncSpec`; the engine installs capture
+triggers for its tables, extracts and applies their rows, and checks that what a
+child pushes is the child's own. The spec is the only place where the engine
+learns about application tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+
+class Direction(StrEnum):
+    """Which way a table's changes travel along the parent/child tree."""
+
+    DOWN = "down"  # parent -> children (master data)
+    UP = "up"  # child -> parent (transactions)
+    BOTH = "both"  # both ways (e.g. customers created anywhere, stock movements)
+
+    @property
+    def flows_down(self) -> bool:
+        return self in (Direction.DOWN, Direction.BOTH)
+
+    @property
+    def flows_up(self) -> bool:
+        return self in (Direction.UP, Direction.BOTH)
+
+
+@dataclass(frozen=True)
+class SyncTable:
+    """One replicated table.
+
+    route_column: a column whose value names who may receive a row (a node id or a
+        group such as a store id). ``NULL`` there means "everyone below".
+    owner_column: for rows pushed up, the column that must name the sending node;
+        a child can never write rows as another node.
+    immutable: rows are facts that never change once written (receipts, stock
+        movements): applying one that already exists is a no-op, and a child may
+        only insert them.
+    initial_load: whether a new child receives the table's current rows when it is
+        first provisioned.
+    """
+
+    table: sa.Table
+    direction: Direction
+    route_column: str | None = None
+    owner_column: str | None = None
+    immutable: bool = False
+    initial_load: bool = True
+
+    @property
+    def name(self) -> str:
+        return str(self.table.name)
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.table.primary_key.columns)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.table.columns)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A derived, non-replicated table a new child receives once, in the same
+    database snapshot as its starting cursor (e.g. stock on hand, which is then
+    kept up to date locally from replicated movements)."""
+
+    table: sa.Table
+    route_column: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncSpec:
+    tables: tuple[SyncTable, ...]
+    baselines: tuple[Baseline, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        names = [t.name for t in self.tables]
+        if len(set(names)) != len(names):
+            raise ValueError("a table is declared twice in the sync spec")
+        for t in self.tables:
+            for col in (t.route_column, t.owner_column):
+                if col is not None and col not in t.table.c:
+                    raise ValueError(f"{t.name} has no column {col!r}")
+
+    def table(self, name: str) -> SyncTable | None:
+        return self._by_name.get(name)
+
+    @property
+    def _by_name(self) -> dict[str, SyncTable]:
+        by_name = self.__dict__.get("_by_name_cache")
+        if by_name is None:
+            by_name = {t.name: t for t in self.tables}
+            object.__setattr__(self, "_by_name_cache", by_name)
+        return by_name
+
+    def names(self, tables: Iterable[SyncTable]) -> tuple[str, ...]:
+        return tuple(t.name for t in tables)
+
+    @property
+    def down_tables(self) -> tuple[SyncTable, ...]:
+        return tuple(t for t in self.tables if t.direction.flows_down)
+
+    @property
+    def up_tables(self) -> tuple[SyncTable, ...]:
+        return tuple(t for t in self.tables if t.direction.flows_up)

@@ -1,0 +1,107 @@
+"""A terminal's local data directory and database."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from possync.retail import database
+from possync.retail.replication import SPEC
+from possync.retail.sales import Till
+from possync.retail.schema import store
+from possync.sync import peers, state
+from possync.sync.child import Child
+from possync.sync.db import open_engine, read_tx, write_tx
+from possync.sync.errors import NotProvisioned, SyncError
+from possync.transport.client import SyncClient
+
+DB_FILE = "terminal.db"
+LOCK_FILE = "sync.lock"
+LAST_SYNC_AT = "last_sync_at"
+
+
+class SyncBusy(SyncError):
+    code = "sync_busy"
+
+
+class Terminal:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.db_path = data_dir / DB_FILE
+        self.engine = open_engine(f"sqlite:///{self.db_path}")
+        self.child = Child(self.engine, SPEC)
+
+    @classmethod
+    def create(cls, data_dir: Path, terminal_id: str) -> Terminal:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)  # the database holds the terminal's secret
+        terminal = cls(data_dir)
+        database.install(terminal.engine, terminal_id)
+        return terminal
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Terminal:
+        if not (data_dir / DB_FILE).exists():
+            raise NotProvisioned(f"no terminal database in {data_dir}; run 'possync pos init'")
+        return cls(data_dir)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def terminal_id(self) -> str:
+        with read_tx(self.engine) as conn:
+            return self.child.node_id(conn)
+
+    def till(self) -> Till:
+        with read_tx(self.engine) as conn:
+            terminal_id = self.child.node_id(conn)
+            parent = self.child.parent(conn)
+            row = conn.execute(sa.select(store).where(store.c.store_id == parent.node_id)).first()
+        if row is None or self.child.load_state() != "done":
+            raise NotProvisioned(
+                "the initial load from the store has not completed; run 'possync pos init' again"
+            )
+        return Till(store_id=row.store_id, terminal_id=terminal_id, currency=row.currency)
+
+    def store_url(self) -> str:
+        with read_tx(self.engine) as conn:
+            parent = self.child.parent(conn)
+        assert parent.url is not None
+        return parent.url
+
+    def set_store_url(self, url: str) -> None:
+        with write_tx(self.engine) as conn:
+            peers.set_url(conn, self.child.parent(conn).node_id, url.rstrip("/"))
+
+    def client(self, url: str | None = None, timeout: float = 60.0) -> SyncClient:
+        with read_tx(self.engine) as conn:
+            node = self.child.node_id(conn)
+            parent = self.child.parent(conn)
+        return SyncClient(url or parent.url or "", node, parent.secret, timeout=timeout)
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """One sync at a time per terminal, across processes."""
+        with open(self.data_dir / LOCK_FILE, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SyncBusy("another sync of this terminal is running") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def get_state(self, key: str) -> str | None:
+        with read_tx(self.engine) as conn:
+            return state.get(conn, key)
+
+    def put_state(self, key: str, value: str) -> None:
+        with write_tx(self.engine) as conn:
+            state.put(conn, key, value)

@@ -1,0 +1,49 @@
+"""A terminal's state, for ``possync pos status`` (shape documented in README.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from possync.retail.schema import receipt
+from possync.sync import log, peers, state
+from possync.sync.db import read_tx
+from possync.terminal.local import LAST_SYNC_AT, Terminal
+from possync.transport.client import Refused, SyncClient, Unreachable
+
+
+def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str, Any]:
+    with read_tx(terminal.engine) as conn:
+        node = state.get(conn, state.NODE_ID)
+        parent = peers.parent(conn)
+        activity = peers.activity(conn).get(parent.node_id, {}) if parent else {}
+        receipts = dict(
+            conn.execute(sa.select(receipt.c.kind, sa.func.count()).group_by(receipt.c.kind)).all()
+        )
+        head = log.head(conn)
+        last_sync = state.get(conn, LAST_SYNC_AT)
+    reachable: bool | None = None
+    if probe_store and parent is not None and parent.url:
+        try:
+            with SyncClient(parent.url, timeout=3.0) as client:
+                client.health()
+            reachable = True
+        except (Unreachable, Refused):
+            reachable = False
+    return {
+        "terminal_id": node,
+        "store_id": parent.node_id if parent else None,
+        "store_url": parent.url if parent else None,
+        "store_reachable": reachable,
+        "initial_load": terminal.child.load_state(),
+        "pending_changes": terminal.child.pending(),
+        "local_log_head": head,
+        "pushed_through": parent.outbound_seq if parent else 0,
+        "pulled_through": parent.inbound_seq if parent else 0,
+        "last_sync_at": last_sync,
+        "last_error": activity.get("last_error"),
+        "last_error_at": activity.get("last_error_at"),
+        "sales": receipts.get("sale", 0),
+        "returns": receipts.get("return", 0),
+    }

@@ -1,0 +1,111 @@
+"""One sync of a terminal with its store: push what is pending, then pull.
+
+Each batch is committed on the receiving side together with its cursor, so the
+loop can be cut anywhere (network, either process killed) and simply run again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from possync.sync import peers, state
+from possync.sync.clock import utc_now
+from possync.sync.db import write_tx
+from possync.sync.errors import OutOfSequence
+from possync.terminal.local import LAST_SYNC_AT, Terminal
+from possync.transport.client import Refused, SyncClient, Unreachable
+
+PUSH_BATCH = 2000
+PULL_BATCH = 5000
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    push_batches: int = 0
+    pulled: int = 0
+    pull_batches: int = 0
+    pushed_through: int = 0
+    pulled_through: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def push(terminal: Terminal, client: SyncClient, report: SyncReport, progress: Progress) -> None:
+    child = terminal.child
+    while (batch := child.outgoing(PUSH_BATCH)) is not None:
+        try:
+            acknowledged = client.push(batch)
+        except Refused as exc:
+            expected = exc.details.get("expected_after")
+            if exc.code != OutOfSequence.code or type(expected) is not int:
+                raise
+            if expected > batch.after:
+                raise OutOfSequence(
+                    f"the store holds changes of this terminal up to {expected} that this "
+                    f"terminal does not know (it stands at {batch.after}): was this terminal's "
+                    "database restored from an old copy? Provision the terminal again."
+                ) from exc
+            # The store has less than it acknowledged before (its database was
+            # restored): send again from where it stands.
+            child.acknowledged(expected)
+            continue
+        child.acknowledged(acknowledged)
+        report.pushed += len(batch.changes)
+        report.push_batches += 1
+        report.pushed_through = acknowledged
+        progress("push", report.pushed)
+
+
+def pull(terminal: Terminal, client: SyncClient, report: SyncReport, progress: Progress) -> None:
+    child = terminal.child
+    while True:
+        body = client.pull(child.inbound_cursor(), PULL_BATCH)
+        batch = child.apply_pulled(body)
+        report.pulled += len(batch.changes)
+        report.pull_batches += 1
+        report.pulled_through = batch.through
+        progress("pull", report.pulled)
+        # Stop at an empty batch: asking once more after the last non-empty one is
+        # what acknowledges it, so the store knows exactly where this terminal is.
+        if not batch.more and not batch.changes:
+            return
+
+
+def sync(
+    terminal: Terminal,
+    *,
+    url: str | None = None,
+    progress: Progress | None = None,
+    do_push: bool = True,
+    do_pull: bool = True,
+) -> SyncReport:
+    """Push then pull, once. Raises Unreachable / Refused / SyncError on failure,
+    after recording the error for ``status``."""
+    report = SyncReport()
+    notify = progress or (lambda _stage, _n: None)
+    with terminal.sync_lock(), terminal.client(url) as client:
+        try:
+            if do_push:
+                push(terminal, client, report, notify)
+            if do_pull:
+                pull(terminal, client, report, notify)
+        except (Unreachable, Refused, OutOfSequence) as exc:
+            _record(terminal, str(exc))
+            raise
+    _record(terminal, None)
+    return report
+
+
+def _record(terminal: Terminal, error: str | None) -> None:
+    with write_tx(terminal.engine) as conn:
+        parent = terminal.child.parent(conn)
+        if error is None:
+            peers.record_success(conn, parent.node_id)
+            state.put(conn, LAST_SYNC_AT, utc_now())
+        else:
+            peers.record_error(conn, parent.node_id, error)

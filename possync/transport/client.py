@@ -1,0 +1,105 @@
+"""The client a child node uses to talk to its parent's sync API (httpx).
+
+Every call goes through one ``httpx.Client``, so tests can hand it a transport
+that routes to an in-process app, and production gets connection reuse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+
+from possync.sync.batch import Batch
+
+
+class Unreachable(Exception):
+    """The parent could not be reached (down, network cut, timeout)."""
+
+
+class Refused(Exception):
+    """The parent answered with an error."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(f"{message} ({code}, HTTP {status})")
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+class SyncClient:
+    def __init__(
+        self,
+        base_url: str,
+        node_id: str | None = None,
+        secret: str | None = None,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        auth = httpx.BasicAuth(node_id, secret) if node_id and secret else None
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url + "/api/v1/", auth=auth, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, *, body: Any = None, **params: Any) -> Any:
+        content = orjson.dumps(body) if body is not None else None
+        headers = {"content-type": "application/json"} if content is not None else None
+        try:
+            response = self._http.request(
+                method,
+                path,
+                content=content,
+                headers=headers,
+                params={k: v for k, v in params.items() if v is not None},
+            )
+        except httpx.TransportError as exc:
+            raise Unreachable(f"cannot reach {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                error = orjson.loads(response.content)["error"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                error = {"code": "http_error", "message": response.text[:200]}
+            details = {k: v for k, v in error.items() if k not in ("code", "message")}
+            raise Refused(
+                response.status_code,
+                error.get("code", "http_error"),
+                error.get("message", ""),
+                details,
+            )
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise Unreachable(f"{self.base_url} sent a truncated or invalid answer") from exc
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "health")
+
+    def register(self, node_id: str, code: str) -> dict[str, Any]:
+        return self._call("POST", "register", body={"node": node_id, "code": code})
+
+    def push(self, batch: Batch) -> int:
+        answer = self._call("POST", "sync/push", body=batch.to_wire())
+        acknowledged = answer.get("acknowledged") if isinstance(answer, dict) else None
+        if type(acknowledged) is not int:
+            raise Unreachable("the parent's answer to a push has no acknowledgement")
+        return acknowledged
+
+    def pull(self, after: int, limit: int) -> Any:
+        return self._call("GET", "sync/pull", after=after, limit=limit)
+
+    def start_load(self) -> Any:
+        return self._call("POST", "sync/initial-load")
+
+    def load_chunk(self, table: str, after_key: Any, limit: int) -> Any:
+        after = orjson.dumps(after_key).decode() if after_key is not None else None
+        return self._call("GET", f"sync/initial-load/{table}", after=after, limit=limit)

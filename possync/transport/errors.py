@@ -1,0 +1,15 @@
+"""How engine errors map to HTTP statuses, shared by server and client."""
+
+from __future__ import annotations
+
+from possync.sync import errors
+
+STATUS_BY_CODE = {
+    errors.BadBatch.code: 422,
+    errors.OutOfSequence.code: 409,
+    errors.OutOfScope.code: 403,
+    errors.AuthenticationFailed.code: 401,
+    errors.RegistrationFailed.code: 403,
+    errors.NotProvisioned.code: 409,
+    errors.SyncError.code: 503,
+}

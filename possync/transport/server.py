@@ -1,0 +1,222 @@
+"""The sync API a parent node serves to its children (FastAPI).
+
+Handlers stay thin: read and bound the body, authenticate, hand over to
+:class:`possync.sync.parent.Parent`, and turn its errors into precise JSON errors.
+Every refusal happens before anything is written, or inside a transaction that
+is rolled back, so a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from possync.sync import peers
+from possync.sync.db import read_tx, write_tx
+from possync.sync.errors import AuthenticationFailed, BadBatch, SyncError
+from possync.sync.parent import Parent
+from possync.sync.peers import Peer
+from possync.transport.errors import STATUS_BY_CODE
+
+log = logging.getLogger("possync.api")
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def error_response(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="possync"'} if status == 401 else None
+    body = {"error": {"code": code, "message": message, **details}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class OrjsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "body_too_large", f"the body is {declared} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "body_too_large", f"the body exceeds the limit of {limit} bytes")
+    if not body:
+        raise ApiError(400, "malformed_json", "the body is empty; expected a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+def _credentials(request: Request) -> tuple[str, str]:
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationFailed(
+            "missing credentials: send HTTP Basic auth with the node id and its secret"
+        )
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise AuthenticationFailed(f"unsupported authorization scheme {scheme!r}; use Basic")
+    try:
+        node, sep, secret = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthenticationFailed("malformed Basic credentials") from None
+    if not sep or not node or not secret:
+        raise AuthenticationFailed("malformed Basic credentials: expected node:secret")
+    return node, secret
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, **exc.details)
+
+    @app.exception_handler(SyncError)
+    async def _sync_error(_: Request, exc: SyncError) -> JSONResponse:
+        return error_response(
+            STATUS_BY_CODE.get(exc.code, 400), exc.code, exc.message, **exc.details
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error_response(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+
+def current_parent(request: Request) -> Parent:
+    return request.app.state.sync_parent
+
+
+ParentNode = Annotated[Parent, Depends(current_parent)]
+
+
+def _authenticate(parent: Parent, node: str, secret: str) -> Peer:
+    with read_tx(parent.engine) as conn:
+        return peers.authenticate(conn, node, secret)
+
+
+async def authenticated(request: Request, parent: ParentNode) -> Peer:
+    node, secret = _credentials(request)
+    return await run_in_threadpool(_authenticate, parent, node, secret)
+
+
+AuthPeer = Annotated[Peer, Depends(authenticated)]
+
+
+def _record_error(parent: Parent, peer: Peer, exc: SyncError) -> None:
+    try:
+        with write_tx(parent.engine) as conn:
+            peers.record_error(conn, peer.node_id, f"{exc.code}: {exc.message}")
+    except Exception:  # bookkeeping must never hide the original error
+        log.exception("could not record the error of %s", peer.node_id)
+
+
+async def _guarded(parent: Parent, peer: Peer, fn: Any, *args: Any) -> Any:
+    """Run an engine call off the event loop; remember a refusal on the peer."""
+    try:
+        return await run_in_threadpool(fn, *args)
+    except SyncError as exc:
+        await run_in_threadpool(_record_error, parent, peer, exc)
+        raise
+
+
+def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
+    """The sync API of ``parent``, mounted on ``app``."""
+    app.state.sync_parent = parent
+    router = APIRouter(prefix="/api/v1")
+
+    @router.get("/health")
+    async def health(parent: ParentNode) -> dict[str, str]:
+        return {"status": "ok", "node": parent.node_id}
+
+    @router.post("/register")
+    async def register(request: Request, parent: ParentNode) -> Any:
+        body = await read_json(request, 64 * 1024)
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("node"), str)
+            or not isinstance(body.get("code"), str)
+        ):
+            raise BadBatch('expected {"node": <node id>, "code": <registration code>}')
+
+        def _register() -> dict[str, Any]:
+            with write_tx(parent.engine) as conn:
+                peer, secret = peers.register(conn, body["node"], body["code"])
+            return {
+                "node": peer.node_id,
+                "parent": parent.node_id,
+                "secret": secret,
+                "route_keys": list(peer.route_keys),
+            }
+
+        return OrjsonResponse(await run_in_threadpool(_register))
+
+    @router.post("/sync/push")
+    async def push(request: Request, parent: ParentNode, peer: AuthPeer) -> Any:
+        body = await read_json(request)
+        acknowledged = await _guarded(parent, peer, parent.receive, peer, body)
+        return {"acknowledged": acknowledged}
+
+    @router.get("/sync/pull")
+    async def pull(
+        parent: ParentNode,
+        peer: AuthPeer,
+        after: Annotated[int, Query(ge=0)],
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
+    ) -> Any:
+        batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit)
+        return OrjsonResponse(batch.to_wire())
+
+    @router.post("/sync/initial-load")
+    async def start_load(parent: ParentNode, peer: AuthPeer) -> Any:
+        start = await _guarded(parent, peer, parent.start_load, peer)
+        return OrjsonResponse(
+            {"cursor": start.cursor, "tables": start.tables, "baselines": start.baselines}
+        )
+
+    @router.get("/sync/initial-load/{table}")
+    async def load_chunk(
+        parent: ParentNode,
+        peer: AuthPeer,
+        table: str,
+        after: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
+    ) -> Any:
+        after_key = None
+        if after is not None:
+            try:
+                after_key = orjson.loads(after)
+            except orjson.JSONDecodeError:
+                raise BadBatch("after: expected a JSON list of key values") from None
+        rows, last, more = await _guarded(
+            parent, peer, parent.load_chunk, peer, table, after_key, limit
+        )
+        return OrjsonResponse({"table": table, "rows": rows, "last_key": last, "more": more})
+
+    return router
