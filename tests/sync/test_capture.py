@@ -22,8 +22,9 @@ def changes(engine: sa.Engine) -> list[log.Change]:
 def test_insert_update_delete_are_captured_in_order(db_url: str) -> None:
     engine = make_node(db_url, "N")
     with write_tx(engine) as conn:
-        conn.execute(catalog.insert(), [{"key": 1, "name": "a", "price": 5, "active": True,
-                                         "route": None}])
+        conn.execute(
+            catalog.insert(), [{"key": 1, "name": "a", "price": 5, "active": True, "route": None}]
+        )
         conn.execute(catalog.update().where(catalog.c.key == 1).values(price=7))
     with write_tx(engine) as conn:
         conn.execute(catalog.delete().where(catalog.c.key == 1))
@@ -46,8 +47,9 @@ def test_writes_made_by_hand_in_sql_are_captured(db_url: str) -> None:
 def test_an_update_that_changes_nothing_is_not_captured(db_url: str) -> None:
     engine = make_node(db_url, "N")
     with write_tx(engine) as conn:
-        conn.execute(catalog.insert(), [{"key": 1, "name": "a", "price": 5, "active": True,
-                                         "route": "R1"}])
+        conn.execute(
+            catalog.insert(), [{"key": 1, "name": "a", "price": 5, "active": True, "route": "R1"}]
+        )
         conn.execute(catalog.update().where(catalog.c.key == 1).values(price=5))
     assert [c.op for c in changes(engine)] == ["I"]
 
@@ -73,10 +75,16 @@ def test_sync_spec_tables_all_have_triggers(db_url: str) -> None:
     engine = make_node(db_url, "N")
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            names = set(conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+            names = set(
+                conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                ).scalars()
+            )
         else:
-            names = set(conn.exec_driver_sql(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").scalars())
+            names = set(
+                conn.exec_driver_sql(
+                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+                ).scalars()
+            )
     for t in SPEC.tables:
         assert {f"possync_{t.name}_{e}" for e in ("insert", "update", "delete")} <= names

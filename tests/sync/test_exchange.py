@@ -20,9 +20,10 @@ def pair(db_url: str, tmp_path: Path) -> Pair:
 
 def add_events(pair: Pair, n: int, node: str = "C1") -> None:
     with write_tx(pair.child_engine) as conn:
-        conn.execute(event.insert(), [
-            {"event_id": str(uuid.uuid4()), "node": node, "payload": f"e{i}"} for i in range(n)
-        ])
+        conn.execute(
+            event.insert(),
+            [{"event_id": str(uuid.uuid4()), "node": node, "payload": f"e{i}"} for i in range(n)],
+        )
 
 
 def test_push_applies_every_change_once_even_when_batches_are_resent(pair: Pair) -> None:
@@ -35,7 +36,8 @@ def test_push_applies_every_change_once_even_when_batches_are_resent(pair: Pair)
     assert len(rows(pair.parent_engine, event)) == 10
     pair.push(limit=7)
     assert sorted(r["payload"] for r in rows(pair.parent_engine, event)) == sorted(
-        f"e{i}" for i in range(25))
+        f"e{i}" for i in range(25)
+    )
     assert pair.child.pending() == 0
 
 
@@ -66,9 +68,20 @@ def test_a_child_cannot_write_as_another_node(pair: Pair) -> None:
 
 
 def test_a_child_cannot_push_tables_that_only_flow_down(pair: Pair) -> None:
-    body = {"protocol": 1, "source": "C1", "after": 0, "through": 1, "changes": [
-        {"seq": 1, "table": "catalog", "op": "I",
-         "row": {"key": 1, "name": "x", "price": 1, "active": True, "route": None}}]}
+    body = {
+        "protocol": 1,
+        "source": "C1",
+        "after": 0,
+        "through": 1,
+        "changes": [
+            {
+                "seq": 1,
+                "table": "catalog",
+                "op": "I",
+                "row": {"key": 1, "name": "x", "price": 1, "active": True, "route": None},
+            }
+        ],
+    }
     with pytest.raises(BadBatch, match="not a table that replicates up"):
         pair.parent.receive(pair.peer(), body)
 
@@ -76,14 +89,37 @@ def test_a_child_cannot_push_tables_that_only_flow_down(pair: Pair) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"seq": 1, "table": "event", "op": "I", "row": {"event_id": "a", "node": "C1"}},
-         "missing column"),
-        ({"seq": 1, "table": "event", "op": "I",
-          "row": {"event_id": "a", "node": "C1", "payload": 5}}, "payload: expected a string"),
-        ({"seq": 1, "table": "event", "op": "U",
-          "row": {"event_id": "a", "node": "C1", "payload": "p"}}, "immutable"),
-        ({"seq": 2, "table": "event", "op": "I",
-          "row": {"event_id": "a", "node": "C1", "payload": "p"}}, "at most 1"),
+        (
+            {"seq": 1, "table": "event", "op": "I", "row": {"event_id": "a", "node": "C1"}},
+            "missing column",
+        ),
+        (
+            {
+                "seq": 1,
+                "table": "event",
+                "op": "I",
+                "row": {"event_id": "a", "node": "C1", "payload": 5},
+            },
+            "payload: expected a string",
+        ),
+        (
+            {
+                "seq": 1,
+                "table": "event",
+                "op": "U",
+                "row": {"event_id": "a", "node": "C1", "payload": "p"},
+            },
+            "immutable",
+        ),
+        (
+            {
+                "seq": 2,
+                "table": "event",
+                "op": "I",
+                "row": {"event_id": "a", "node": "C1", "payload": "p"},
+            },
+            "at most 1",
+        ),
         ({"seq": 1, "table": "nope", "op": "I", "row": {}}, "'nope' is not a table"),
         ({"seq": 1, "table": "event", "op": "X", "row": {}}, "op: expected one of"),
     ],
@@ -100,11 +136,14 @@ def test_malformed_changes_are_refused_with_the_place_at_fault(
 
 def test_pull_routes_rows_and_never_echoes_a_childs_own_changes(pair: Pair) -> None:
     with write_tx(pair.parent_engine) as conn:
-        conn.execute(catalog.insert(), [
-            {"key": 1, "name": "everyone", "price": 1, "active": True, "route": None},
-            {"key": 2, "name": "mine", "price": 2, "active": False, "route": "R1"},
-            {"key": 3, "name": "other store", "price": 3, "active": True, "route": "R2"},
-        ])
+        conn.execute(
+            catalog.insert(),
+            [
+                {"key": 1, "name": "everyone", "price": 1, "active": True, "route": None},
+                {"key": 2, "name": "mine", "price": 2, "active": False, "route": "R1"},
+                {"key": 3, "name": "other store", "price": 3, "active": True, "route": "R2"},
+            ],
+        )
     with write_tx(pair.child_engine) as conn:
         conn.execute(shared.insert(), [{"shared_id": "s1", "author": "C1", "text": "from child"}])
     pair.push()
@@ -118,8 +157,9 @@ def test_pull_routes_rows_and_never_echoes_a_childs_own_changes(pair: Pair) -> N
 
 def test_pulled_changes_are_not_captured_on_a_leaf_child(pair: Pair) -> None:
     with write_tx(pair.parent_engine) as conn:
-        conn.execute(catalog.insert(), [
-            {"key": 1, "name": "a", "price": 1, "active": True, "route": None}])
+        conn.execute(
+            catalog.insert(), [{"key": 1, "name": "a", "price": 1, "active": True, "route": None}]
+        )
     pair.pull()
     assert pair.child.pending() == 0
     assert pair.child.outgoing(10) is None
@@ -127,9 +167,13 @@ def test_pulled_changes_are_not_captured_on_a_leaf_child(pair: Pair) -> None:
 
 def test_initial_load_then_incremental_changes_converge(pair: Pair) -> None:
     with write_tx(pair.parent_engine) as conn:
-        conn.execute(catalog.insert(), [
-            {"key": k, "name": f"n{k}", "price": k, "active": True, "route": None}
-            for k in range(1, 120)])
+        conn.execute(
+            catalog.insert(),
+            [
+                {"key": k, "name": f"n{k}", "price": k, "active": True, "route": None}
+                for k in range(1, 120)
+            ],
+        )
         conn.execute(total.insert(), [{"name": "x", "value": 42}])
     start = pair.parent.start_load(pair.peer())
     pair.child.begin_load(start.cursor, start.tables, wire(start.baselines))
@@ -154,9 +198,10 @@ def test_registration_code_works_once(pair: Pair) -> None:
     with write_tx(pair.parent_engine) as conn:
         code = peers.add_child(conn, "C9", ["R1"])
         peers.register(conn, "C9", code)
-    with pytest.raises(Exception, match="no pending registration"), write_tx(
-        pair.parent_engine
-    ) as conn:
+    with (
+        pytest.raises(Exception, match="no pending registration"),
+        write_tx(pair.parent_engine) as conn,
+    ):
         peers.register(conn, "C9", code)
     with read_tx(pair.parent_engine) as conn, pytest.raises(Exception, match="wrong secret"):
         peers.authenticate(conn, "C9", "guess")

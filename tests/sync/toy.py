@@ -15,7 +15,8 @@ from possync.sync.tables import Baseline, Direction, SyncSpec, SyncTable
 
 metadata = sa.MetaData()
 catalog = sa.Table(
-    "catalog", metadata,
+    "catalog",
+    metadata,
     sa.Column("key", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(50), nullable=False),
     sa.Column("price", sa.BigInteger, nullable=False),
@@ -23,19 +24,22 @@ catalog = sa.Table(
     sa.Column("route", sa.String(10)),
 )
 event = sa.Table(
-    "event", metadata,
+    "event",
+    metadata,
     sa.Column("event_id", sa.String(36), primary_key=True),
     sa.Column("node", sa.String(10), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
 )
 shared = sa.Table(
-    "shared", metadata,
+    "shared",
+    metadata,
     sa.Column("shared_id", sa.String(36), primary_key=True),
     sa.Column("author", sa.String(10)),
     sa.Column("text", sa.Text, nullable=False),
 )
 total = sa.Table(
-    "total", metadata,
+    "total",
+    metadata,
     sa.Column("name", sa.String(10), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
@@ -61,8 +65,13 @@ def make_node(url: str, node_id: str) -> sa.Engine:
 class Pair:
     """A parent and one child, with the batches moved in-process as wire JSON."""
 
-    def __init__(self, parent_url: str, child_url: str, child_id: str = "C1",
-                 route_keys: tuple[str, ...] = ("R1",)) -> None:
+    def __init__(
+        self,
+        parent_url: str,
+        child_url: str,
+        child_id: str = "C1",
+        route_keys: tuple[str, ...] = ("R1",),
+    ) -> None:
         self.parent_engine = make_node(parent_url, "P")
         self.child_engine = make_node(child_url, child_id)
         self.child_id = child_id
