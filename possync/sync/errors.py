@@ -34,6 +34,13 @@ class OutOfScope(SyncError):
     code = "out_of_scope"
 
 
+class Conflict(SyncError):
+    """The batch is well formed but clashes with data the receiver holds (e.g. a
+    document number already used by another record)."""
+
+    code = "conflict"
+
+
 class AuthenticationFailed(SyncError):
     code = "unauthenticated"
 

@@ -16,7 +16,7 @@ from possync.sync import log, peers
 from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
 from possync.sync.db import read_tx, write_tx
-from possync.sync.errors import BadBatch, OutOfScope, OutOfSequence, SyncError
+from possync.sync.errors import BadBatch, Conflict, OutOfScope, OutOfSequence, SyncError
 from possync.sync.log import Change, LogFilter
 from possync.sync.peers import Peer
 from possync.sync.tables import Direction, SyncSpec, SyncTable
@@ -52,19 +52,27 @@ class Parent:
             )
         for i, change in enumerate(batch.changes):
             self._check_scope(peer, change, i)
-        with write_tx(self.engine) as conn:
-            current = peers.lock_inbound_seq(conn, peer.node_id)
-            if batch.after > current:
-                raise OutOfSequence(
-                    f"batch starts after {batch.after} but this server has applied "
-                    f"{peer.node_id}'s changes only up to {current}",
-                    expected_after=current,
-                )
-            fresh = [c for c in batch.changes if c.seq > current]
-            self._check_deletes(conn, peer, fresh)
-            self.applier.apply(conn, fresh, origin=peer.node_id)
-            new_seq = max(current, batch.through)
-            peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
+        try:
+            with write_tx(self.engine) as conn:
+                current = peers.lock_inbound_seq(conn, peer.node_id)
+                if batch.after > current:
+                    raise OutOfSequence(
+                        f"batch starts after {batch.after} but this server has applied "
+                        f"{peer.node_id}'s changes only up to {current}",
+                        expected_after=current,
+                    )
+                fresh = [c for c in batch.changes if c.seq > current]
+                self._check_deletes(conn, peer, fresh)
+                self.applier.apply(conn, fresh, origin=peer.node_id)
+                new_seq = max(current, batch.through)
+                peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
+        except sa.exc.IntegrityError as exc:
+            # Rolled back whole. Say which constraint, not the SQL.
+            reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
+            raise Conflict(
+                f"the batch from {peer.node_id} clashes with data on this server "
+                f"({reason}); nothing of it was applied"
+            ) from None
         return new_seq
 
     def _check_scope(self, peer: Peer, change: Change, index: int) -> None:
@@ -212,5 +220,5 @@ def _rows(
 
 def _dicts(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
     """Rows as plain dicts with plain ``str`` keys (ready for the wire)."""
-    names = [str(k) for k in result.keys()]
+    names = [str(k) for k in result]
     return [dict(zip(names, row, strict=True)) for row in result]

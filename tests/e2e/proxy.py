@@ -3,6 +3,7 @@ to interrupt a sync at any byte of a request or a response."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -55,8 +56,6 @@ class CuttingProxy:
         except OSError:
             pass
         for s in both:  # cut: both ends see the connection drop
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()
