@@ -220,5 +220,5 @@ def _rows(
 
 def _dicts(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
     """Rows as plain dicts with plain ``str`` keys (ready for the wire)."""
-    names = [str(k) for k in result]
+    names = [str(k) for k in result.keys()]  # noqa: SIM118 (a Result, not a dict)
     return [dict(zip(names, row, strict=True)) for row in result]
