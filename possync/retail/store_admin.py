@@ -9,7 +9,15 @@ import sqlalchemy as sa
 
 from possync.retail import database, numbering
 from possync.retail.errors import RetailError
-from possync.retail.schema import doc_series, payment_method, pos_terminal, store, tax_rate
+from possync.retail.schema import (
+    customer,
+    doc_series,
+    payment_method,
+    pos_terminal,
+    receipt,
+    store,
+    tax_rate,
+)
 from possync.sync import install as sync_install
 from possync.sync import peers
 from possync.sync.db import read_tx, write_tx
@@ -91,6 +99,8 @@ def add_terminal(
             others = [dict(r._mapping) for r in conn.execute(sa.select(doc_series))]
             numbering.check_prefixes(others + rows)
             conn.execute(doc_series.insert(), rows)
+        else:
+            _continue_series(conn, terminal_id)
         code = peers.add_child(conn, terminal_id, [the_store.store_id, terminal_id])
         current = [
             dict(r._mapping)
@@ -99,6 +109,33 @@ def add_terminal(
             )
         ]
     return NewTerminal(terminal_id, code, current)
+
+
+def _continue_series(conn: sa.Connection, terminal_id: str) -> None:
+    """A re-provisioned terminal starts with an empty database: move each of its
+    series past the highest number the store has received, so none repeats."""
+    documents = {
+        numbering.RECEIPT: (receipt.c.receipt_no, receipt.c.kind == "sale"),
+        numbering.RETURN: (receipt.c.receipt_no, receipt.c.kind == "return"),
+        numbering.CUSTOMER: (customer.c.customer_no, sa.true()),
+    }
+    for series in conn.execute(
+        sa.select(doc_series).where(doc_series.c.terminal_id == terminal_id)
+    ):
+        column, kind_filter = documents[series.kind]
+        highest = conn.execute(
+            sa.select(column)
+            .where(column.startswith(series.prefix, autoescape=True), kind_filter)
+            .order_by(sa.func.length(column).desc(), column.desc())
+            .limit(1)
+        ).scalar()
+        suffix = highest[len(series.prefix) :] if highest else ""
+        if suffix.isdigit() and int(suffix) >= series.start_no:
+            conn.execute(
+                doc_series.update()
+                .where(doc_series.c.terminal_id == terminal_id, doc_series.c.kind == series.kind)
+                .values(start_no=int(suffix) + 1)
+            )
 
 
 def terminal_ids(engine: sa.Engine) -> list[str]:

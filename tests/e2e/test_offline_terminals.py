@@ -135,3 +135,29 @@ def test_returns_customers_and_price_changes_flow_both_ways(db_url: str, tmp_pat
         names = conn.exec_driver_sql("SELECT name, origin_terminal_id FROM customer").all()
     assert names == [("Ada Lovelace", "T01")]  # created offline on T01, now on T02 too
     assert stock_of(t2_engine)["SKU1"] == stock_of(engine)["SKU1"] == 1000 - 3 + 1
+
+
+def test_a_reprovisioned_terminal_never_repeats_a_number(db_url: str, tmp_path: Path) -> None:
+    engine = make_store(db_url)
+    with StoreProcess(db_url) as server:
+        code = store_admin.add_terminal(engine, "T01").registration_code
+        old = tmp_path / "old"
+        cli("pos", "init", "--data", str(old), "--store-url", server.url,
+            "--terminal", "T01", "--code", code)
+        for _ in range(3):
+            cli_json("pos", "sell", "--data", str(old), "SKU1", "--pay", "cash")
+        cli_json("pos", "customer", "add", "--data", str(old), "Ada")
+        cli("pos", "sync", "--data", str(old))
+        # the till is replaced: a new database, registered with a new code
+        code = store_admin.add_terminal(engine, "T01").registration_code
+        new = tmp_path / "new"
+        cli("pos", "init", "--data", str(new), "--store-url", server.url,
+            "--terminal", "T01", "--code", code)
+        sale = cli_json("pos", "sell", "--data", str(new), "SKU1", "--pay", "cash")
+        customer = cli_json("pos", "customer", "add", "--data", str(new), "Bob")
+        assert (sale["receipt_no"], customer["customer_no"]) == (
+            "S01-T01-000004", "S01-T01-C000002")
+        cli("pos", "sync", "--data", str(new))
+        refused = cli("pos", "sync", "--data", str(old), expect=1)  # old secret revoked
+        assert "wrong secret" in refused.stderr
+    assert len(receipt_numbers(engine)) == 4
