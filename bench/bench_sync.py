@@ -55,6 +55,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
+import possync
 from possync.retail import catalog, sales, store_admin
 from possync.retail.schema import item, receipt, receipt_line
 from possync.store.process import StoreProcess
@@ -64,6 +65,8 @@ from possync.terminal.local import Terminal
 from possync.transport.client import SyncClient
 
 console = Console()
+if not console.is_terminal:  # piped to a file: room for the results table
+    console = Console(width=120)
 
 PG_ADMIN_URL = os.environ.get(
     "POSSYNC_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -176,8 +179,13 @@ class ProfiledStoreProcess(StoreProcess):
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         script = Path(__file__).with_name("profiled_store.py")
         self.proc = subprocess.Popen(
-            [sys.executable, str(script), "--db", self.db_url, "--port", str(self.port)]
-            + ["--out", str(self.profile_out)],
+            [
+                sys.executable,
+                str(script),
+                *("--db", self.db_url),
+                *("--port", str(self.port)),
+                *("--out", str(self.profile_out)),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -513,6 +521,7 @@ def machine() -> dict[str, Any]:
         "ram_gib": round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None,
         "python": platform.python_version(),
         "commit": commit,
+        "possync": str(Path(possync.__file__).parent),
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
     }
 
@@ -546,15 +555,16 @@ def main() -> None:
     info = machine()
     console.print(
         f"{info['cpu']}, {info['nproc']} CPUs, {info['ram_gib']} GiB, "
-        f"Python {info['python']}, commit {info['commit']}"
+        f"Python {info['python']}, commit {info['commit']}, possync from {info['possync']}"
     )
     results = [run_suite(kind, args, profiler) for kind in kinds]
     print_table(results, args)
     profiler.summarise()
     if args.json:
         args.json.write_text(
-            json.dumps({"machine": info, "args": vars(args), "results": results}, indent=2,
-                       default=str)
+            json.dumps(
+                {"machine": info, "args": vars(args), "results": results}, indent=2, default=str
+            )
         )
 
 

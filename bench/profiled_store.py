@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import signal
 import threading
 from typing import Any
 
@@ -35,6 +36,10 @@ def main() -> None:
         profilers.append(profiler)
         profiler.enable()
 
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again for the
+    # handler that was there before it: make that one harmless, so that serve()
+    # returns and the profile gets written.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     threading.setprofile(profile_new_thread)
     main_profiler = cProfile.Profile()
     main_profiler.enable()

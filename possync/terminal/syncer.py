@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from possync.sync import peers, state
 from possync.sync.clock import utc_now
 from possync.sync.db import write_tx
-from possync.sync.errors import OutOfSequence
+from possync.sync.errors import OutOfSequence, SyncError
 from possync.terminal.local import LAST_SYNC_AT, Terminal
 from possync.transport.client import Refused, SyncClient, Unreachable
 
@@ -94,7 +94,7 @@ def sync(
                 push(terminal, client, report, notify)
             if do_pull:
                 pull(terminal, client, report, notify)
-        except (Unreachable, Refused, OutOfSequence) as exc:
+        except (Unreachable, Refused, SyncError) as exc:
             _record(terminal, str(exc))
             raise
     _record(terminal, None)
