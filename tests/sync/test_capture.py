@@ -88,3 +88,26 @@ def test_sync_spec_tables_all_have_triggers(db_url: str) -> None:
             )
     for t in SPEC.tables:
         assert {f"possync_{t.name}_{e}" for e in ("insert", "update", "delete")} <= names
+
+
+def test_a_batch_is_planned_per_table_keeping_each_keys_last_state() -> None:
+    from possync.sync.apply import plan
+
+    def c(seq: int, table: str, op: str, key: int, price: int = 0) -> log.Change:
+        row = {"key": key} if op == "D" else {"key": key, "name": "n", "price": price,
+                                              "active": True, "route": None}
+        if table == "event":
+            row = {"event_id": str(key), "node": "C1", "payload": "p"}
+        return log.Change(seq, table, op, row)
+
+    steps = plan(SPEC, [
+        c(1, "catalog", "I", 1, 10), c(2, "event", "I", 1), c(3, "catalog", "U", 1, 20),
+        c(4, "catalog", "I", 2, 5), c(5, "event", "I", 2), c(6, "catalog", "D", 1),
+        c(7, "catalog", "I", 1, 30),
+    ])
+    assert [(t, op, [r["key"] if "key" in r else r["event_id"] for r in rows])
+            for t, op, rows in steps] == [
+        ("catalog", "I", [1, 2]), ("catalog", "D", [1]), ("catalog", "I", [1]),
+        ("event", "I", ["1", "2"]),
+    ]
+    assert steps[0][2][0]["price"] == 20 and steps[2][2][0]["price"] == 30
