@@ -10,10 +10,31 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "possync"
 FORBIDDEN = {
-    "sync": ("possync.retail", "possync.store", "possync.terminal", "possync.cli",
-             "possync.transport", "fastapi", "starlette", "httpx", "typer", "rich", "uvicorn"),
-    "retail": ("possync.store", "possync.terminal", "possync.cli", "possync.transport",
-               "fastapi", "starlette", "httpx", "typer", "rich", "uvicorn"),
+    "sync": (
+        "possync.retail",
+        "possync.store",
+        "possync.terminal",
+        "possync.cli",
+        "possync.transport",
+        "fastapi",
+        "starlette",
+        "httpx",
+        "typer",
+        "rich",
+        "uvicorn",
+    ),
+    "retail": (
+        "possync.store",
+        "possync.terminal",
+        "possync.cli",
+        "possync.transport",
+        "fastapi",
+        "starlette",
+        "httpx",
+        "typer",
+        "rich",
+        "uvicorn",
+    ),
     "transport": ("possync.retail", "possync.store", "possync.terminal", "possync.cli"),
 }
 
@@ -40,6 +61,9 @@ def test_layer_imports_point_one_way(layer: str) -> None:
 
 
 def test_modules_stay_short() -> None:
-    long = [f"{p.relative_to(PACKAGE)}: {n} lines" for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > 500]
+    long = [
+        f"{p.relative_to(PACKAGE)}: {n} lines"
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    ]
     assert long == []

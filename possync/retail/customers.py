@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import sqlalchemy as sa
 
 from possync.retail import numbering
 from possync.retail.errors import RetailError
+from possync.retail.ids import new_id
 from possync.retail.schema import customer
 from possync.sync.clock import utc_now
 
@@ -24,7 +24,7 @@ def create_on_terminal(
     if not name.strip():
         raise RetailError("a customer needs a name")
     row = {
-        "customer_id": str(uuid.uuid4()),
+        "customer_id": new_id(),
         "customer_no": numbering.next_number(conn, terminal_id, numbering.CUSTOMER),
         "name": name.strip(),
         "email": email,

@@ -6,7 +6,6 @@ movements and the series number) is written in the caller's one transaction.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 
 from possync.retail import numbering
 from possync.retail.errors import RetailError
+from possync.retail.ids import new_id
 from possync.retail.money import format_amount, included_tax
 from possync.retail.schema import (
     item,
@@ -132,7 +132,7 @@ def record_sale(
     if not lines:
         raise RetailError("the basket is empty")
     rates = _tax_rates(conn)
-    receipt_id = str(uuid.uuid4())
+    receipt_id = new_id()
     line_rows: list[dict[str, Any]] = []
     for no, req in enumerate(lines, start=1):
         if req.qty <= 0:
@@ -269,7 +269,7 @@ def record_return(
         sa.select(receipt_line).where(receipt_line.c.receipt_id == original.receipt_id)
     ).all()
     returned = _already_returned(conn, original.receipt_id)
-    receipt_id = str(uuid.uuid4())
+    receipt_id = new_id()
     line_rows: list[dict[str, Any]] = []
     for no, req in enumerate(lines, start=1):
         if req.qty <= 0:

@@ -3,11 +3,10 @@ as movements are inserted (locally or by replication); totals never replicate.""
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 
 from possync.retail.errors import RetailError
+from possync.retail.ids import new_id
 from possync.retail.schema import item, stock_level, stock_movement
 from possync.sync.clock import utc_now
 
@@ -21,17 +20,20 @@ _SQLITE_TRIGGER = (
     END""",
 )
 
+# PostgreSQL: once per statement, summing the statement's new movements per item.
 _POSTGRES_TRIGGER = (
     """CREATE OR REPLACE FUNCTION stock_level_on_movement() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
-      INSERT INTO stock_level (store_id, sku, on_hand) VALUES (NEW.store_id, NEW.sku, NEW.qty)
+      INSERT INTO stock_level (store_id, sku, on_hand)
+      SELECT store_id, sku, sum(qty) FROM new_movements GROUP BY store_id, sku
       ON CONFLICT (store_id, sku) DO UPDATE SET on_hand = stock_level.on_hand + excluded.on_hand;
       RETURN NULL;
     END $$""",
     "DROP TRIGGER IF EXISTS stock_level_on_movement ON stock_movement",
     """CREATE TRIGGER stock_level_on_movement AFTER INSERT ON stock_movement
-    FOR EACH ROW EXECUTE FUNCTION stock_level_on_movement()""",
+    REFERENCING NEW TABLE AS new_movements FOR EACH STATEMENT
+    EXECUTE FUNCTION stock_level_on_movement()""",
 )
 
 
@@ -50,7 +52,7 @@ def movement(
     created_at: str | None = None,
 ) -> dict[str, object]:
     return {
-        "movement_id": str(uuid.uuid4()),
+        "movement_id": new_id(),
         "store_id": store_id,
         "sku": sku,
         "qty": qty,

@@ -2,10 +2,12 @@
 code path (or person at an SQL prompt) made it.
 
 Triggers are named ``possync_<table>_<event>``. They write one row per changed row
-into ``sync_change``: the full new row for inserts and updates, the key for
-deletes, plus the route key and the origin (the node an applied batch came from;
-NULL for a local write). Updates that change nothing are not captured, so applying
-the same batch twice captures nothing the second time.
+into ``sync_change``: the full new row for inserts and updates, the key for deletes
+(and for the old key of an update that changes the key), plus the route key and the
+origin (the node an applied batch came from; NULL for a local write). Updates that
+change nothing are not captured, so applying the same batch twice captures nothing
+the second time. SQLite uses row triggers; PostgreSQL statement triggers with
+transition tables.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def sqlite_ddl(t: SyncTable) -> list[str]:
 
     guard = "(SELECT capture FROM sync_context WHERE id = 1) = 1"
     changed = " OR ".join(f"OLD.{_q(c)} IS NOT NEW.{_q(c)}" for c in t.column_names)
+    rekeyed = " OR ".join(f"OLD.{_q(k)} IS NOT NEW.{_q(k)}" for k in t.key_columns)
+    old_key = (
+        "INSERT INTO sync_change (table_name, op, row_data, origin, route_key) "
+        f"SELECT '{name}', 'D', {json_of('OLD', t.key_columns)}, origin, {_route(t, 'OLD')} "
+        f"FROM sync_context WHERE id = 1 AND ({rekeyed});"
+    )
     return [
         f"DROP TRIGGER IF EXISTS possync_{name}_insert",
         f"DROP TRIGGER IF EXISTS possync_{name}_update",
@@ -46,41 +54,58 @@ def sqlite_ddl(t: SyncTable) -> list[str]:
         f"CREATE TRIGGER possync_{name}_insert AFTER INSERT ON {_q(name)} WHEN {guard} "
         f"BEGIN {body('I', 'NEW', t.column_names)} END",
         f"CREATE TRIGGER possync_{name}_update AFTER UPDATE ON {_q(name)} "
-        f"WHEN {guard} AND ({changed}) BEGIN {body('U', 'NEW', t.column_names)} END",
+        f"WHEN {guard} AND ({changed}) BEGIN {old_key} {body('U', 'NEW', t.column_names)} END",
         f"CREATE TRIGGER possync_{name}_delete AFTER DELETE ON {_q(name)} WHEN {guard} "
         f"BEGIN {body('D', 'OLD', t.key_columns)} END",
     ]
 
 
 def postgres_ddl(t: SyncTable) -> list[str]:
+    """Statement-level triggers with transition tables: one INSERT ... SELECT per
+    statement instead of one PL/pgSQL call per row, which matters when a batch of
+    thousands of rows arrives as one statement."""
     name = t.name
-    fn = f"possync_capture_{name}"
-    key_json = ", ".join(f"'{c}', OLD.{_q(c)}" for c in t.key_columns)
-    return [
-        f"""CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  origin text := nullif(current_setting('possync.origin', true), '');
+    insert = "INSERT INTO sync_change (table_name, op, row_data, origin, route_key)"
+    origin = "nullif(current_setting('possync.origin', true), '')"
+    same_key = " AND ".join(f"o.{_q(k)} = n.{_q(k)}" for k in t.key_columns)
+    key_json = ", ".join(f"'{k}', o.{_q(k)}" for k in t.key_columns)
+    bodies = {
+        "insert": (
+            "NEW TABLE AS new_rows",
+            f"{insert} SELECT '{name}', 'I', row_to_json(n)::text, {origin}, "
+            f"{_route(t, 'n')} FROM new_rows n;",
+        ),
+        "update": (
+            "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            # An update that changes the key removes the old key: capture a delete.
+            f"{insert} SELECT '{name}', 'D', json_build_object({key_json})::text, {origin}, "
+            f"{_route(t, 'o')} FROM old_rows o "
+            f"WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE {same_key}); "
+            f"{insert} SELECT '{name}', 'U', row_to_json(n)::text, {origin}, "
+            f"{_route(t, 'n')} FROM new_rows n LEFT JOIN old_rows o ON {same_key} "
+            "WHERE o IS DISTINCT FROM n;",
+        ),
+        "delete": (
+            "OLD TABLE AS old_rows",
+            f"{insert} SELECT '{name}', 'D', json_build_object({key_json})::text, {origin}, "
+            f"{_route(t, 'o')} FROM old_rows o;",
+        ),
+    }
+    ddl = []
+    for event, (transition, body) in bodies.items():
+        fn = f"possync_capture_{name}_{event}"
+        ddl += [
+            f"""CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF origin = '-' THEN RETURN NULL; END IF;
-  IF TG_OP = 'DELETE' THEN
-    INSERT INTO sync_change (table_name, op, row_data, origin, route_key)
-    VALUES ('{name}', 'D', json_build_object({key_json})::text, origin, {_route(t, "OLD")});
-  ELSE
-    INSERT INTO sync_change (table_name, op, row_data, origin, route_key)
-    VALUES ('{name}', left(TG_OP, 1), row_to_json(NEW)::text, origin, {_route(t, "NEW")});
-  END IF;
+  IF current_setting('possync.origin', true) = '-' THEN RETURN NULL; END IF;
+  {body}
   RETURN NULL;
 END $$""",
-        f"DROP TRIGGER IF EXISTS possync_{name}_insert ON {_q(name)}",
-        f"DROP TRIGGER IF EXISTS possync_{name}_update ON {_q(name)}",
-        f"DROP TRIGGER IF EXISTS possync_{name}_delete ON {_q(name)}",
-        f"CREATE TRIGGER possync_{name}_insert AFTER INSERT ON {_q(name)} "
-        f"FOR EACH ROW EXECUTE FUNCTION {fn}()",
-        f"CREATE TRIGGER possync_{name}_update AFTER UPDATE ON {_q(name)} "
-        f"FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION {fn}()",
-        f"CREATE TRIGGER possync_{name}_delete AFTER DELETE ON {_q(name)} "
-        f"FOR EACH ROW EXECUTE FUNCTION {fn}()",
-    ]
+            f"DROP TRIGGER IF EXISTS possync_{name}_{event} ON {_q(name)}",
+            f"CREATE TRIGGER possync_{name}_{event} AFTER {event.upper()} ON {_q(name)} "
+            f"REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()",
+        ]
+    return ddl
 
 
 def install_triggers(conn: sa.Connection, spec: SyncSpec) -> None:

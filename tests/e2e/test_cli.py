@@ -17,8 +17,10 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_every_command_is_documented_in_the_readme() -> None:
-    groups = {"store": ["init", "items import", "terminal add", "stock adjust", "serve", "status"],
-              "pos": ["init", "sell", "return", "customer add", "sync", "config", "status"]}
+    groups = {
+        "store": ["init", "items import", "terminal add", "stock adjust", "serve", "status"],
+        "pos": ["init", "sell", "return", "customer add", "sync", "config", "status"],
+    }
     for group, commands in groups.items():
         for command in commands:
             assert re.search(rf"possync {group} {command}\b", README), f"{group} {command}"
@@ -42,8 +44,18 @@ def test_terminal_database_is_durable(tmp_path: Path, db_url: str) -> None:
     store = make_store(db_url)
     with StoreProcess(db_url) as server:
         code = store_admin.add_terminal(store, "T01").registration_code
-        cli("pos", "init", "--data", str(tmp_path / "t"), "--store-url", server.url,
-            "--terminal", "T01", "--code", code)
+        cli(
+            "pos",
+            "init",
+            "--data",
+            str(tmp_path / "t"),
+            "--store-url",
+            server.url,
+            "--terminal",
+            "T01",
+            "--code",
+            code,
+        )
     with terminal_engine(tmp_path / "t").connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
@@ -54,8 +66,18 @@ def test_store_url_can_change_for_good_or_for_one_sync(tmp_path: Path, db_url: s
     data = str(tmp_path / "t")
     with StoreProcess(db_url) as first:
         code = store_admin.add_terminal(store, "T01").registration_code
-        cli("pos", "init", "--data", data, "--store-url", first.url, "--terminal", "T01",
-            "--code", code)
+        cli(
+            "pos",
+            "init",
+            "--data",
+            data,
+            "--store-url",
+            first.url,
+            "--terminal",
+            "T01",
+            "--code",
+            code,
+        )
     cli_json("pos", "sell", "--data", data, "SKU1", "--pay", "cash")
     with StoreProcess(db_url) as moved:  # the server comes back on another port
         cli("pos", "sync", "--data", data, expect=3)
@@ -68,6 +90,7 @@ def test_store_url_can_change_for_good_or_for_one_sync(tmp_path: Path, db_url: s
 
 
 def test_selling_before_set_up_says_what_to_do(tmp_path: Path) -> None:
-    refused = cli("pos", "sell", "--data", str(tmp_path / "none"), "SKU1", "--pay", "cash",
-                  expect=1)
+    refused = cli(
+        "pos", "sell", "--data", str(tmp_path / "none"), "SKU1", "--pay", "cash", expect=1
+    )
     assert "possync pos init" in refused.stderr

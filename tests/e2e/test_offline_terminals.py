@@ -142,8 +142,18 @@ def test_a_reprovisioned_terminal_never_repeats_a_number(db_url: str, tmp_path: 
     with StoreProcess(db_url) as server:
         code = store_admin.add_terminal(engine, "T01").registration_code
         old = tmp_path / "old"
-        cli("pos", "init", "--data", str(old), "--store-url", server.url,
-            "--terminal", "T01", "--code", code)
+        cli(
+            "pos",
+            "init",
+            "--data",
+            str(old),
+            "--store-url",
+            server.url,
+            "--terminal",
+            "T01",
+            "--code",
+            code,
+        )
         for _ in range(3):
             cli_json("pos", "sell", "--data", str(old), "SKU1", "--pay", "cash")
         cli_json("pos", "customer", "add", "--data", str(old), "Ada")
@@ -151,12 +161,24 @@ def test_a_reprovisioned_terminal_never_repeats_a_number(db_url: str, tmp_path: 
         # the till is replaced: a new database, registered with a new code
         code = store_admin.add_terminal(engine, "T01").registration_code
         new = tmp_path / "new"
-        cli("pos", "init", "--data", str(new), "--store-url", server.url,
-            "--terminal", "T01", "--code", code)
+        cli(
+            "pos",
+            "init",
+            "--data",
+            str(new),
+            "--store-url",
+            server.url,
+            "--terminal",
+            "T01",
+            "--code",
+            code,
+        )
         sale = cli_json("pos", "sell", "--data", str(new), "SKU1", "--pay", "cash")
         customer = cli_json("pos", "customer", "add", "--data", str(new), "Bob")
         assert (sale["receipt_no"], customer["customer_no"]) == (
-            "S01-T01-000004", "S01-T01-C000002")
+            "S01-T01-000004",
+            "S01-T01-C000002",
+        )
         cli("pos", "sync", "--data", str(new))
         refused = cli("pos", "sync", "--data", str(old), expect=1)  # old secret revoked
         assert "wrong secret" in refused.stderr

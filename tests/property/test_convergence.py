@@ -35,19 +35,25 @@ def step(pair: Pair, op: str, a: int, b: int) -> None:
     if op == "parent_upsert":
         with write_tx(pair.parent_engine) as conn:
             conn.execute(catalog.delete().where(catalog.c.key == a))
-            conn.execute(catalog.insert(), [
-                {"key": a, "name": f"k{a}", "price": b, "active": b % 2 == 0, "route": None}])
+            conn.execute(
+                catalog.insert(),
+                [{"key": a, "name": f"k{a}", "price": b, "active": b % 2 == 0, "route": None}],
+            )
     elif op == "parent_delete":
         with write_tx(pair.parent_engine) as conn:
             conn.execute(catalog.delete().where(catalog.c.key == a))
     elif op == "child_events":
         with write_tx(pair.child_engine) as conn:
-            conn.execute(event.insert(), [
-                {"event_id": str(uuid.uuid4()), "node": "C1", "payload": "p"} for _ in range(a)])
+            conn.execute(
+                event.insert(),
+                [{"event_id": str(uuid.uuid4()), "node": "C1", "payload": "p"} for _ in range(a)],
+            )
     elif op == "child_shared":
         with write_tx(pair.child_engine) as conn:
-            conn.execute(shared.insert(), [
-                {"shared_id": str(uuid.uuid4()), "author": "C1", "text": "t"} for _ in range(a)])
+            conn.execute(
+                shared.insert(),
+                [{"shared_id": str(uuid.uuid4()), "author": "C1", "text": "t"} for _ in range(a)],
+            )
     elif op == "push":
         push_once(pair, a, FAULTS[b])
     else:

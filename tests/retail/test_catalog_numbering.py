@@ -10,8 +10,16 @@ CODES = {"STD", "RED"}
 
 def test_catalog_rows_are_parsed_exactly() -> None:
     rows = catalog.parse(["sku,barcode,name,price,tax_code", "A1,,Apple,1.5,RED"], CODES)
-    assert rows == [{"sku": "A1", "barcode": None, "name": "Apple", "price": 150,
-                     "tax_code": "RED", "active": True}]
+    assert rows == [
+        {
+            "sku": "A1",
+            "barcode": None,
+            "name": "Apple",
+            "price": 150,
+            "tax_code": "RED",
+            "active": True,
+        }
+    ]
 
 
 def test_catalog_errors_name_every_bad_line() -> None:
@@ -40,12 +48,19 @@ def test_catalog_header_is_checked() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "clash"),
-    [("S1-T1-", "S1-T2-", False), ("S1-T1-", "S1-T1-R", False), ("S1-T1-", "S1-T1-5", True),
-     ("S1-T1-", "S1-T1-", True), ("S1-T", "S1-T1-", False)],
+    [
+        ("S1-T1-", "S1-T2-", False),
+        ("S1-T1-", "S1-T1-R", False),
+        ("S1-T1-", "S1-T1-5", True),
+        ("S1-T1-", "S1-T1-", True),
+        ("S1-T", "S1-T1-", False),
+    ],
 )
 def test_series_that_could_issue_the_same_number_are_refused(a: str, b: str, clash: bool) -> None:
-    series = [{"terminal_id": "T1", "kind": "receipt", "prefix": a},
-              {"terminal_id": "T2", "kind": "receipt", "prefix": b}]
+    series = [
+        {"terminal_id": "T1", "kind": "receipt", "prefix": a},
+        {"terminal_id": "T2", "kind": "receipt", "prefix": b},
+    ]
     if clash:
         with pytest.raises(RetailError, match="could issue the same numbers"):
             numbering.check_prefixes(series)

@@ -8,8 +8,9 @@ from possync.retail.errors import RetailError
 from possync.retail.money import format_amount, included_tax, parse_amount
 
 
-@pytest.mark.parametrize(("text", "minor"), [("12.5", 1250), ("0", 0), ("-3.01", -301),
-                                             (" 7.00 ", 700)])
+@pytest.mark.parametrize(
+    ("text", "minor"), [("12.5", 1250), ("0", 0), ("-3.01", -301), (" 7.00 ", 700)]
+)
 def test_parse_amount(text: str, minor: int) -> None:
     assert parse_amount(text) == minor
 

@@ -35,8 +35,11 @@ def test_split_payment(till_db: Db) -> None:
     assert s.total == 480 and s.change_due == 0
     engine, _ = till_db
     with read_tx(engine) as conn:
-        rows = conn.execute(sa.select(receipt_payment.c.method_code, receipt_payment.c.amount,
-                                      receipt_payment.c.reference)).all()
+        rows = conn.execute(
+            sa.select(
+                receipt_payment.c.method_code, receipt_payment.c.amount, receipt_payment.c.reference
+            )
+        ).all()
     assert rows == [("CARD", 300, "AUTH1"), ("CASH", 180, None)]
 
 
@@ -82,9 +85,10 @@ def test_returns_are_limited_to_what_was_sold(till_db: Db) -> None:
     with write_tx(engine) as conn:
         first = record_return(conn, till, sale.receipt_no, [LineRequest("111", 2)])
     assert (first.receipt_no, first.total) == ("S01-T01-R000001", -240)
-    with pytest.raises(RetailError, match="only 1 of A can still be returned"), write_tx(
-        engine
-    ) as conn:
+    with (
+        pytest.raises(RetailError, match="only 1 of A can still be returned"),
+        write_tx(engine) as conn,
+    ):
         record_return(conn, till, sale.receipt_no, [LineRequest("A", 2)])
     with pytest.raises(RetailError, match="is not on receipt"), write_tx(engine) as conn:
         record_return(conn, till, sale.receipt_no, [LineRequest("Z", 1)])

@@ -94,20 +94,62 @@ def test_a_batch_is_planned_per_table_keeping_each_keys_last_state() -> None:
     from possync.sync.apply import plan
 
     def c(seq: int, table: str, op: str, key: int, price: int = 0) -> log.Change:
-        row = {"key": key} if op == "D" else {"key": key, "name": "n", "price": price,
-                                              "active": True, "route": None}
+        row = (
+            {"key": key}
+            if op == "D"
+            else {"key": key, "name": "n", "price": price, "active": True, "route": None}
+        )
         if table == "event":
             row = {"event_id": str(key), "node": "C1", "payload": "p"}
         return log.Change(seq, table, op, row)
 
-    steps = plan(SPEC, [
-        c(1, "catalog", "I", 1, 10), c(2, "event", "I", 1), c(3, "catalog", "U", 1, 20),
-        c(4, "catalog", "I", 2, 5), c(5, "event", "I", 2), c(6, "catalog", "D", 1),
-        c(7, "catalog", "I", 1, 30),
-    ])
-    assert [(t, op, [r["key"] if "key" in r else r["event_id"] for r in rows])
-            for t, op, rows in steps] == [
-        ("catalog", "I", [1, 2]), ("catalog", "D", [1]), ("catalog", "I", [1]),
+    steps = plan(
+        SPEC,
+        [
+            c(1, "catalog", "I", 1, 10),
+            c(2, "event", "I", 1),
+            c(3, "catalog", "U", 1, 20),
+            c(4, "catalog", "I", 2, 5),
+            c(5, "event", "I", 2),
+            c(6, "catalog", "D", 1),
+            c(7, "catalog", "I", 1, 30),
+        ],
+    )
+    assert [
+        (t, op, [r["key"] if "key" in r else r["event_id"] for r in rows]) for t, op, rows in steps
+    ] == [
+        ("catalog", "I", [1, 2]),
+        ("catalog", "D", [1]),
+        ("catalog", "I", [1]),
         ("event", "I", ["1", "2"]),
     ]
     assert steps[0][2][0]["price"] == 20 and steps[2][2][0]["price"] == 30
+
+
+def test_an_update_that_changes_the_key_deletes_the_old_key(db_url: str) -> None:
+    engine = make_node(db_url, "N")
+    with write_tx(engine) as conn:
+        conn.execute(
+            catalog.insert(), [{"key": 1, "name": "a", "price": 5, "active": True, "route": None}]
+        )
+        conn.execute(catalog.update().where(catalog.c.key == 1).values(key=2))
+    got = changes(engine)
+    assert [(c.op, c.row["key"]) for c in got] == [("I", 1), ("D", 1), ("U", 2)]
+
+
+def test_one_statement_writing_many_rows_captures_each_in_order(db_url: str) -> None:
+    engine = make_node(db_url, "N")
+    with write_tx(engine) as conn:
+        conn.execute(
+            catalog.insert(),
+            [
+                {"key": k, "name": f"n{k}", "price": k, "active": True, "route": None}
+                for k in range(1, 51)
+            ],
+        )
+        conn.execute(catalog.update().where(catalog.c.key <= 10).values(price=0))
+        conn.execute(catalog.update().where(catalog.c.key <= 20).values(price=0))
+        conn.execute(catalog.delete().where(catalog.c.key > 45))
+    got = changes(engine)
+    assert [c.op for c in got] == ["I"] * 50 + ["U"] * 10 + ["U"] * 10 + ["D"] * 5
+    assert sorted(c.row["key"] for c in got[60:70]) == list(range(11, 21))
