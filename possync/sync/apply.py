@@ -89,6 +89,9 @@ def plan(spec: SyncSpec, changes: Iterable[Change]) -> list[Step]:
         table = spec.table(name)
         if table is None:
             raise KeyError(name)
+        if table.immutable:  # inserts only; a repeated row is ignored by DO NOTHING
+            steps.append((name, "I", [c.row for c in table_changes]))
+            continue
         keys = table.key_columns
         for is_delete, run in groupby(table_changes, key=lambda c: c.op == "D"):
             latest: dict[tuple[Any, ...], dict[str, Any]] = {}

@@ -59,20 +59,26 @@ class Child:
     def _up_filter(self, parent: Peer) -> LogFilter:
         return LogFilter(tables=self.spec.names(self.spec.up_tables), exclude_origin=parent.node_id)
 
-    def outgoing(self, limit: int) -> Batch | None:
-        """The next batch to push, or None when the parent has everything."""
+    def outgoing(self, limit: int, after: int | None = None) -> Batch | None:
+        """The next batch to push, or None when the parent has everything.
+
+        ``after`` prepares the batch that follows one still in flight (the caller
+        assumes it will be acknowledged up to its end); by default the batch starts
+        where the parent's acknowledgements stand.
+        """
         with read_tx(self.engine) as conn:
             parent = self.parent(conn)
+            start = parent.outbound_seq if after is None else after
             head = log.head(conn)
-            if head <= parent.outbound_seq:
+            if head <= start:
                 return None
             changes = log.read(
-                conn, self._up_filter(parent), after=parent.outbound_seq, through=head, limit=limit
+                conn, self._up_filter(parent), after=start, through=head, limit=limit, raw=True
             )
             source = self.node_id(conn)
         full = len(changes) == limit
         through = changes[-1].seq if full else head
-        return Batch(source, parent.outbound_seq, through, changes, more=through < head)
+        return Batch(source, start, through, changes, more=through < head)
 
     def acknowledged(self, through: int) -> None:
         """The parent has durably applied our changes up to ``through``."""

@@ -65,7 +65,7 @@ class Change:
     seq: int
     table: str
     op: str  # "I" insert, "U" update, "D" delete (row holds the key only)
-    row: dict[str, Any]
+    row: dict[str, Any]  # or, read raw for sending, an orjson.Fragment of its JSON
 
     def to_wire(self) -> dict[str, Any]:
         return {"seq": self.seq, "table": self.table, "op": self.op, "row": self.row}
@@ -173,9 +173,20 @@ def _where(filt: LogFilter) -> tuple[str, dict[str, Any], list[sa.BindParameter[
 
 
 def read(
-    conn: sa.Connection, filt: LogFilter, *, after: int, through: int, limit: int
+    conn: sa.Connection,
+    filt: LogFilter,
+    *,
+    after: int,
+    through: int,
+    limit: int,
+    raw: bool = False,
 ) -> list[Change]:
-    """Changes with ``after < seq <= through`` that pass the filter, oldest first."""
+    """Changes with ``after < seq <= through`` that pass the filter, oldest first.
+
+    ``raw`` leaves each row as the JSON text the trigger captured (an
+    ``orjson.Fragment``), for a sender that only passes rows on: the receiver
+    validates them anyway, so parsing and re-serialising here would be wasted work.
+    """
     if not filt.tables:
         return []
     where, params, binds = _where(filt)
@@ -184,8 +195,8 @@ def read(
         " ORDER BY seq LIMIT :limit"
     ).bindparams(*binds)
     rows = conn.execute(stmt, {**params, "after": after, "through": through, "limit": limit})
-    loads = orjson.loads
-    return [Change(seq, table, op, loads(data)) for seq, table, op, data in rows]
+    wrap = orjson.Fragment if raw else orjson.loads
+    return [Change(seq, table, op, wrap(data)) for seq, table, op, data in rows]
 
 
 def count(conn: sa.Connection, filt: LogFilter, *, after: int, through: int) -> int:

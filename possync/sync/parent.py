@@ -142,7 +142,9 @@ class Parent:
                     "copy; the terminal must be provisioned again",
                     expected_after=head,
                 )
-            changes = log.read(conn, self._filter(peer), after=after, through=head, limit=limit)
+            changes = log.read(
+                conn, self._filter(peer), after=after, through=head, limit=limit, raw=True
+            )
         full = len(changes) == limit
         through = changes[-1].seq if full else head
         with write_tx(self.engine) as conn:

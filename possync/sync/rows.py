@@ -65,6 +65,8 @@ class RowChecker:
             raise BadBatch(self._explain_columns(row, expected, where))
         for name, value in row.items():
             column = expected[name]
+            if value is None and column.nullable:
+                continue
             if type(value) in column.types:
                 if column.max_len is not None and len(value) > column.max_len:
                     raise BadBatch(

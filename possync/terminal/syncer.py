@@ -7,16 +7,18 @@ loop can be cut anywhere (network, either process killed) and simply run again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from possync.sync import peers, state
+from possync.sync.child import Child
 from possync.sync.clock import utc_now
 from possync.sync.db import write_tx
 from possync.sync.errors import OutOfSequence, SyncError
 from possync.terminal.local import LAST_SYNC_AT, Terminal
 from possync.transport.client import Refused, SyncClient, Unreachable
 
-PUSH_BATCH = 2000
+PUSH_BATCH = 10_000  # changes; ~1,250 receipts, ~3 MB of JSON
 PULL_BATCH = 5000
 
 Progress = Callable[[str, int], None]
@@ -36,29 +38,45 @@ class SyncReport:
 
 
 def push(terminal: Terminal, client: SyncClient, report: SyncReport, progress: Progress) -> None:
+    """Send batches until the store has everything. While one batch travels and is
+    applied, the next is read from the local log (a batch is only sent once the
+    previous one is acknowledged, so the store always sees them in order)."""
     child = terminal.child
-    while (batch := child.outgoing(PUSH_BATCH)) is not None:
-        try:
-            acknowledged = client.push(batch)
-        except Refused as exc:
-            expected = exc.details.get("expected_after")
-            if exc.code != OutOfSequence.code or type(expected) is not int:
-                raise
-            if expected > batch.after:
-                raise OutOfSequence(
-                    f"the store holds changes of this terminal up to {expected} that this "
-                    f"terminal does not know (it stands at {batch.after}): was this terminal's "
-                    "database restored from an old copy? Provision the terminal again."
-                ) from exc
-            # The store has less than it acknowledged before (its database was
-            # restored): send again from where it stands.
-            child.acknowledged(expected)
-            continue
-        child.acknowledged(acknowledged)
-        report.pushed += len(batch.changes)
-        report.push_batches += 1
-        report.pushed_through = acknowledged
-        progress("push", report.pushed)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="possync-push") as sender:
+        batch = child.outgoing(PUSH_BATCH)
+        while batch is not None:
+            in_flight = sender.submit(client.push, batch)
+            following = child.outgoing(PUSH_BATCH, after=batch.through) if batch.more else None
+            try:
+                acknowledged = in_flight.result()
+            except Refused as exc:
+                _rewind(child, batch.after, exc)
+                batch = child.outgoing(PUSH_BATCH)
+                continue
+            child.acknowledged(acknowledged)
+            report.pushed += len(batch.changes)
+            report.push_batches += 1
+            report.pushed_through = acknowledged
+            progress("push", report.pushed)
+            if following is None or acknowledged != batch.through:
+                following = child.outgoing(PUSH_BATCH)  # new sales, or an unexpected ack
+            batch = following
+
+
+def _rewind(child: Child, sent_after: int, exc: Refused) -> None:
+    """After an out-of-sequence refusal: send again from where the store stands if it
+    has less than it once acknowledged (its database was restored); refuse to go on
+    if it has more than this terminal knows (this terminal's database was)."""
+    expected = exc.details.get("expected_after")
+    if exc.code != OutOfSequence.code or type(expected) is not int:
+        raise exc
+    if expected > sent_after:
+        raise OutOfSequence(
+            f"the store holds changes of this terminal up to {expected} that this "
+            f"terminal does not know (it stands at {sent_after}): was this terminal's "
+            "database restored from an old copy? Provision the terminal again."
+        ) from exc
+    child.acknowledged(expected)
 
 
 def pull(terminal: Terminal, client: SyncClient, report: SyncReport, progress: Progress) -> None:
