@@ -159,7 +159,7 @@ def test_credentials_are_required_and_checked(served: Any) -> None:
 
 
 def test_oversized_bodies_are_refused(served: Any) -> None:
-    server, store, secret = served
+    server, _store, secret = served
     huge = b'{"pad": "' + b"x" * (33 * 1024 * 1024) + b'"}'
     r = httpx.post(server.url + "/api/v1/sync/push", content=huge, headers=basic("T01", secret))
     assert r.status_code == 413
