@@ -7,14 +7,27 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from possync.cli.common import DataDir, JsonFlag, console, print_json, user_errors
+from possync.cli.common import (
+    EXIT_REFUSED,
+    EXIT_UNREACHABLE,
+    DataDir,
+    JsonFlag,
+    console,
+    fail,
+    print_json,
+    user_errors,
+)
 from possync.retail import customers, sales
 from possync.retail.errors import RetailError
 from possync.retail.money import parse_amount
 from possync.sync.db import write_tx
-from possync.terminal import provision, syncer
+from possync.sync.errors import SyncError
+from possync.terminal import modes, provision, selling, syncer
+from possync.terminal.agent import SyncAgent
 from possync.terminal.local import Terminal
+from possync.terminal.schedule import SyncSchedule
 from possync.terminal.status import terminal_status
+from possync.transport.client import Refused, Unreachable
 
 app = typer.Typer(help="Run a POS terminal.", no_args_is_help=True)
 customer_app = typer.Typer(help="Customers.", no_args_is_help=True)
@@ -77,24 +90,24 @@ def sell(
     customer: Annotated[str | None, typer.Option(help="Customer id")] = None,
     json: JsonFlag = False,
 ) -> None:
-    """Record a sale locally (works with the store down); prints the receipt number."""
+    """Record a sale: locally when offline (works with the store down), confirmed by
+    the store when online. Prints the receipt number."""
     with user_errors():
-        term = Terminal.open(data)
-        till = term.till()
-        with write_tx(term.engine) as conn:
-            summary = sales.record_sale(
-                conn,
-                till,
-                parse_lines(items),
-                [parse_payment(p) for p in pay],
-                cashier_id=cashier,
-                customer_id=customer,
-            )
+        outcome = selling.sell(
+            Terminal.open(data),
+            parse_lines(items),
+            [parse_payment(p) for p in pay],
+            cashier_id=cashier,
+            customer_id=customer,
+        )
     if json:
-        print_json(summary.as_dict())
-    else:
-        d = summary.as_dict()
-        console.print(f"{d['receipt_no']}  total {d['total']}  change {d['change_due']}")
+        print_json(outcome.as_dict())
+        return
+    d = outcome.as_dict()
+    state = "confirmed by the store" if outcome.confirmed else outcome.mode.upper()
+    console.print(f"{d['receipt_no']}  total {d['total']}  change {d['change_due']}  ({state})")
+    if outcome.note:
+        console.print(f"[yellow]{outcome.note}[/]")
 
 
 @app.command("return")
@@ -144,7 +157,8 @@ def add_customer(
 def sync(data: DataDir, store_url: StoreUrlOnce = None, json: JsonFlag = False) -> None:
     """Synchronize Data from Store now: push pending changes, pull new ones."""
     with user_errors():
-        report = syncer.sync(Terminal.open(data), url=store_url)
+        # wait for a scheduled sync that is running, rather than refuse
+        report = syncer.sync(Terminal.open(data), url=store_url, wait_for_lock=60.0)
     if json:
         print_json(report.as_dict())
     else:
@@ -158,13 +172,82 @@ def sync(data: DataDir, store_url: StoreUrlOnce = None, json: JsonFlag = False) 
 def config(
     data: DataDir,
     store_url: Annotated[str | None, typer.Option("--store-url", help="New store address")] = None,
+    fallback: Annotated[
+        bool | None,
+        typer.Option(
+            "--fallback/--no-fallback",
+            help="Online mode: switch to offline by itself when the store is unreachable",
+        ),
+    ] = None,
 ) -> None:
     """Show or change this terminal's settings (e.g. the store moved)."""
     with user_errors():
         term = Terminal.open(data)
         if store_url:
             term.set_store_url(store_url)
+        if fallback is not None:
+            modes.set_fallback(term, fallback)
         console.print(f"store url: {term.store_url()}")
+        console.print(
+            f"mode: {modes.current(term)}; falls back to offline: "
+            f"{'yes' if modes.falls_back(term) else 'no'}"
+        )
+
+
+@app.command()
+def online(data: DataDir, store_url: StoreUrlOnce = None, json: JsonFlag = False) -> None:
+    """Enable Online POS: push everything pending, pull the latest, then switch to
+    online. If that cannot complete, the terminal stays offline and says why."""
+    term = Terminal.open(data)
+    try:
+        report = modes.enable_online(term, url=store_url)
+    except (RetailError, SyncError, Refused, Unreachable) as exc:
+        fail(
+            f"still {modes.current(term).upper()}: {exc}",
+            EXIT_UNREACHABLE if isinstance(exc, Unreachable) else EXIT_REFUSED,
+        )
+    if json:
+        print_json({"mode": modes.current(term), **report.as_dict()})
+    else:
+        console.print(f"ONLINE (pushed {report.pushed}, pulled {report.pulled} changes first)")
+
+
+@app.command()
+def offline(data: DataDir) -> None:
+    """Switch to offline mode (offline-enabled terminals only)."""
+    with user_errors():
+        term = Terminal.open(data)
+        modes.go_offline(term)
+    console.print("OFFLINE: sales commit locally; the agent syncs when the store answers")
+
+
+@app.command()
+def run(
+    data: DataDir,
+    interval: Annotated[float, typer.Option(help="Seconds between syncs")] = 60.0,
+    max_backoff: Annotated[
+        float, typer.Option(help="Longest wait between retries while the store is down")
+    ] = 300.0,
+) -> None:
+    """The long-running terminal process: syncs on a schedule (backing off while the
+    store is unreachable) until SIGTERM or Ctrl-C, then stops cleanly."""
+    import logging
+    import signal
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with user_errors():
+        term = Terminal.open(data)
+        term.till()  # refuse to run a terminal that is not set up
+        agent = SyncAgent(term, SyncSchedule(interval=interval, max_delay=max_backoff))
+
+        def stop(signum: int, _frame: object) -> None:
+            logging.getLogger("possync").info("signal %d: stopping after the current batch", signum)
+            agent.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        agent.run()
+    logging.getLogger("possync").info("stopped")
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,13 +87,19 @@ class Terminal:
         return SyncClient(url or parent.url or "", node, parent.secret, timeout=timeout)
 
     @contextmanager
-    def sync_lock(self) -> Iterator[None]:
-        """One sync at a time per terminal, across processes."""
+    def sync_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """One sync at a time per terminal, across processes; waits up to ``wait``
+        seconds for a sync already running to finish."""
+        deadline = time.monotonic() + wait
         with open(self.data_dir / LOCK_FILE, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise SyncBusy("another sync of this terminal is running") from None
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise SyncBusy("another sync of this terminal is running") from None
+                    time.sleep(0.05)
             try:
                 yield
             finally:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from possync.retail.schema import receipt
 from possync.sync import log, peers, state
 from possync.sync.db import read_tx
+from possync.terminal import modes
 from possync.terminal.local import LAST_SYNC_AT, Terminal
 from possync.transport.client import Refused, SyncClient, Unreachable
 
@@ -31,8 +32,11 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
             reachable = True
         except (Unreachable, Refused):
             reachable = False
+    provisioned = terminal.child.load_state() == "done"
     return {
         "terminal_id": node,
+        "mode": modes.current(terminal) if provisioned else None,
+        "falls_back_to_offline": modes.falls_back(terminal) if provisioned else False,
         "store_id": parent.node_id if parent else None,
         "store_url": parent.url if parent else None,
         "store_reachable": reachable,

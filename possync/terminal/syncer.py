@@ -37,14 +37,23 @@ class SyncReport:
         return asdict(self)
 
 
-def push(terminal: Terminal, client: SyncClient, report: SyncReport, progress: Progress) -> None:
+StopCheck = Callable[[], bool]
+
+
+def push(
+    terminal: Terminal,
+    client: SyncClient,
+    report: SyncReport,
+    progress: Progress,
+    should_stop: StopCheck,
+) -> None:
     """Send batches until the store has everything. While one batch travels and is
     applied, the next is read from the local log (a batch is only sent once the
     previous one is acknowledged, so the store always sees them in order)."""
     child = terminal.child
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="possync-push") as sender:
         batch = child.outgoing(PUSH_BATCH)
-        while batch is not None:
+        while batch is not None and not should_stop():
             in_flight = sender.submit(client.push, batch)
             following = child.outgoing(PUSH_BATCH, after=batch.through) if batch.more else None
             try:
@@ -79,9 +88,15 @@ def _rewind(child: Child, sent_after: int, exc: Refused) -> None:
     child.acknowledged(expected)
 
 
-def pull(terminal: Terminal, client: SyncClient, report: SyncReport, progress: Progress) -> None:
+def pull(
+    terminal: Terminal,
+    client: SyncClient,
+    report: SyncReport,
+    progress: Progress,
+    should_stop: StopCheck,
+) -> None:
     child = terminal.child
-    while True:
+    while not should_stop():
         body = client.pull(child.inbound_cursor(), PULL_BATCH)
         batch = child.apply_pulled(body)
         report.pulled += len(batch.changes)
@@ -101,17 +116,22 @@ def sync(
     progress: Progress | None = None,
     do_push: bool = True,
     do_pull: bool = True,
+    timeout: float = 60.0,
+    wait_for_lock: float = 0.0,
+    should_stop: StopCheck | None = None,
 ) -> SyncReport:
     """Push then pull, once. Raises Unreachable / Refused / SyncError on failure,
-    after recording the error for ``status``."""
+    after recording the error for ``status``. ``should_stop`` is asked between
+    batches (each batch is atomic, so stopping there loses nothing)."""
     report = SyncReport()
     notify = progress or (lambda _stage, _n: None)
-    with terminal.sync_lock(), terminal.client(url) as client:
+    stop = should_stop or (lambda: False)
+    with terminal.sync_lock(wait_for_lock), terminal.client(url, timeout) as client:
         try:
             if do_push:
-                push(terminal, client, report, notify)
+                push(terminal, client, report, notify, stop)
             if do_pull:
-                pull(terminal, client, report, notify)
+                pull(terminal, client, report, notify, stop)
         except (Unreachable, Refused, SyncError) as exc:
             _record(terminal, str(exc))
             raise
