@@ -86,20 +86,25 @@ TARGETS = {
 # -- measuring helpers -------------------------------------------------------------
 
 
-def peak_rss_mib(pid: int | str = "self") -> float | None:
-    """VmHWM (peak resident set) of a process, in MiB."""
+def _status_mib(field_name: str, pid: int | str) -> float | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
-    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    found = re.search(rf"^{field_name}:\s+(\d+) kB", status, re.MULTILINE)
     return int(found.group(1)) / 1024 if found else None
 
 
-def reset_peak_rss(pid: int | str = "self") -> None:
-    """Start VmHWM again from the current RSS (Linux >= 4.0)."""
+def peak_rss_mib(pid: int | str = "self") -> float | None:
+    """VmHWM (peak resident set) of a process, in MiB."""
+    return _status_mib("VmHWM", pid)
+
+
+def reset_peak_rss(pid: int | str = "self") -> float | None:
+    """Start VmHWM again from the current RSS (Linux >= 4.0); returns that RSS."""
     with contextlib.suppress(OSError):
         Path(f"/proc/{pid}/clear_refs").write_text("5")
+    return _status_mib("VmRSS", pid)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -309,7 +314,7 @@ def measure_load(store: Store, items: int) -> dict[str, Any]:
         )
         waiting = [0.0]
         gc.collect()
-        reset_peak_rss()
+        terminal_start = reset_peak_rss()
         with (
             timed_calls(SyncClient, "load_chunk", waiting),
             store.profiler.terminal(f"{store.kind}-load"),
@@ -330,6 +335,7 @@ def measure_load(store: Store, items: int) -> dict[str, Any]:
         "load_s": elapsed,
         "load_items_per_s": items / elapsed,
         "load_wait_store_s": waiting[0],
+        "load_terminal_start_mib": terminal_start,
         "load_terminal_peak_mib": terminal_peak,
         "load_store_peak_mib": store_peak,
         "_terminal": terminal,
@@ -343,7 +349,7 @@ def measure_sale(terminal: Terminal, items: int, count: int, warmup: int) -> dic
     total_ms: list[float] = []
     commit_ms: list[float] = []
     gc.collect()
-    reset_peak_rss()
+    terminal_start = reset_peak_rss()
     for i in range(warmup + count):
         basket = random_basket(rng, items)
         start = time.perf_counter()
@@ -360,6 +366,7 @@ def measure_sale(terminal: Terminal, items: int, count: int, warmup: int) -> dic
         "sale_p95_ms": percentile(total_ms, 95),
         "sale_max_ms": max(total_ms),
         "sale_commit_median_ms": statistics.median(commit_ms),
+        "sale_terminal_start_mib": terminal_start,
         "sale_terminal_peak_mib": peak_rss_mib(),
     }
 
@@ -383,7 +390,7 @@ def measure_push(store: Store, items: int, receipts: int, per_tx: int) -> dict[s
     try:
         waiting = [0.0]
         gc.collect()
-        reset_peak_rss()
+        terminal_start = reset_peak_rss()
         with (
             timed_calls(SyncClient, "push", waiting),
             store.profiler.terminal(f"{store.kind}-push"),
@@ -410,11 +417,13 @@ def measure_push(store: Store, items: int, receipts: int, per_tx: int) -> dict[s
         "push_receipts": receipts,
         "push_changes": report.pushed,
         "push_batches": report.push_batches,
+        "push_batch_size": syncer.PUSH_BATCH,
         "push_setup_s": setup_s,
         "push_s": elapsed,
         "push_receipts_per_s": receipts / elapsed,
         "push_changes_per_s": report.pushed / elapsed,
         "push_wait_store_s": waiting[0],
+        "push_terminal_start_mib": terminal_start,
         "push_terminal_peak_mib": terminal_peak,
         "push_store_peak_mib": store_peak,
     }
@@ -463,18 +472,18 @@ ROWS: list[tuple[str, str, str, Callable[[float], bool] | None, str]] = [
     ("push: time (s)", "push_s", ".2f", None, ""),
     ("push: of which waiting on the store (s)", "push_wait_store_s", ".2f", None, ""),
     ("push: changes / batches", "push_batches_label", "", None, ""),
-    ("push: peak RSS terminal side (MiB)", "push_terminal_peak_mib", ".0f", None, ""),
+    ("push: peak RSS terminal side (MiB, from)", "push_terminal_rss_label", "", None, ""),
     ("push: peak RSS store server (MiB)", "push_store_peak_mib", ".0f", None, ""),
     ("load: items/s", "load_items_per_s", ",.0f", lambda v: v >= 30_000, ">= 30,000"),
     ("load: time (s)", "load_s", ".2f", None, ""),
     ("load: of which waiting on the store (s)", "load_wait_store_s", ".2f", None, ""),
-    ("load: peak RSS terminal side (MiB)", "load_terminal_peak_mib", ".0f", None, ""),
+    ("load: peak RSS terminal side (MiB, from)", "load_terminal_rss_label", "", None, ""),
     ("load: peak RSS store server (MiB)", "load_store_peak_mib", ".0f", None, ""),
     ("sale: median (ms)", "sale_median_ms", ".2f", lambda v: v < 10.0, "< 10"),
     ("sale: p95 (ms)", "sale_p95_ms", ".2f", None, ""),
     ("sale: max (ms)", "sale_max_ms", ".2f", None, ""),
     ("sale: commit (fsync) median (ms)", "sale_commit_median_ms", ".2f", None, ""),
-    ("sale: peak RSS terminal (MiB)", "sale_terminal_peak_mib", ".0f", None, ""),
+    ("sale: peak RSS terminal (MiB, from)", "sale_terminal_rss_label", "", None, ""),
 ]
 
 
@@ -492,6 +501,10 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
     table.add_column("target", justify="right")
     for r in results:
         r["push_batches_label"] = f"{r['push_changes']:,} / {r['push_batches']}"
+        for phase in ("push", "load", "sale"):
+            peak = _fmt(r.get(f"{phase}_terminal_peak_mib"), ".0f")
+            start = _fmt(r.get(f"{phase}_terminal_start_mib"), ".0f")
+            r[f"{phase}_terminal_rss_label"] = f"{peak} (from {start})"
     for label, key, spec, check, target in ROWS:
         cells = []
         for r in results:
@@ -539,8 +552,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--sales-per-tx", type=int, default=2_000, help="sales per transaction (push setup)"
     )
+    parser.add_argument(
+        "--push-batch",
+        type=int,
+        help=f"changes per pushed batch (sets syncer.PUSH_BATCH, now {syncer.PUSH_BATCH})",
+    )
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL admin database")
-    parser.add_argument("--workdir", help="parent of the temporary directory (default: $TMPDIR)")
+    parser.add_argument("--workdir", help="parent of the temp directory ($TMPDIR if not given)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="cProfile push and load on both sides"
@@ -550,6 +568,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.push_batch:
+        syncer.PUSH_BATCH = args.push_batch  # read by syncer.push at each call
     kinds = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     profiler = Profiler(args.profile)
     info = machine()
