@@ -101,6 +101,10 @@ class Child:
 
     # -- pull -------------------------------------------------------------------
 
+    def log_head(self) -> int:
+        with read_tx(self.engine) as conn:
+            return log.head(conn)
+
     def inbound_cursor(self) -> int:
         with read_tx(self.engine) as conn:
             return self.parent(conn).inbound_seq

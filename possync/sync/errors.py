@@ -41,6 +41,12 @@ class Conflict(SyncError):
     code = "conflict"
 
 
+class NotAllowed(SyncError):
+    """The application's policy refuses this node now (e.g. offline use disabled)."""
+
+    code = "not_allowed"
+
+
 class AuthenticationFailed(SyncError):
     code = "unauthenticated"
 

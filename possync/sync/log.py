@@ -23,6 +23,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from possync.sync import state
+
 _SQLITE_DDL = (
     """CREATE TABLE IF NOT EXISTS sync_change (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -207,8 +209,20 @@ def count(conn: sa.Connection, filt: LogFilter, *, after: int, through: int) -> 
     return int(conn.execute(stmt, {**params, "after": after, "through": through}).scalar_one())
 
 
+COMPACTED_THROUGH = "log_compacted_through"
+
+
 def compact(conn: sa.Connection, through: int) -> int:
-    """Forget changes up to ``through`` (every reader has acknowledged them)."""
+    """Forget changes up to ``through`` (every reader has acknowledged them), and
+    remember it: a reader still behind that point cannot be served any more."""
+    through = min(through, head(conn))
+    if through <= compacted_through(conn):
+        return 0
+    state.put(conn, COMPACTED_THROUGH, str(through))
     return conn.execute(
         sa.text("DELETE FROM sync_change WHERE seq <= :through"), {"through": through}
     ).rowcount
+
+
+def compacted_through(conn: sa.Connection) -> int:
+    return int(state.get(conn, COMPACTED_THROUGH) or 0)

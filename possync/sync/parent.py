@@ -7,6 +7,7 @@ authenticated :class:`~possync.sync.peers.Peer`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,14 @@ from possync.sync import log, peers
 from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
 from possync.sync.db import read_tx, write_tx
-from possync.sync.errors import BadBatch, Conflict, OutOfScope, OutOfSequence, SyncError
+from possync.sync.errors import (
+    BadBatch,
+    Conflict,
+    NotAllowed,
+    OutOfScope,
+    OutOfSequence,
+    SyncError,
+)
 from possync.sync.log import Change, LogFilter
 from possync.sync.peers import Peer
 from possync.sync.tables import Direction, SyncSpec, SyncTable
@@ -32,18 +40,40 @@ class LoadStart:
     tables: list[str]
 
 
+# Asked before serving a child: returns why the child may not sync now, or None.
+Admission = Callable[[sa.Connection, str], str | None]
+
+
 class Parent:
-    def __init__(self, engine: sa.Engine, spec: SyncSpec, node_id: str) -> None:
+    def __init__(
+        self, engine: sa.Engine, spec: SyncSpec, node_id: str, admission: Admission | None = None
+    ) -> None:
         self.engine = engine
         self.spec = spec
         self.node_id = node_id
+        self.admission = admission
         self.applier = Applier(spec)
         self.reader = BatchReader(spec, Direction.UP)
+
+    def admit(self, node_id: str) -> None:
+        """Raise NotAllowed if the application's policy refuses this child now."""
+        if self.admission is None:
+            return
+        with read_tx(self.engine) as conn:
+            reason = self.admission(conn, node_id)
+        if reason:
+            raise NotAllowed(reason)
+
+    def register(self, node_id: str, code: str) -> tuple[Peer, str]:
+        self.admit(node_id)
+        with write_tx(self.engine) as conn:
+            return peers.register(conn, node_id, code)
 
     # -- pushes from children -------------------------------------------------
 
     def receive(self, peer: Peer, body: Any) -> int:
         """Apply a pushed batch exactly once; returns the new inbound cursor."""
+        self.admit(peer.node_id)
         batch = self.reader.parse(body)
         if batch.source != peer.node_id:
             raise OutOfScope(
@@ -127,14 +157,26 @@ class Parent:
             with write_tx(self.engine) as conn:
                 log.publish(conn)
 
-    def changes_for(self, peer: Peer, after: int, limit: int) -> Batch:
+    def changes_for(
+        self, peer: Peer, after: int, limit: int, reported_head: int | None = None
+    ) -> Batch:
         """The next batch for a child. Asking for what follows ``after`` acknowledges
-        everything up to ``after``."""
+        everything up to ``after``; ``reported_head`` is the head of the child's own
+        log, kept to tell how much it still has to send."""
         if not 1 <= limit <= MAX_PULL_LIMIT:
             raise BadBatch(f"limit: expected 1 to {MAX_PULL_LIMIT}, got {limit}")
+        self.admit(peer.node_id)
         self.publish()
         with read_tx(self.engine) as conn:
             head = log.head(conn)
+            purged = log.compacted_through(conn)
+            if after < purged:
+                raise OutOfSequence(
+                    f"{peer.node_id} asks for changes after {after}, but changes up to "
+                    f"{purged} have been purged from this server's log: the terminal must "
+                    "be provisioned again",
+                    expected_after=purged,
+                )
             if after > head:
                 raise OutOfSequence(
                     f"{peer.node_id} asks for changes after {after}, but this server's "
@@ -148,7 +190,9 @@ class Parent:
         full = len(changes) == limit
         through = changes[-1].seq if full else head
         with write_tx(self.engine) as conn:
-            peers.set_outbound_seq(conn, peer.node_id, after, pulled=True)
+            peers.set_outbound_seq(
+                conn, peer.node_id, after, pulled=True, reported_head=reported_head
+            )
         return Batch(self.node_id, after, through, changes, more=full and through < head)
 
     def backlog(self, conn: sa.Connection, peer: Peer) -> int:
@@ -167,6 +211,7 @@ class Parent:
         hold committed-but-unnumbered changes (they would get numbers above the
         cursor and be counted twice); if it does, number them and take another.
         """
+        self.admit(peer.node_id)
         for _ in range(attempts):
             self.publish()
             with read_tx(self.engine, repeatable=True) as conn:
@@ -186,6 +231,7 @@ class Parent:
         self, peer: Peer, table_name: str, after_key: list[Any] | None, limit: int
     ) -> tuple[list[dict[str, Any]], list[Any] | None, bool]:
         """Rows of a table in key order, after ``after_key``: (rows, last key, more)."""
+        self.admit(peer.node_id)
         table = self.spec.table(table_name)
         if table is None or table not in self._load_tables():
             raise BadBatch(f"table: {table_name!r} is not part of the initial load")

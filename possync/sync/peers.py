@@ -30,6 +30,13 @@ class Peer:
     url: str | None = None
     secret: str | None = None
     registered: bool = False
+    reported_head: int = 0
+
+    @property
+    def unsent(self) -> int:
+        """Changes the child still had to send when it last reported (a lower bound
+        of zero if it never reported)."""
+        return max(self.reported_head - self.inbound_seq, 0)
 
 
 def _peer(row: Any) -> Peer:
@@ -43,6 +50,7 @@ def _peer(row: Any) -> Peer:
         url=row.url,
         secret=row.secret,
         registered=row.secret_hash is not None or row.secret is not None,
+        reported_head=row.reported_head or 0,
     )
 
 
@@ -96,6 +104,7 @@ def add_child(conn: sa.Connection, node_id: str, route_keys: list[str]) -> str:
         "enabled": True,
         "inbound_seq": 0,
         "outbound_seq": 0,
+        "reported_head": 0,
     }
     if get(conn, node_id) is None:
         conn.execute(sync_peer.insert().values(node_id=node_id, **values))
@@ -201,8 +210,17 @@ def set_inbound_seq(conn: sa.Connection, node_id: str, seq: int, *, pushed: bool
     conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(**values))
 
 
-def set_outbound_seq(conn: sa.Connection, node_id: str, seq: int, *, pulled: bool) -> None:
+def set_outbound_seq(
+    conn: sa.Connection,
+    node_id: str,
+    seq: int,
+    *,
+    pulled: bool,
+    reported_head: int | None = None,
+) -> None:
     values: dict[str, Any] = {"outbound_seq": seq}
+    if reported_head is not None:
+        values["reported_head"] = reported_head
     if pulled:
         now = utc_now()
         values.update(last_contact_at=now, last_pull_at=now)

@@ -26,6 +26,9 @@ sync_peer = sa.Table(
     sa.Column("enabled", sa.Boolean, nullable=False, default=True),
     sa.Column("inbound_seq", sa.BigInteger, nullable=False, default=0),
     sa.Column("outbound_seq", sa.BigInteger, nullable=False, default=0),
+    # The head of the child's own log as it last reported it: with inbound_seq,
+    # tells how much the child still has to send (0 if it never said).
+    sa.Column("reported_head", sa.BigInteger, nullable=False, default=0),
     sa.Column("registered_at", sa.String(32)),
     sa.Column("last_contact_at", sa.String(32)),
     sa.Column("last_push_at", sa.String(32)),

@@ -97,7 +97,7 @@ def pull(
 ) -> None:
     child = terminal.child
     while not should_stop():
-        body = client.pull(child.inbound_cursor(), PULL_BATCH)
+        body = client.pull(child.inbound_cursor(), PULL_BATCH, head=child.log_head())
         batch = child.apply_pulled(body)
         report.pulled += len(batch.changes)
         report.pull_batches += 1

@@ -94,8 +94,10 @@ class SyncClient:
             raise Unreachable("the parent's answer to a push has no acknowledgement")
         return acknowledged
 
-    def pull(self, after: int, limit: int) -> Any:
-        return self._call("GET", "sync/pull", after=after, limit=limit)
+    def pull(self, after: int, limit: int, head: int | None = None) -> Any:
+        """``head``: the head of this node's own log, so the parent knows how much
+        it still has to receive from us."""
+        return self._call("GET", "sync/pull", after=after, limit=limit, head=head)
 
     def start_load(self) -> Any:
         return self._call("POST", "sync/initial-load")

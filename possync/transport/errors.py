@@ -9,6 +9,7 @@ STATUS_BY_CODE = {
     errors.OutOfSequence.code: 409,
     errors.OutOfScope.code: 403,
     errors.Conflict.code: 409,
+    errors.NotAllowed.code: 403,
     errors.AuthenticationFailed.code: 401,
     errors.RegistrationFailed.code: 403,
     errors.NotProvisioned.code: 409,

@@ -166,8 +166,7 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
             raise BadBatch('expected {"node": <node id>, "code": <registration code>}')
 
         def _register() -> dict[str, Any]:
-            with write_tx(parent.engine) as conn:
-                peer, secret = peers.register(conn, body["node"], body["code"])
+            peer, secret = parent.register(body["node"], body["code"])
             return {
                 "node": peer.node_id,
                 "parent": parent.node_id,
@@ -189,8 +188,9 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
         peer: AuthPeer,
         after: Annotated[int, Query(ge=0)],
         limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
+        head: Annotated[int | None, Query(ge=0)] = None,
     ) -> Any:
-        batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit)
+        batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit, head)
         return OrjsonResponse(batch.to_wire())
 
     @router.post("/sync/initial-load")
