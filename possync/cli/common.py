@@ -54,6 +54,8 @@ def user_errors() -> Iterator[None]:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(
-        orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+        orjson.dumps(
+            value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        ).decode()
     )
     sys.stdout.write("\n")

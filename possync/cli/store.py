@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from possync.cli.common import DbUrl, JsonFlag, console, print_json, user_errors
-from possync.retail import catalog, reports, store_admin
+from possync.cli.common import DbUrl, JsonFlag, console, fail, print_json, user_errors
+from possync.retail import catalog, offline_admin, reports, store_admin
 from possync.retail import stock as stock_rules
 from possync.sync.db import open_engine, read_tx, write_tx
 
@@ -17,9 +17,14 @@ app = typer.Typer(help="Set up and run a store server.", no_args_is_help=True)
 items_app = typer.Typer(help="The item catalog.", no_args_is_help=True)
 terminal_app = typer.Typer(help="POS terminals of the store.", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock movements made on the store.", no_args_is_help=True)
+offline_app = typer.Typer(
+    help="Enable Offline Store: may terminals work offline?", no_args_is_help=True
+)
 app.add_typer(items_app, name="items")
 app.add_typer(terminal_app, name="terminal")
 app.add_typer(stock_app, name="stock")
+app.add_typer(offline_app, name="offline")
+Force = Annotated[bool, typer.Option("--force", help="Do it anyway (written to the admin log)")]
 
 
 @app.command()
@@ -28,10 +33,13 @@ def init(
     store: Annotated[str, typer.Option("--store", help="Store id, e.g. S01")],
     name: Annotated[str, typer.Option("--name", help="Store name")],
     currency: Annotated[str, typer.Option("--currency")] = "EUR",
+    offline: Annotated[
+        bool, typer.Option("--offline-store/--no-offline-store", help="Enable Offline Store")
+    ] = True,
 ) -> None:
     """Create the store database (safe to run again)."""
     with user_errors():
-        store_admin.init_store(open_engine(db), store, name, currency)
+        store_admin.init_store(open_engine(db), store, name, currency, offline_enabled=offline)
     console.print(f"store {store} ({name}) ready in {db}")
 
 
@@ -64,6 +72,69 @@ def add_terminal(
     console.print(new.registration_code, style="bold")
     for s in new.series:
         console.print(f"  {s['kind']:<8} series {s['prefix']}{s['start_no']:0{s['padding']}d}...")
+
+
+@offline_app.command("enable")
+def enable_offline(db: DbUrl) -> None:
+    """Enable Offline Store: offline-enabled terminals may register and sync."""
+    with user_errors():
+        offline_admin.set_store_offline(open_engine(db), True)
+    console.print("offline mode enabled for the store")
+
+
+@offline_app.command("disable")
+def disable_offline(db: DbUrl, force: Force = False) -> None:
+    """Disable offline use for the whole store (refused while offline terminals have
+    unsynced data, unless --force)."""
+    with user_errors():
+        offline_admin.set_store_offline(open_engine(db), False, force=force)
+    console.print("offline mode disabled: offline-enabled terminals can no longer sync")
+
+
+@terminal_app.command("set")
+def set_terminal(
+    terminal: Annotated[str, typer.Argument(help="Terminal id")],
+    db: DbUrl,
+    offline_enabled: Annotated[
+        bool, typer.Option("--offline-enabled/--online-only", help="Off-line Enabled")
+    ],
+    force: Force = False,
+) -> None:
+    """Mark a terminal Off-line Enabled, or online only (refused while it has
+    unsynced data, unless --force)."""
+    with user_errors():
+        offline_admin.set_terminal_offline(open_engine(db), terminal, offline_enabled, force=force)
+    console.print(f"{terminal}: {'offline-enabled' if offline_enabled else 'online only'}")
+
+
+@terminal_app.command("series")
+def series(
+    terminal: Annotated[str, typer.Argument(help="Terminal id")],
+    db: DbUrl,
+    kind: Annotated[str | None, typer.Option(help="receipt, return or customer")] = None,
+    prefix: Annotated[str | None, typer.Option()] = None,
+    next_no: Annotated[int | None, typer.Option("--next", help="Next number to issue")] = None,
+    padding: Annotated[int | None, typer.Option(help="Digits")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Show a terminal's document-number series, or change one (Custom Series)."""
+    with user_errors():
+        engine = open_engine(db)
+        if kind is not None:
+            offline_admin.change_series(
+                engine, terminal, kind, prefix=prefix, next_no=next_no, padding=padding
+            )
+        elif prefix is not None or next_no is not None or padding is not None:
+            fail("say which series to change with --kind")
+        rows = offline_admin.series_of(engine, terminal)
+    if json:
+        print_json(rows)
+        return
+    for s in rows:
+        console.print(
+            f"{s['kind']:<8} {s['prefix']}{s['start_no']:0{s['padding']}d}  "
+            f"(prefix {s['prefix']!r}, next {s['start_no']}, {s['padding']} digits)"
+        )
 
 
 @stock_app.command("adjust")

@@ -62,8 +62,14 @@ def next_number(conn: sa.Connection, terminal_id: str, kind: str) -> str:
     ).first()
     if series is None:
         raise RetailError(f"terminal {terminal_id} has no {kind} series; sync with the store")
-    last = conn.execute(sa.select(doc_counter.c.last_no).where(doc_counter.c.kind == kind)).scalar()
+    last = conn.execute(
+        sa.select(doc_counter.c.last_no).where(
+            doc_counter.c.kind == kind, doc_counter.c.prefix == series.prefix
+        )
+    ).scalar()
     number = max((last or 0) + 1, series.start_no)
-    upsert = sqlite_insert(doc_counter).values(kind=kind, last_no=number)
-    conn.execute(upsert.on_conflict_do_update(index_elements=["kind"], set_={"last_no": number}))
+    upsert = sqlite_insert(doc_counter).values(kind=kind, prefix=series.prefix, last_no=number)
+    conn.execute(
+        upsert.on_conflict_do_update(index_elements=["kind", "prefix"], set_={"last_no": number})
+    )
     return f"{series.prefix}{number:0{series.padding}d}"

@@ -174,11 +174,23 @@ stock_level = sa.Table(
     sa.Column("on_hand", sa.BigInteger, nullable=False),
 )
 
-# The last number a terminal issued in each of its series. Local only: the store's
-# doc_series says where a series starts, this says how far the terminal has got.
+# The last number a terminal issued in each of its series, per prefix (so going
+# back to an earlier prefix continues after its last number). Local only: the
+# store's doc_series says where a series starts, this how far the terminal has got.
 doc_counter = sa.Table(
     "doc_counter",
     metadata,
     sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("prefix", sa.String(32), primary_key=True),
     sa.Column("last_no", sa.BigInteger, nullable=False),
+)
+
+# What administrators forced (e.g. disabling offline use with data still unsynced).
+admin_log = sa.Table(
+    "admin_log",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", TIMESTAMP, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
 )

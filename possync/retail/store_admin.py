@@ -9,12 +9,11 @@ import sqlalchemy as sa
 
 from possync.retail import database, numbering
 from possync.retail.errors import RetailError
+from possync.retail.offline_admin import highest_issued
 from possync.retail.schema import (
-    customer,
     doc_series,
     payment_method,
     pos_terminal,
-    receipt,
     store,
     tax_rate,
 )
@@ -45,7 +44,14 @@ def _check_id(value: str, what: str) -> None:
         raise RetailError(f"{what} must be 1 to 16 letters, digits, '-' or '_': {value!r}")
 
 
-def init_store(engine: sa.Engine, store_id: str, name: str, currency: str = "EUR") -> None:
+def init_store(
+    engine: sa.Engine,
+    store_id: str,
+    name: str,
+    currency: str = "EUR",
+    *,
+    offline_enabled: bool = True,
+) -> None:
     _check_id(store_id, "a store id")
     existing = sync_install.node_id(engine)
     if existing is not None and existing != store_id:
@@ -55,7 +61,7 @@ def init_store(engine: sa.Engine, store_id: str, name: str, currency: str = "EUR
         if conn.execute(sa.select(store.c.store_id)).first() is None:
             conn.execute(
                 store.insert().values(
-                    store_id=store_id, name=name, currency=currency, offline_enabled=True
+                    store_id=store_id, name=name, currency=currency, offline_enabled=offline_enabled
                 )
             )
             conn.execute(tax_rate.insert(), list(DEFAULT_TAX_RATES))
@@ -87,6 +93,11 @@ def add_terminal(
             ).first()
             is None
         ):
+            if offline_enabled and not the_store.offline_enabled:
+                raise RetailError(
+                    "offline mode is disabled for this store: enable the store first "
+                    "(possync store offline enable), or add the terminal --online-only"
+                )
             conn.execute(
                 pos_terminal.insert().values(
                     terminal_id=terminal_id,
@@ -114,27 +125,15 @@ def add_terminal(
 def _continue_series(conn: sa.Connection, terminal_id: str) -> None:
     """A re-provisioned terminal starts with an empty database: move each of its
     series past the highest number the store has received, so none repeats."""
-    documents = {
-        numbering.RECEIPT: (receipt.c.receipt_no, receipt.c.kind == "sale"),
-        numbering.RETURN: (receipt.c.receipt_no, receipt.c.kind == "return"),
-        numbering.CUSTOMER: (customer.c.customer_no, sa.true()),
-    }
     for series in conn.execute(
         sa.select(doc_series).where(doc_series.c.terminal_id == terminal_id)
     ):
-        column, kind_filter = documents[series.kind]
-        highest = conn.execute(
-            sa.select(column)
-            .where(column.startswith(series.prefix, autoescape=True), kind_filter)
-            .order_by(sa.func.length(column).desc(), column.desc())
-            .limit(1)
-        ).scalar()
-        suffix = highest[len(series.prefix) :] if highest else ""
-        if suffix.isdigit() and int(suffix) >= series.start_no:
+        issued = highest_issued(conn, series.kind, series.prefix)
+        if issued >= series.start_no:
             conn.execute(
                 doc_series.update()
                 .where(doc_series.c.terminal_id == terminal_id, doc_series.c.kind == series.kind)
-                .values(start_no=int(suffix) + 1)
+                .values(start_no=issued + 1)
             )
 
 

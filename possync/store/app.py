@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from possync import __version__
+from possync.retail.policy import admission
 from possync.retail.replication import SPEC
 from possync.retail.store_admin import store_row
 from possync.sync.db import open_engine, read_tx
@@ -20,7 +21,7 @@ def create_app(engine: sa.Engine) -> FastAPI:
         title=f"possync store {store_id}", version=__version__, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
-    app.include_router(sync_router(app, Parent(engine, SPEC, store_id)))
+    app.include_router(sync_router(app, Parent(engine, SPEC, store_id, admission=admission)))
     app.state.engine = engine
     return app
 
