@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from possync.cli.common import (
     EXIT_REFUSED,
@@ -63,19 +69,33 @@ def init(
     store_url: Annotated[str, typer.Option("--store-url", help="e.g. http://store:8600")],
     terminal: Annotated[str, typer.Option("--terminal", help="This terminal's id")],
     code: Annotated[str, typer.Option("--code", help="One-time registration code")],
+    chunk_rows: Annotated[
+        int, typer.Option(help="Rows per chunk (smaller on slow links)", min=100, max=10_000)
+    ] = provision.CHUNK_ROWS,
 ) -> None:
     """Synchronize with Store: register, then load this terminal's data (resumable)."""
     with user_errors():
         term = provision.register(data, store_url, terminal, code)
-        with Progress(console=console, transient=True) as bar:
-            tasks: dict[str, int] = {}
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rows, ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("loading", total=None)
 
-            def show(table: str, rows: int, done: bool) -> None:
-                if table not in tasks:
-                    tasks[table] = bar.add_task(f"loading {table}", total=None)
-                bar.update(tasks[table], completed=rows, description=f"loading {table}: {rows}")
+            def show(status: provision.LoadStatus) -> None:
+                bar.update(
+                    task,
+                    completed=status.rows_loaded,
+                    total=status.rows_total,
+                    description=f"loading {status.table}",
+                )
 
-            loaded = provision.initial_load(term, show)
+            loaded = provision.initial_load(term, show, chunk_rows)
     console.print(f"terminal {terminal} ready; {loaded} rows loaded from {store_url}")
 
 

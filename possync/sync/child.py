@@ -136,13 +136,14 @@ class Child:
                 return "done"
             return "loading" if state.get(conn, LOAD_CURSOR) else "none"
 
-    def begin_load(self, cursor: Any, tables: Any, baselines: Any) -> None:
+    def begin_load(self, cursor: Any, tables: Any, baselines: Any, counts: Any = None) -> None:
         """Record where the load starts and write the baselines, in one transaction."""
         if type(cursor) is not int or cursor < 0:
             raise BadBatch("cursor: expected a non-negative integer")
         known = {t.name for t in self.spec.down_tables if t.initial_load}
         if not isinstance(tables, list) or not set(tables) <= known:
             raise BadBatch(f"tables: expected a list drawn from {sorted(known)}")
+        counts = counts if isinstance(counts, dict) else {}
         if not isinstance(baselines, dict) or baselines.keys() != self._baseline_checkers.keys():
             raise BadBatch(f"baselines: expected {sorted(self._baseline_checkers)}")
         checked = {
@@ -161,7 +162,13 @@ class Child:
             conn.execute(
                 sync_load_progress.insert(),
                 [
-                    {"table_name": t, "last_key": None, "rows_loaded": 0, "done": False}
+                    {
+                        "table_name": t,
+                        "last_key": None,
+                        "rows_loaded": 0,
+                        "rows_total": counts.get(t) if type(counts.get(t)) is int else 0,
+                        "done": False,
+                    }
                     for t in tables
                 ],
             )

@@ -38,6 +38,7 @@ class LoadStart:
     cursor: int
     baselines: dict[str, list[dict[str, Any]]]
     tables: list[str]
+    counts: dict[str, int]  # rows per table, for progress and an ETA
 
 
 # Asked before serving a child: returns why the child may not sync now, or None.
@@ -222,9 +223,13 @@ class Parent:
                     str(b.table.name): _rows(conn, b.table, b.route_column, peer.route_keys)
                     for b in self.spec.baselines
                 }
+                counts = {
+                    t.name: _count(conn, t.table, t.route_column, peer.route_keys)
+                    for t in self._load_tables()
+                }
             with write_tx(self.engine) as conn:
                 peers.set_outbound_seq(conn, peer.node_id, cursor, pulled=True)
-            return LoadStart(cursor, baselines, [t.name for t in self._load_tables()])
+            return LoadStart(cursor, baselines, [t.name for t in self._load_tables()], counts)
         raise SyncError("the server is too busy to start an initial load; try again")
 
     def load_chunk(
@@ -264,6 +269,13 @@ def _rows(
     conn: sa.Connection, table: sa.Table, route_column: str | None, keys: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     return _dicts(conn.execute(_routed(sa.select(table), table, route_column, keys)))
+
+
+def _count(
+    conn: sa.Connection, table: sa.Table, route_column: str | None, keys: tuple[str, ...]
+) -> int:
+    stmt = _routed(sa.select(sa.func.count()).select_from(table), table, route_column, keys)
+    return int(conn.execute(stmt).scalar_one())
 
 
 def _dicts(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:

@@ -53,5 +53,6 @@ sync_load_progress = sa.Table(
     sa.Column("table_name", sa.String(64), primary_key=True),
     sa.Column("last_key", sa.Text),  # JSON list of key values, null = from the start
     sa.Column("rows_loaded", sa.BigInteger, nullable=False, default=0),
+    sa.Column("rows_total", sa.BigInteger, nullable=False, default=0),  # as the parent said
     sa.Column("done", sa.Boolean, nullable=False, default=False),
 )

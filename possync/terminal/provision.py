@@ -7,6 +7,7 @@ The load is resumable: each chunk is committed with its position, so running
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -19,8 +20,15 @@ from possync.transport.client import SyncClient
 
 CHUNK_ROWS = 5000
 
-# (table, rows loaded so far, done?)
-LoadProgress = Callable[[str, int, bool], None]
+
+@dataclass(frozen=True)
+class LoadStatus:
+    table: str  # the table being loaded
+    rows_loaded: int  # all tables, including chunks loaded before an interruption
+    rows_total: int  # as the store counted them when the load started
+
+
+LoadProgress = Callable[[LoadStatus], None]
 
 
 def register(data_dir: Path, store_url: str, terminal_id: str, code: str) -> Terminal:
@@ -44,9 +52,12 @@ def register(data_dir: Path, store_url: str, terminal_id: str, code: str) -> Ter
     return terminal
 
 
-def initial_load(terminal: Terminal, progress: LoadProgress | None = None) -> int:
-    """Load (or finish loading) the terminal's data from the store."""
-    notify = progress or (lambda _t, _n, _d: None)
+def initial_load(
+    terminal: Terminal, progress: LoadProgress | None = None, chunk_rows: int = CHUNK_ROWS
+) -> int:
+    """Load (or finish loading) the terminal's data from the store; returns the rows
+    loaded by this call."""
+    notify = progress or (lambda _status: None)
     child = terminal.child
     if child.load_state() == "done":
         return 0
@@ -54,19 +65,26 @@ def initial_load(terminal: Terminal, progress: LoadProgress | None = None) -> in
     with terminal.sync_lock(), terminal.client() as client:
         if child.load_state() == "none":
             start = client.start_load()
-            child.begin_load(start.get("cursor"), start.get("tables"), start.get("baselines"))
-        for table in child.load_progress():
-            name, last_key, count = table["table_name"], table["last_key"], table["rows_loaded"]
-            done = table["done"]
+            child.begin_load(
+                start.get("cursor"),
+                start.get("tables"),
+                start.get("baselines"),
+                start.get("counts"),
+            )
+        tables = child.load_progress()
+        total = sum(t["rows_total"] for t in tables)
+        done_so_far = sum(t["rows_loaded"] for t in tables)
+        for table in tables:
+            name, last_key, done = table["table_name"], table["last_key"], table["done"]
             key = None if last_key is None else orjson.loads(last_key)
             while not done:
-                chunk = client.load_chunk(name, key, CHUNK_ROWS)
+                chunk = client.load_chunk(name, key, chunk_rows)
                 n = child.apply_chunk(
                     name, chunk.get("rows"), chunk.get("last_key"), bool(chunk.get("more"))
                 )
                 loaded += n
-                count += n
+                done_so_far += n
                 key, done = chunk.get("last_key"), not chunk.get("more")
-                notify(name, count, done)
+                notify(LoadStatus(name, done_so_far, max(total, done_so_far)))
         child.finish_load()
     return loaded

@@ -197,7 +197,12 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
     async def start_load(parent: ParentNode, peer: AuthPeer) -> Any:
         start = await _guarded(parent, peer, parent.start_load, peer)
         return OrjsonResponse(
-            {"cursor": start.cursor, "tables": start.tables, "baselines": start.baselines}
+            {
+                "cursor": start.cursor,
+                "tables": start.tables,
+                "counts": start.counts,
+                "baselines": start.baselines,
+            }
         )
 
     @router.get("/sync/initial-load/{table}")
