@@ -196,9 +196,18 @@ class Parent:
             )
         return Batch(self.node_id, after, through, changes, more=full and through < head)
 
-    def backlog(self, conn: sa.Connection, peer: Peer) -> int:
-        """How many changes wait for this child."""
-        return log.count(conn, self._filter(peer), after=peer.outbound_seq, through=log.head(conn))
+    def backlog(self, conn: sa.Connection, peer: Peer, after: int | None = None) -> int:
+        """How many changes wait for this child after ``after`` (default: after what
+        it has acknowledged)."""
+        start = peer.outbound_seq if after is None else after
+        return log.count(conn, self._filter(peer), after=start, through=log.head(conn))
+
+    def lag(self, peer: Peer, after: int) -> dict[str, int]:
+        """For a child's status: this node's log head and the changes waiting for it."""
+        self.admit(peer.node_id)
+        self.publish()
+        with read_tx(self.engine) as conn:
+            return {"head": log.head(conn), "backlog": self.backlog(conn, peer, after)}
 
     # -- initial load -----------------------------------------------------------
 

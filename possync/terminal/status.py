@@ -25,12 +25,15 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
         head = log.head(conn)
         last_sync = state.get(conn, LAST_SYNC_AT)
     reachable: bool | None = None
-    if probe_store and parent is not None and parent.url:
+    lag: int | None = None
+    if probe_store and parent is not None and parent.url and node:
         try:
-            with SyncClient(parent.url, timeout=3.0) as client:
-                client.health()
+            with SyncClient(parent.url, node, parent.secret, timeout=3.0) as client:
+                lag = int(client.lag(parent.inbound_seq)["backlog"])
             reachable = True
-        except (Unreachable, Refused):
+        except Refused:
+            reachable = True  # it answered, but refused (the reason is in last_error)
+        except Unreachable:
             reachable = False
     provisioned = terminal.child.load_state() == "done"
     return {
@@ -45,6 +48,7 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
         "local_log_head": head,
         "pushed_through": parent.outbound_seq if parent else 0,
         "pulled_through": parent.inbound_seq if parent else 0,
+        "store_changes_waiting": lag,
         "last_sync_at": last_sync,
         "last_error": activity.get("last_error"),
         "last_error_at": activity.get("last_error_at"),

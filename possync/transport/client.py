@@ -99,6 +99,10 @@ class SyncClient:
         it still has to receive from us."""
         return self._call("GET", "sync/pull", after=after, limit=limit, head=head)
 
+    def lag(self, after: int) -> Any:
+        """The parent's log head and how many of its changes wait for us."""
+        return self._call("GET", "sync/lag", after=after)
+
     def start_load(self) -> Any:
         return self._call("POST", "sync/initial-load")
 

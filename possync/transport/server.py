@@ -193,6 +193,10 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
         batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit, head)
         return OrjsonResponse(batch.to_wire())
 
+    @router.get("/sync/lag")
+    async def lag(parent: ParentNode, peer: AuthPeer, after: Annotated[int, Query(ge=0)]) -> Any:
+        return await _guarded(parent, peer, parent.lag, peer, after)
+
     @router.post("/sync/initial-load")
     async def start_load(parent: ParentNode, peer: AuthPeer) -> Any:
         start = await _guarded(parent, peer, parent.start_load, peer)

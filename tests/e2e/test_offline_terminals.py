@@ -123,8 +123,10 @@ def test_returns_customers_and_price_changes_flow_both_ways(db_url: str, tmp_pat
         # a price change on the store reaches the terminals at their next sync
         with engine.begin() as conn:
             conn.exec_driver_sql("UPDATE item SET price = 999 WHERE sku = 'SKU7'")
+        assert cli_json("pos", "status", "--data", str(t2))["store_changes_waiting"] == 1
         for data in (t1, t2, t1):
             cli("pos", "sync", "--data", str(data))
+        assert cli_json("pos", "status", "--data", str(t2))["store_changes_waiting"] == 0
         priced = cli_json("pos", "sell", "--data", str(t2), "SKU7", "--pay", "cash:20")
         assert priced["total"] == "9.99" and priced["change_due"] == "10.01"
 
