@@ -18,8 +18,30 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 def test_every_command_is_documented_in_the_readme() -> None:
     groups = {
-        "store": ["init", "items import", "terminal add", "stock adjust", "serve", "status"],
-        "pos": ["init", "sell", "return", "customer add", "sync", "config", "status"],
+        "store": [
+            "init",
+            "items import",
+            "terminal add",
+            "stock adjust",
+            "serve",
+            "status",
+            "offline enable",
+            "offline disable",
+            "terminal set",
+            "terminal series",
+        ],
+        "pos": [
+            "init",
+            "sell",
+            "return",
+            "customer add",
+            "sync",
+            "config",
+            "status",
+            "online",
+            "offline",
+            "run",
+        ],
     }
     for group, commands in groups.items():
         for command in commands:
