@@ -102,7 +102,8 @@ def test_store_url_can_change_for_good_or_for_one_sync(tmp_path: Path, db_url: s
         )
     cli_json("pos", "sell", "--data", data, "SKU1", "--pay", "cash")
     with StoreProcess(db_url) as moved:  # the server comes back on another port
-        cli("pos", "sync", "--data", data, expect=3)
+        # the old address is dead (or, under parallel tests, reused by another server)
+        assert cli("pos", "sync", "--data", data, check=False).returncode in (1, 3)
         once = cli_json("pos", "sync", "--data", data, "--store-url", moved.url)
         assert once["pushed"] > 0
         assert cli_json("pos", "status", "--data", data)["store_url"] == first.url
