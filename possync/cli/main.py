@@ -6,6 +6,9 @@ import typer
 
 from possync.cli import demo, pos, store
 
+# isort: split
+from possync.cli import backup  # noqa: F401  (registers its commands)
+
 app = typer.Typer(
     help="possync: offline-first point-of-sale data synchronisation.",
     no_args_is_help=True,

@@ -1,0 +1,119 @@
+"""The header of an offline backup file: what it holds, for whom, and how to check it.
+
+One line of JSON, readable with ``head -2``. Every field is checked for its type
+when read, so a damaged header is refused with the field named, before the
+signature (which covers it) is even computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from possync.sync.backup_keys import BackupError
+
+FORMAT = "possync-offline-backup"
+VERSION = 1
+MAX_HEADER = 1 << 20  # bytes; a real header is well under 4 KiB
+
+
+@dataclass(frozen=True)
+class Header:
+    backup_id: str  # a UUID; the import code is derived from it
+    created_at: str  # ISO-8601 UTC
+    parent: str  # the node that wrote it (the store)
+    node: str  # the node it is for (the terminal)
+    parent_url: str | None  # where the node reaches its parent, if the parent was told
+    cursor: int  # the parent's log position the load was taken at
+    route_keys: tuple[str, ...]
+    rows: dict[str, int]  # rows per table in the payload
+    baselines: dict[str, int]  # rows per baseline
+    payload_bytes: int
+    payload_sha256: str
+    code_check: str  # tells a mistyped import code from an altered file
+    sealed_secret: str  # the node's secret, sealed with a key derived from the code
+    software: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "backup_id": self.backup_id,
+            "created_at": self.created_at,
+            "parent": self.parent,
+            "node": self.node,
+            "parent_url": self.parent_url,
+            "cursor": self.cursor,
+            "route_keys": list(self.route_keys),
+            "rows": self.rows,
+            "baselines": self.baselines,
+            "payload": {
+                "compression": "gzip",
+                "bytes": self.payload_bytes,
+                "sha256": self.payload_sha256,
+            },
+            "code_check": self.code_check,
+            "sealed_secret": self.sealed_secret,
+            "software": self.software,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any, name: str) -> Header:
+        fields = _Fields(raw, name)
+        if fields.text("format") != FORMAT or fields.integer("version") != VERSION:
+            raise BackupError(f"{name} is damaged: its header names another format or version")
+        payload = _Fields(fields.get("payload", dict), name, "payload.")
+        if payload.text("compression") != "gzip":
+            raise BackupError(f"{name} uses a compression this possync does not read")
+        return cls(
+            backup_id=fields.text("backup_id"),
+            created_at=fields.text("created_at"),
+            parent=fields.text("parent"),
+            node=fields.text("node"),
+            parent_url=fields.get("parent_url", (str, type(None))),
+            cursor=fields.integer("cursor"),
+            route_keys=tuple(fields.texts("route_keys")),
+            rows=fields.counts("rows"),
+            baselines=fields.counts("baselines"),
+            payload_bytes=payload.integer("bytes"),
+            payload_sha256=payload.text("sha256"),
+            code_check=fields.text("code_check"),
+            sealed_secret=fields.text("sealed_secret"),
+            software=fields.text("software"),
+        )
+
+
+class _Fields:
+    """Typed access to a JSON object, refusing with the field's name."""
+
+    def __init__(self, raw: Any, name: str, prefix: str = "") -> None:
+        if not isinstance(raw, dict):
+            raise BackupError(f"{name} is damaged: its header is not a JSON object")
+        self.raw, self.name, self.prefix = raw, name, prefix
+
+    def get(self, key: str, kind: type | tuple[type, ...]) -> Any:
+        value = self.raw.get(key)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise BackupError(f"{self.name} is damaged: header field {self.prefix}{key}")
+        return value
+
+    def text(self, key: str) -> str:
+        return str(self.get(key, str))
+
+    def integer(self, key: str) -> int:
+        value = int(self.get(key, int))
+        if value < 0:
+            raise BackupError(f"{self.name} is damaged: header field {self.prefix}{key}")
+        return value
+
+    def texts(self, key: str) -> list[str]:
+        values = self.get(key, list)
+        if not all(isinstance(v, str) for v in values):
+            raise BackupError(f"{self.name} is damaged: header field {self.prefix}{key}")
+        return list(values)
+
+    def counts(self, key: str) -> dict[str, int]:
+        values = self.get(key, dict)
+        if not all(type(v) is int and v >= 0 for v in values.values()):
+            raise BackupError(f"{self.name} is damaged: header field {self.prefix}{key}")
+        return dict(values)

@@ -1,0 +1,360 @@
+"""Offline backups at the engine level (the toy schema): the file round-trips to a
+load identical to the network one, and every kind of bad file is refused with a
+precise message before anything is written."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from possync.sync import backup, backup_keys, peers
+from possync.sync.backup import BackupError, Verified
+from possync.sync.backup_header import Header
+from possync.sync.backup_keys import CodeKeys
+from possync.sync.child import Child
+from possync.sync.db import read_tx, write_tx
+from possync.sync.parent import Parent
+from tests.sync.toy import SPEC, catalog, make_node, rows, total, wire
+
+URL = "http://parent.example:8600"
+
+
+class Scene:
+    """A parent P with a routed catalog, its child C1 registered, and C1's backup."""
+
+    def __init__(self, parent_url: str, tmp: Path) -> None:
+        self.tmp = tmp
+        self.engine = make_node(parent_url, "P")
+        self.parent = Parent(self.engine, SPEC, "P")
+        with write_tx(self.engine) as conn:
+            conn.execute(
+                catalog.insert(),
+                [
+                    {"key": k, "name": f"n{k}", "price": k, "active": k % 3 > 0, "route": route}
+                    for k in range(1, 60)
+                    for route in [(None, "R1", "R2")[k % 3]]
+                ],
+            )
+            conn.execute(total.insert(), [{"name": "x", "value": 42}])
+            code = peers.add_child(conn, "C1", ["R1"])
+            _, self.secret = peers.register(conn, "C1", code)
+        self.path = tmp / "c1.backup"
+        self.written = backup.write(self.path, self.parent, self.peer(), self.secret, chunk_rows=7)
+        self.code = self.written.import_code
+
+    def peer(self) -> peers.Peer:
+        with read_tx(self.engine) as conn:
+            found = peers.get(conn, "C1")
+        assert found is not None
+        return found
+
+    def child(self, name: str = "child") -> Child:
+        return Child(make_node(f"sqlite:///{self.tmp / name}.db", "C1"), SPEC)
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> Scene:
+    return Scene(f"sqlite:///{tmp_path / 'parent.db'}", tmp_path)
+
+
+def restore(scene: Scene) -> Child:
+    verified = backup.verify(scene.path, scene.code, node="C1", parent="P")
+    child = scene.child()
+    backup.restore(verified, child, URL)
+    return child
+
+
+def pull_all(scene: Scene, child: Child) -> int:
+    got = 0
+    while True:
+        batch = scene.parent.changes_for(scene.peer(), child.inbound_cursor(), 100)
+        child.apply_pulled(wire(batch.to_wire()))
+        got += len(batch.changes)
+        if not batch.more:
+            return got
+
+
+def network_load(scene: Scene, child: Child) -> None:
+    """What ``possync pos init`` does, in-process."""
+    with write_tx(child.engine) as conn:
+        peers.set_parent(conn, "P", URL, scene.secret, ["R1"])
+    start = scene.parent.start_load(scene.peer())
+    child.begin_load(start.cursor, start.tables, wire(start.baselines))
+    for table in start.tables:
+        key, more = None, True
+        while more:
+            chunk, key, more = scene.parent.load_chunk(scene.peer(), table, key, 5)
+            child.apply_chunk(table, wire(chunk), key, more)
+    child.finish_load()
+
+
+def untouched(child: Child) -> bool:
+    with read_tx(child.engine) as conn:
+        return peers.parent(conn) is None and child.load_state() == "none"
+
+
+# -- round trip ----------------------------------------------------------------------------
+
+
+def test_round_trip_gives_the_network_load_and_resumes_at_the_cursor(
+    db_url: str, tmp_path: Path
+) -> None:
+    scene = Scene(db_url, tmp_path)
+    child = restore(scene)
+    assert child.load_state() == "done"
+    routed = [r for r in rows(scene.engine, catalog) if r["route"] in (None, "R1")]
+    assert rows(child.engine, catalog) == routed
+    assert rows(child.engine, total) == [{"name": "x", "value": 42}]
+    with read_tx(child.engine) as conn:
+        parent = peers.parent(conn)
+    assert parent is not None
+    assert (parent.node_id, parent.url, parent.route_keys) == ("P", URL, ("R1",))
+    assert parent.secret == scene.secret
+    assert parent.inbound_seq == scene.written.header.cursor
+
+    # the same as a load over the network
+    other = scene.child("network")
+    network_load(scene, other)
+    assert rows(other.engine, catalog) == rows(child.engine, catalog)
+    assert rows(other.engine, total) == rows(child.engine, total)
+
+    # what changed after the backup arrives once, nothing from before it
+    with write_tx(scene.engine) as conn:
+        conn.execute(catalog.update().where(catalog.c.key == 3).values(price=300))
+        conn.execute(catalog.delete().where(catalog.c.key == 6))
+        conn.execute(
+            catalog.insert(),
+            [
+                {"key": 100, "name": "new", "price": 1, "active": True, "route": "R1"},
+                {"key": 101, "name": "not for C1", "price": 1, "active": True, "route": "R2"},
+            ],
+        )
+    assert pull_all(scene, child) == 3
+    routed = [r for r in rows(scene.engine, catalog) if r["route"] in (None, "R1")]
+    assert rows(child.engine, catalog) == routed
+    assert pull_all(scene, child) == 0
+
+
+def test_header_describes_the_file_and_the_secret_is_sealed(scene: Scene) -> None:
+    data = scene.path.read_bytes()
+    first, header_line, signature, _ = data.split(b"\n", 3)
+    assert first == b"POSSYNC-BACKUP 1"
+    header = orjson.loads(header_line)
+    assert (header["format"], header["version"], header["parent"], header["node"]) == (
+        "possync-offline-backup",
+        1,
+        "P",
+        "C1",
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", header["created_at"])
+    assert header["rows"] == {"catalog": 39, "shared": 0}  # key % 3 in (0, 1)
+    assert header["baselines"] == {"total": 1}
+    assert signature.startswith(b"hmac-sha256=")
+    assert scene.secret.encode() not in data and scene.secret.encode() not in gzip.decompress(
+        data[len(first) + len(header_line) + len(signature) + 3 :]
+    )
+    assert re.fullmatch(r"([A-HJ-NP-Z2-9]{4}-){5}[A-HJ-NP-Z2-9]{4}", scene.code)
+
+
+def test_codes_differ_per_backup_and_the_parent_can_tell_them_again(scene: Scene) -> None:
+    key = backup_keys.parent_key(scene.engine)
+    assert key == backup_keys.parent_key(scene.engine)  # kept, not made anew
+    header = scene.written.header
+    assert backup_keys.import_code(key, header.backup_id) == scene.code
+    second = backup.write(scene.tmp / "again", scene.parent, scene.peer(), scene.secret)
+    assert second.import_code != scene.code
+    # typed in lower case, without dashes, with spaces: the same code
+    typed = scene.code.replace("-", " ").lower()
+    assert backup.verify(scene.path, typed, node="C1").header == header
+
+
+def test_a_destination_that_exists_is_never_overwritten(scene: Scene) -> None:
+    before = scene.path.read_bytes()
+    with pytest.raises(BackupError, match="already exists"):
+        backup.write(scene.path, scene.parent, scene.peer(), scene.secret)
+    assert scene.path.read_bytes() == before
+    assert sorted(p.name for p in scene.tmp.iterdir() if ".part" in p.name) == []
+
+
+# -- refusals --------------------------------------------------------------------------------
+
+
+def refused(scene: Scene, path: Path, message: str, code: str | None = None, **kw: Any) -> None:
+    child = scene.child()
+    with pytest.raises(BackupError) as exc:
+        backup.verify(path, code or scene.code, **{"node": "C1", "parent": "P", **kw})
+    assert message in str(exc.value), str(exc.value)
+    assert untouched(child)
+
+
+def altered(scene: Scene, change: Any) -> Path:
+    path = scene.tmp / "altered.backup"
+    path.write_bytes(change(scene.path.read_bytes()))
+    return path
+
+
+def test_truncated_files_are_refused(scene: Scene) -> None:
+    data = scene.path.read_bytes()
+    header_end = data.index(b"\n", data.index(b"\n") + 1)
+    signature_end = data.index(b"\n", header_end + 1)
+    held = len(data) - signature_end - 1 - 10
+    cases = {
+        len(data) - 10: f"is truncated: it holds {held:,} of its {held + 10:,} bytes of data",
+        signature_end - 5: "is truncated: its signature is incomplete",
+        header_end - 20: "is truncated or damaged: its header is incomplete",
+        8: "is truncated: its first line is incomplete",
+        0: "altered.backup is empty",
+    }
+    for size, message in cases.items():
+        refused(scene, altered(scene, lambda d, n=size: d[:n]), message)
+
+
+def test_a_tampered_payload_is_refused(scene: Scene) -> None:
+    def flip_last_byte(data: bytes) -> bytes:
+        return data[:-20] + bytes([data[-20] ^ 1]) + data[-19:]
+
+    refused(
+        scene,
+        altered(scene, flip_last_byte),
+        "altered.backup is damaged or was altered: the checksum of its data does not match",
+    )
+    refused(
+        scene,
+        altered(scene, lambda d: d + b"extra"),
+        "altered.backup was altered: 5 bytes follow the end of its data",
+    )
+
+
+def test_a_tampered_header_is_refused(scene: Scene) -> None:
+    cursor = scene.written.header.cursor
+    refused(
+        scene,
+        altered(
+            scene, lambda d: d.replace(b'"cursor":%d' % cursor, b'"cursor":%d' % (cursor - 1), 1)
+        ),
+        "altered.backup was altered: the signature of its header does not match",
+    )
+    refused(
+        scene,
+        altered(scene, lambda d: d.replace(b'"cursor":', b'"cursor" ', 1)),
+        "altered.backup is damaged: its header is not valid JSON",
+    )
+    refused(
+        scene,
+        altered(scene, lambda d: d.replace(b'"cursor":%d' % cursor, b'"cursor":"x"', 1)),
+        "altered.backup is damaged: header field cursor",
+    )
+    refused(
+        scene,
+        altered(scene, lambda d: d.replace(b"hmac-sha256=", b"hmac-sha512=", 1)),
+        "its signature line is malformed",
+    )
+
+
+def test_a_wrong_or_mistyped_code_is_refused(scene: Scene) -> None:
+    other = backup_keys.import_code(b"k" * 32, "another backup")
+    refused(scene, scene.path, "the import code does not match c1.backup", code=other)
+    refused(scene, scene.path, "instead of 24", code=scene.code[:-1])
+    refused(scene, scene.path, "contains 'O', which import codes never use", code="O" + scene.code)
+
+
+def test_a_backup_for_another_node_or_parent_is_refused(scene: Scene) -> None:
+    refused(
+        scene, scene.path, "c1.backup is the backup of terminal C1 of store P, not of C2", node="C2"
+    )
+    refused(
+        scene,
+        scene.path,
+        "c1.backup is the backup of terminal C1 of store P, not of C1 of store Q",
+        parent="Q",
+    )
+
+
+def test_an_unknown_format_version_or_foreign_file_is_refused(scene: Scene) -> None:
+    refused(
+        scene,
+        altered(scene, lambda d: d.replace(b"POSSYNC-BACKUP 1\n", b"POSSYNC-BACKUP 2\n", 1)),
+        "altered.backup has backup format version 2; this possync (0.1.0) reads version 1 only",
+    )
+    refused(
+        scene,
+        altered(scene, lambda d: b"SQLite format 3\x00" + d),
+        "altered.backup is not a possync backup file",
+    )
+    refused(scene, scene.tmp / "missing.backup", "cannot read")
+
+
+# -- restoring -----------------------------------------------------------------------------
+
+
+def forge(scene: Scene, records: list[Any]) -> Verified:
+    """A correctly signed file with the given payload: what a faulty or newer parent
+    could write. Checks that restore does not trust a signature blindly."""
+    payload = gzip.compress(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    keys = CodeKeys(scene.code)
+    h = scene.written.header
+    header = Header(
+        **{
+            **h.__dict__,
+            "payload_bytes": len(payload),
+            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        }
+    )
+    lead = backup._lead(header)
+    path = scene.tmp / "forged.backup"
+    path.write_bytes(lead + b"hmac-sha256=" + keys.sign(lead).encode() + b"\n" + payload)
+    return backup.verify(path, scene.code, node="C1")
+
+
+START = {"kind": "start", "tables": ["catalog", "shared"], "baselines": {"total": []}}
+
+
+@pytest.mark.parametrize(
+    ("records", "message"),
+    [
+        (
+            [START, {"kind": "chunk", "table": "catalog", "rows": [{"key": 1}], "more": False}],
+            "does not fit this terminal's database: rows[0].row: missing column(s)",
+        ),
+        ([START], "forged.backup is truncated: its data has no end"),
+        ([{"kind": "chunk"}], "forged.backup is damaged: unexpected record 'chunk'"),
+        ([START, {"kind": "end", "chunks": 3, "rows": 9}], "its data does not add up"),
+    ],
+)
+def test_restore_refuses_a_signed_but_inconsistent_payload(
+    scene: Scene, records: list[Any], message: str
+) -> None:
+    verified = forge(scene, records)
+    child = scene.child()
+    with pytest.raises(BackupError) as exc:
+        backup.restore(verified, child, URL)
+    assert message in str(exc.value)
+    assert child.load_state() != "done"
+
+
+def test_restore_notices_a_file_changed_after_it_was_verified(scene: Scene) -> None:
+    verified = backup.verify(scene.path, scene.code, node="C1")
+    data = bytearray(scene.path.read_bytes())
+    data[-20] ^= 1
+    scene.path.write_bytes(bytes(data))
+    child = scene.child()
+    with pytest.raises(BackupError, match=r"c1\.backup changed after it was checked"):
+        backup.restore(verified, child, URL)
+    assert child.load_state() != "done"
+
+
+def test_restore_refuses_a_database_that_already_has_a_parent(scene: Scene) -> None:
+    verified = backup.verify(scene.path, scene.code, node="C1")
+    child = scene.child()
+    backup.restore(verified, child, URL)
+    with pytest.raises(BackupError, match="already registered with a parent"):
+        backup.restore(verified, child, URL)
+    with read_tx(child.engine) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(catalog)).scalar_one() == 39
