@@ -97,22 +97,32 @@ def _inbound(store: sa.Engine) -> int:
         )
 
 
+def sync_until_first_batch_lands(store: sa.Engine, data: Path) -> subprocess.Popen[bytes]:
+    """Start ``possync pos sync`` and return once the store has applied a batch of it
+    (or the sync has ended): the moment to kill one side mid-push."""
+    before = _inbound(store)
+    sync = subprocess.Popen(
+        [sys.executable, "-m", "possync", "pos", "sync", "--data", str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while _inbound(store) == before and sync.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return sync
+
+
+SALES = 4000  # 32,000 changes: four push batches
+
+
 def test_store_killed_during_push_then_resumed(db_url: str, tmp_path: Path) -> None:
     store = make_store(db_url)
     server = StoreProcess(db_url, log_path=tmp_path / "store.log").start()
     term = provisioned(store, server.url, tmp_path / "t")
-    sold = sell_many(term, 2500)  # 20,000 changes: about ten push batches
+    sold = sell_many(term, SALES)
     kills = 0
     for _ in range(3):
-        before = _inbound(store)
-        sync = subprocess.Popen(
-            [sys.executable, "-m", "possync", "pos", "sync", "--data", str(tmp_path / "t")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while _inbound(store) == before and sync.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
+        sync = sync_until_first_batch_lands(store, tmp_path / "t")
         if sync.poll() is None:
             server.kill()  # SIGKILL while the terminal is pushing
             kills += 1
@@ -121,25 +131,17 @@ def test_store_killed_during_push_then_resumed(db_url: str, tmp_path: Path) -> N
     assert kills >= 1
     syncer.sync(term)
     server.stop()
-    assert_exactly_once(store, term, 2500, sold)
+    assert_exactly_once(store, term, SALES, sold)
 
 
 def test_terminal_killed_during_sync_then_resumed(db_url: str, tmp_path: Path) -> None:
     store = make_store(db_url)
     with StoreProcess(db_url) as server:
         term = provisioned(store, server.url, tmp_path / "t")
-        sold = sell_many(term, 2500)
+        sold = sell_many(term, SALES)
         for _ in range(3):
-            before = _inbound(store)
-            sync = subprocess.Popen(
-                [sys.executable, "-m", "possync", "pos", "sync", "--data", str(tmp_path / "t")],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + 60
-            while _inbound(store) == before and sync.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.005)
+            sync = sync_until_first_batch_lands(store, tmp_path / "t")
             sync.kill()  # SIGKILL of the terminal's sync, mid-way
             sync.wait()
         syncer.sync(term)
-    assert_exactly_once(store, term, 2500, sold)
+    assert_exactly_once(store, term, SALES, sold)
