@@ -14,6 +14,13 @@ Three measurements, each against a store server started with StoreProcess (a rea
         the load, as the till does it: one ``write_tx`` + ``record_sale``, commit
         (WAL + synchronous=FULL, so fsync) included. Median and p95 over many sales.
 
+and, next to the load, the same initial load by file (no server involved):
+
+  backup  ``offline_backup.create`` on the store database (re-provision, then the
+          load written to a signed gzip file), the file's size, then
+          ``restore.import_backup`` of it into a new terminal directory (verify,
+          build, rename). Setup, not timed: ``store_admin.add_terminal``.
+
 Peak memory: VmHWM of this (terminal-side) process, reset just before each timed
 part (/proc/self/clear_refs), and VmHWM of the store server process, which is
 started afresh for each measurement.
@@ -56,11 +63,11 @@ from rich.console import Console
 from rich.table import Table
 
 import possync
-from possync.retail import catalog, sales, store_admin
+from possync.retail import catalog, offline_backup, sales, store_admin
 from possync.retail.schema import item, receipt, receipt_line
 from possync.store.process import StoreProcess
 from possync.sync.db import open_engine, read_tx, write_tx
-from possync.terminal import provision, syncer
+from possync.terminal import provision, restore, syncer
 from possync.terminal.local import Terminal
 from possync.transport.client import SyncClient
 
@@ -74,6 +81,7 @@ PG_ADMIN_URL = os.environ.get(
 STORE_ID = "S01"
 LOAD_TERMINAL = "T01"  # takes the initial load, then records the timed sales
 PUSH_TERMINAL = "T02"  # records the backlog, then pushes it
+BACKUP_TERMINAL = "T03"  # provisioned by an offline backup file
 LINES_PER_RECEIPT = 3
 
 TARGETS = {
@@ -342,6 +350,51 @@ def measure_load(store: Store, items: int) -> dict[str, Any]:
     }
 
 
+def measure_backup(store: Store, items: int) -> dict[str, Any]:
+    """(b') The same initial load through an offline backup file: made on the store
+    database (as ``possync store terminal backup`` does), imported on a new terminal
+    (as ``possync pos import`` does). No server: neither needs one."""
+    store_admin.add_terminal(store.engine, BACKUP_TERMINAL)
+    file = store.workdir / "t-backup.possync-backup"
+    gc.collect()
+    store_start = reset_peak_rss()
+    with store.profiler.terminal(f"{store.kind}-backup-create"):
+        start = time.perf_counter()
+        made = offline_backup.create(
+            store.engine, BACKUP_TERMINAL, file, store_url="http://127.0.0.1:8600"
+        )
+        create_s = time.perf_counter() - start
+    store_peak = peak_rss_mib()
+    size = file.stat().st_size
+    gc.collect()
+    terminal_start = reset_peak_rss()
+    with store.profiler.terminal(f"{store.kind}-backup-import"):
+        start = time.perf_counter()
+        done = restore.import_backup(
+            file, store.workdir / "t-backup", BACKUP_TERMINAL, made.import_code
+        )
+        import_s = time.perf_counter() - start
+    terminal_peak = peak_rss_mib()
+    engine = open_engine(f"sqlite:///{done.data_dir / 'terminal.db'}")
+    with read_tx(engine) as conn:
+        loaded_items = conn.execute(sa.select(sa.func.count()).select_from(item)).scalar_one()
+    engine.dispose()
+    assert loaded_items == items, f"the terminal has {loaded_items} items, expected {items}"
+    return {
+        "backup_rows": done.rows,
+        "backup_bytes": size,
+        "backup_mb": size / 1e6,
+        "backup_create_s": create_s,
+        "backup_import_s": import_s,
+        "backup_items_per_s": items / import_s,
+        "backup_end_to_end_items_per_s": items / (create_s + import_s),
+        "backup_store_start_mib": store_start,
+        "backup_store_peak_mib": store_peak,
+        "backup_terminal_start_mib": terminal_start,
+        "backup_terminal_peak_mib": terminal_peak,
+    }
+
+
 def measure_sale(terminal: Terminal, items: int, count: int, warmup: int) -> dict[str, Any]:
     """(c) One sale offline: write_tx + record_sale + commit, one at a time."""
     rng = random.Random(3)
@@ -447,6 +500,13 @@ def run_suite(kind: str, args: argparse.Namespace, profiler: Profiler) -> dict[s
             results.update(load)
             console.print(f"load: {load['load_items_per_s']:,.0f} items/s")
 
+            results.update(measure_backup(store, args.items))
+            console.print(
+                f"backup: created in {results['backup_create_s']:.2f} s "
+                f"({results['backup_mb']:.1f} MB), imported at "
+                f"{results['backup_items_per_s']:,.0f} items/s"
+            )
+
             results.update(measure_sale(terminal, args.items, args.sales, args.warmup))
             terminal.close()
             console.print(f"sale: median {results['sale_median_ms']:.2f} ms")
@@ -479,6 +539,13 @@ ROWS: list[tuple[str, str, str, Callable[[float], bool] | None, str]] = [
     ("load: of which waiting on the store (s)", "load_wait_store_s", ".2f", None, ""),
     ("load: peak RSS terminal side (MiB, from)", "load_terminal_rss_label", "", None, ""),
     ("load: peak RSS store server (MiB)", "load_store_peak_mib", ".0f", None, ""),
+    ("backup: create on the store (s)", "backup_create_s", ".2f", None, ""),
+    ("backup: file size (MB)", "backup_mb", ".2f", None, ""),
+    ("backup: import on the terminal (s)", "backup_import_s", ".2f", None, ""),
+    ("backup: import items/s", "backup_items_per_s", ",.0f", None, ""),
+    ("backup: create + import items/s", "backup_end_to_end_items_per_s", ",.0f", None, ""),
+    ("backup: peak RSS creating (MiB, from)", "backup_store_rss_label", "", None, ""),
+    ("backup: peak RSS importing (MiB, from)", "backup_terminal_rss_label", "", None, ""),
     ("sale: median (ms)", "sale_median_ms", ".2f", lambda v: v < 10.0, "< 10"),
     ("sale: p95 (ms)", "sale_p95_ms", ".2f", None, ""),
     ("sale: max (ms)", "sale_max_ms", ".2f", None, ""),
@@ -501,10 +568,12 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
     table.add_column("target", justify="right")
     for r in results:
         r["push_batches_label"] = f"{r['push_changes']:,} / {r['push_batches']}"
-        for phase in ("push", "load", "sale"):
+        for phase in ("push", "load", "sale", "backup"):
             peak = _fmt(r.get(f"{phase}_terminal_peak_mib"), ".0f")
             start = _fmt(r.get(f"{phase}_terminal_start_mib"), ".0f")
             r[f"{phase}_terminal_rss_label"] = f"{peak} (from {start})"
+        peak, start = r.get("backup_store_peak_mib"), r.get("backup_store_start_mib")
+        r["backup_store_rss_label"] = f"{_fmt(peak, '.0f')} (from {_fmt(start, '.0f')})"
     for label, key, spec, check, target in ROWS:
         cells = []
         for r in results:
@@ -541,7 +610,7 @@ def machine() -> dict[str, Any]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="possync sync benchmarks (push, initial load, offline sale)",
+        description="possync sync benchmarks (push, initial load, offline backup, offline sale)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="sqlite")

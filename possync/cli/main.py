@@ -7,6 +7,9 @@ import typer
 from possync.cli import demo, pos, store
 
 # isort: split
+from possync.cli import purge  # noqa: F401  (registers its commands)
+
+# isort: split
 from possync.cli import backup  # noqa: F401  (registers its commands)
 
 app = typer.Typer(

@@ -31,6 +31,7 @@ from possync.sync.errors import SyncError
 from possync.terminal import modes, provision, selling, syncer
 from possync.terminal.agent import SyncAgent
 from possync.terminal.local import Terminal
+from possync.terminal.purge import DEFAULT_RETENTION_DAYS, daily_purge
 from possync.terminal.schedule import SyncSchedule
 from possync.terminal.status import terminal_status
 from possync.transport.client import Refused, Unreachable
@@ -248,6 +249,15 @@ def run(
     max_backoff: Annotated[
         float, typer.Option(help="Longest wait between retries while the store is down")
     ] = 300.0,
+    purge_older_than: Annotated[
+        int,
+        typer.Option(
+            "--purge-older-than",
+            min=0,
+            metavar="DAYS",
+            help="Once a day, purge synced receipts and movements older than DAYS (0: never)",
+        ),
+    ] = DEFAULT_RETENTION_DAYS,
 ) -> None:
     """The long-running terminal process: syncs on a schedule (backing off while the
     store is unreachable) until SIGTERM or Ctrl-C, then stops cleanly."""
@@ -258,7 +268,11 @@ def run(
     with user_errors():
         term = Terminal.open(data)
         term.till()  # refuse to run a terminal that is not set up
-        agent = SyncAgent(term, SyncSchedule(interval=interval, max_delay=max_backoff))
+        agent = SyncAgent(
+            term,
+            SyncSchedule(interval=interval, max_delay=max_backoff),
+            maintenance=daily_purge(term, purge_older_than) if purge_older_than else None,
+        )
 
         def stop(signum: int, _frame: object) -> None:
             logging.getLogger("possync").info("signal %d: stopping after the current batch", signum)

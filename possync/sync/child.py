@@ -88,6 +88,16 @@ class Child:
                 raise OutOfSequence(
                     f"the parent acknowledged {through}, beyond this node's log ({log.head(conn)})"
                 )
+            if through < log.compacted_through(conn):
+                # The parent lost changes we have already purged (its database was
+                # restored from an older copy): re-sending what is left would hand it
+                # an incomplete history, so stop and say so.
+                raise OutOfSequence(
+                    f"the parent has this node's changes only up to {through}, but changes "
+                    f"up to {log.compacted_through(conn)} were purged here after it had "
+                    "acknowledged them: its database was restored from an older copy; "
+                    "recover it from a newer copy"
+                )
             peers.set_outbound_seq(conn, parent.node_id, max(through, 0), pulled=False)
 
     def pending(self) -> int:

@@ -205,3 +205,14 @@ def test_registration_code_works_once(pair: Pair) -> None:
         peers.register(conn, "C9", code)
     with read_tx(pair.parent_engine) as conn, pytest.raises(Exception, match="wrong secret"):
         peers.authenticate(conn, "C9", "guess")
+
+
+def test_a_parent_that_lost_purged_changes_is_not_fed_a_partial_history(pair: Pair) -> None:
+    from possync.sync import log
+
+    add_events(pair, 5)
+    pair.push()
+    with write_tx(pair.child_engine) as conn:  # the child purges what was acknowledged
+        log.compact(conn, log.head(conn))
+    with pytest.raises(OutOfSequence, match="restored from an older copy"):
+        pair.child.acknowledged(0)  # the parent says it has nothing (restored database)
