@@ -75,3 +75,20 @@ def count(engine: sa.Engine, table: sa.Table) -> int:
 
 def terminal_engine(data: Path) -> sa.Engine:
     return open_engine(f"sqlite:///{data / 'terminal.db'}")
+
+
+def pos_init(engine: sa.Engine, store_url: str, data: Path, terminal: str) -> None:
+    """Add a terminal on the store and run ``possync pos init`` for it."""
+    code = store_admin.add_terminal(engine, terminal).registration_code
+    cli(
+        "pos",
+        "init",
+        "--data",
+        str(data),
+        "--store-url",
+        store_url,
+        "--terminal",
+        terminal,
+        "--code",
+        code,
+    )

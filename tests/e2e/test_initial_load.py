@@ -24,9 +24,14 @@ pytestmark = pytest.mark.e2e
 def items_loaded(data: Path) -> int:
     try:
         with read_tx(terminal_engine(data)) as conn:
-            return int(conn.execute(
-                sa.select(sync_load_progress.c.rows_loaded)
-                .where(sync_load_progress.c.table_name == "item")).scalar() or 0)
+            return int(
+                conn.execute(
+                    sa.select(sync_load_progress.c.rows_loaded).where(
+                        sync_load_progress.c.table_name == "item"
+                    )
+                ).scalar()
+                or 0
+            )
     except sa.exc.OperationalError:  # not created yet
         return 0
 
@@ -43,10 +48,25 @@ def test_killed_initial_load_resumes_and_matches_a_clean_one(db_url: str, tmp_pa
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     with StoreProcess(db_url) as server:
         code = store_admin.add_terminal(store, "T01").registration_code
-        args = ["pos", "init", "--data", str(killed), "--store-url", server.url,
-                "--terminal", "T01", "--code", code, "--chunk-rows", "500"]
-        loading = subprocess.Popen([sys.executable, "-m", "possync", *args],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args = [
+            "pos",
+            "init",
+            "--data",
+            str(killed),
+            "--store-url",
+            server.url,
+            "--terminal",
+            "T01",
+            "--code",
+            code,
+            "--chunk-rows",
+            "500",
+        ]
+        loading = subprocess.Popen(
+            [sys.executable, "-m", "possync", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while items_loaded(killed) < 2_000 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -61,8 +81,18 @@ def test_killed_initial_load_resumes_and_matches_a_clean_one(db_url: str, tmp_pa
         assert items_loaded(killed) == 20_000  # nothing loaded twice
 
         clean_code = store_admin.add_terminal(store, "T02").registration_code
-        cli("pos", "init", "--data", str(clean), "--store-url", server.url,
-            "--terminal", "T02", "--code", clean_code)
+        cli(
+            "pos",
+            "init",
+            "--data",
+            str(clean),
+            "--store-url",
+            server.url,
+            "--terminal",
+            "T02",
+            "--code",
+            clean_code,
+        )
         cli("pos", "sync", "--data", str(killed))
     assert table(killed, item) == table(clean, item)
     assert len(table(killed, item)) == 20_000

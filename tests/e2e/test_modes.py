@@ -13,31 +13,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from possync.retail import store_admin
 from possync.retail.schema import receipt
 from possync.store.process import StoreProcess
 from possync.sync.db import open_engine
-from tests.e2e.helpers import cli, cli_json, count, make_store, terminal_engine
+from tests.e2e.helpers import cli, cli_json, count, make_store, pos_init, terminal_engine
 
 pytestmark = pytest.mark.e2e
 
 
 def provision(db_url: str, tmp_path: Path, server: StoreProcess, terminal: str = "T01") -> str:
-    code = store_admin.add_terminal(open_engine(db_url), terminal).registration_code
-    data = str(tmp_path / terminal)
-    cli(
-        "pos",
-        "init",
-        "--data",
-        data,
-        "--store-url",
-        server.url,
-        "--terminal",
-        terminal,
-        "--code",
-        code,
-    )
-    return data
+    pos_init(open_engine(db_url), server.url, tmp_path / terminal, terminal)
+    return str(tmp_path / terminal)
 
 
 def test_online_sales_are_confirmed_or_refused(db_url: str, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from possync.retail import store_admin
 from possync.retail.schema import receipt_line, receipt_payment, stock_movement
 from possync.store.process import StoreProcess
 from tests.e2e.helpers import (
@@ -15,6 +14,7 @@ from tests.e2e.helpers import (
     cli_json,
     count,
     make_store,
+    pos_init,
     receipt_numbers,
     stock_of,
     terminal_engine,
@@ -30,19 +30,7 @@ def test_three_terminals_offline_converge(db_url: str, tmp_path: Path) -> None:
     terminals = {t: tmp_path / t for t in ("T01", "T02", "T03")}
     with StoreProcess(db_url, log_path=tmp_path / "store.log") as server:
         for t, data in terminals.items():
-            code = store_admin.add_terminal(engine, t).registration_code
-            cli(
-                "pos",
-                "init",
-                "--data",
-                str(data),
-                "--store-url",
-                server.url,
-                "--terminal",
-                t,
-                "--code",
-                code,
-            )
+            pos_init(engine, server.url, data, t)
     # the store is down from here on
 
     sold: dict[str, int] = {}
@@ -98,19 +86,7 @@ def test_returns_customers_and_price_changes_flow_both_ways(db_url: str, tmp_pat
     t1, t2 = tmp_path / "T01", tmp_path / "T02"
     with StoreProcess(db_url) as server:
         for t, data in (("T01", t1), ("T02", t2)):
-            code = store_admin.add_terminal(engine, t).registration_code
-            cli(
-                "pos",
-                "init",
-                "--data",
-                str(data),
-                "--store-url",
-                server.url,
-                "--terminal",
-                t,
-                "--code",
-                code,
-            )
+            pos_init(engine, server.url, data, t)
         sale = cli_json("pos", "sell", "--data", str(t1), "SKU1:3", "--pay", "card")
         ret = cli_json("pos", "return", "--data", str(t1), sale["receipt_no"], "SKU1:1")
         assert ret["receipt_no"] == "S01-T01-R000001"
@@ -142,39 +118,15 @@ def test_returns_customers_and_price_changes_flow_both_ways(db_url: str, tmp_pat
 def test_a_reprovisioned_terminal_never_repeats_a_number(db_url: str, tmp_path: Path) -> None:
     engine = make_store(db_url)
     with StoreProcess(db_url) as server:
-        code = store_admin.add_terminal(engine, "T01").registration_code
         old = tmp_path / "old"
-        cli(
-            "pos",
-            "init",
-            "--data",
-            str(old),
-            "--store-url",
-            server.url,
-            "--terminal",
-            "T01",
-            "--code",
-            code,
-        )
+        pos_init(engine, server.url, old, "T01")
         for _ in range(3):
             cli_json("pos", "sell", "--data", str(old), "SKU1", "--pay", "cash")
         cli_json("pos", "customer", "add", "--data", str(old), "Ada")
         cli("pos", "sync", "--data", str(old))
         # the till is replaced: a new database, registered with a new code
-        code = store_admin.add_terminal(engine, "T01").registration_code
         new = tmp_path / "new"
-        cli(
-            "pos",
-            "init",
-            "--data",
-            str(new),
-            "--store-url",
-            server.url,
-            "--terminal",
-            "T01",
-            "--code",
-            code,
-        )
+        pos_init(engine, server.url, new, "T01")
         sale = cli_json("pos", "sell", "--data", str(new), "SKU1", "--pay", "cash")
         customer = cli_json("pos", "customer", "add", "--data", str(new), "Bob")
         assert (sale["receipt_no"], customer["customer_no"]) == (
