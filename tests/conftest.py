@@ -15,6 +15,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each xdist worker its own range of ports (below the kernel's ephemeral
+    range), so a server restarted on its old port, or a port expected to be dead,
+    is never taken by another worker's server in between."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0) % 8
+    low = 20_000 + index * 1_500
+    os.environ["POSSYNC_PORT_RANGE"] = f"{low}-{low + 1_499}"
+
+
 PG_ADMIN_URL = os.environ.get(
     "POSSYNC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

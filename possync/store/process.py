@@ -4,6 +4,7 @@ benchmarks): a real process on a free loopback port."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -13,8 +14,24 @@ from pathlib import Path
 
 import httpx
 
+PORT_RANGE_ENV = "POSSYNC_PORT_RANGE"  # e.g. "20000-24999"
+
 
 def free_port() -> int:
+    """A free loopback port: from ``$POSSYNC_PORT_RANGE`` if set (so parallel test
+    workers, each with its own range, never pick a port another one just freed),
+    else one the kernel chooses."""
+    spec = os.environ.get(PORT_RANGE_ENV)
+    if spec:
+        low, high = (int(p) for p in spec.split("-"))
+        for port in random.sample(range(low, high + 1), min(200, high - low + 1)):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError(f"no free port in {spec}")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
