@@ -122,7 +122,12 @@ def set_child_route_keys(conn: sa.Connection, node_id: str, route_keys: list[str
 
 
 def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
-    """Exchange a one-time code for a secret. The code cannot be used twice."""
+    """Exchange a one-time code for a secret.
+
+    The code stays good until the child first uses its secret (its first pull or
+    push), so a child whose registration answer was lost can simply register again
+    (which revokes the secret it never received); after that, never again.
+    """
     row = conn.execute(
         sa.select(sync_peer)
         .where(sync_peer.c.node_id == node_id, sync_peer.c.relation == CHILD)
@@ -142,8 +147,6 @@ def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
         .where(sync_peer.c.node_id == node_id)
         .values(
             secret_hash=credentials.digest(secret),
-            code_hash=None,
-            code_expires_at=None,
             inbound_seq=0,
             outbound_seq=0,
             registered_at=now,
@@ -202,11 +205,15 @@ def lock_inbound_seq(conn: sa.Connection, node_id: str) -> int:
     )
 
 
+# The child has used its secret: its registration code is spent.
+_CODE_USED: dict[str, Any] = {"code_hash": None, "code_expires_at": None}
+
+
 def set_inbound_seq(conn: sa.Connection, node_id: str, seq: int, *, pushed: bool) -> None:
     values: dict[str, Any] = {"inbound_seq": seq}
     if pushed:
         now = utc_now()
-        values.update(last_contact_at=now, last_push_at=now, last_error=None)
+        values.update(last_contact_at=now, last_push_at=now, last_error=None, **_CODE_USED)
     conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(**values))
 
 
@@ -223,7 +230,7 @@ def set_outbound_seq(
         values["reported_head"] = reported_head
     if pulled:
         now = utc_now()
-        values.update(last_contact_at=now, last_pull_at=now)
+        values.update(last_contact_at=now, last_pull_at=now, **_CODE_USED)
     conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(**values))
 
 

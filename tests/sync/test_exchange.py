@@ -194,10 +194,16 @@ def test_initial_load_then_incremental_changes_converge(pair: Pair) -> None:
     assert rows(pair.child_engine, total) == [{"name": "x", "value": 42}]
 
 
-def test_registration_code_works_once(pair: Pair) -> None:
+def test_registration_code_is_spent_once_the_secret_is_used(pair: Pair) -> None:
     with write_tx(pair.parent_engine) as conn:
         code = peers.add_child(conn, "C9", ["R1"])
-        peers.register(conn, "C9", code)
+        _, lost = peers.register(conn, "C9", code)  # the answer never arrived
+        _, secret = peers.register(conn, "C9", code)  # so the child asks again
+    with read_tx(pair.parent_engine) as conn:
+        with pytest.raises(Exception, match="wrong secret"):
+            peers.authenticate(conn, "C9", lost)  # the first secret is revoked
+        peer = peers.authenticate(conn, "C9", secret)
+    pair.parent.changes_for(peer, 0, 10)  # the first use spends the code
     with (
         pytest.raises(Exception, match="no pending registration"),
         write_tx(pair.parent_engine) as conn,
