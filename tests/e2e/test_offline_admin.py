@@ -84,6 +84,8 @@ def test_disabling_offline_with_unsynced_data_needs_force(db_url: str, tmp_path:
             cli_json("pos", "sell", "--data", str(tmp_path / "t1"), "SKU1", "--pay", "cash")
         # the terminal tells the store about its log when it pulls, before it pushes
         syncer.sync(Terminal.open(tmp_path / "t1"), do_push=False)
+        status = cli_json("store", "status", "--db", db_url)
+        assert status["terminals"][0]["unsent"] == 8
         refused = cli("store", "terminal", "set", "T01", "--online-only", "--db", db_url, expect=1)
         assert "T01 still has 8 unsynced changes" in refused.stderr
         refused = cli("store", "offline", "disable", "--db", db_url, expect=1)
