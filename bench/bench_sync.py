@@ -188,32 +188,18 @@ class ProfiledStoreProcess(StoreProcess):
         super().__init__(db_url, log_path=log_path)
         self.profile_out = profile_out
 
-    def start(self, timeout: float = 30.0) -> StoreProcess:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+    def command(self) -> list[str]:
         script = Path(__file__).with_name("profiled_store.py")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(script),
-                *("--db", self.db_url),
-                *("--port", str(self.port)),
-                *("--out", str(self.profile_out)),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"profiled store server exited with {self.proc.returncode}")
-            with contextlib.suppress(Exception):
-                with SyncClient(self.url, timeout=1.0) as client:
-                    client.health()
-                return self
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError("profiled store server did not start in time")
+        return [
+            sys.executable,
+            str(script),
+            "--db",
+            self.db_url,
+            "--port",
+            str(self.port),
+            "--out",
+            str(self.profile_out),
+        ]
 
 
 # -- the store and its data ----------------------------------------------------------

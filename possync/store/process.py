@@ -48,20 +48,24 @@ class StoreProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        """The server's command line (a subclass may run it under a profiler)."""
+        return [
+            sys.executable,
+            "-m",
+            "possync",
+            "store",
+            "serve",
+            "--db",
+            self.db_url,
+            "--port",
+            str(self.port),
+        ]
+
     def start(self, timeout: float = 30.0) -> StoreProcess:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "possync",
-                "store",
-                "serve",
-                "--db",
-                self.db_url,
-                "--port",
-                str(self.port),
-            ],
+            self.command(),
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
