@@ -56,7 +56,7 @@ def store_status(engine: sa.Engine) -> dict[str, Any]:
                     "received_through": peer.inbound_seq if peer else 0,
                     "acknowledged_through": peer.outbound_seq if peer else 0,
                     "backlog": parent.backlog(conn, peer) if peer else 0,
-                "unsent": peer.unsent if peer else 0,
+                    "unsent": peer.unsent if peer else 0,
                     "sales": counts.get("sale", 0),
                     "returns": counts.get("return", 0),
                 }
