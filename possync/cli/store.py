@@ -62,12 +62,22 @@ def add_terminal(
     db: DbUrl,
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
     offline_enabled: Annotated[bool, typer.Option("--offline-enabled/--online-only")] = True,
+    json: JsonFlag = False,
 ) -> None:
     """Add a terminal (or re-provision it) and print its one-time registration code."""
     with user_errors():
         new = store_admin.add_terminal(
             open_engine(db), terminal, name=name, offline_enabled=offline_enabled
         )
+    if json:
+        print_json(
+            {
+                "terminal_id": terminal,
+                "registration_code": new.registration_code,
+                "series": new.series,
+            }
+        )
+        return
     console.print(f"terminal {terminal} added; registration code (valid once, 7 days):")
     console.print(new.registration_code, style="bold")
     for s in new.series:

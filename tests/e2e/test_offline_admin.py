@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -18,13 +19,10 @@ from tests.e2e.helpers import cli, cli_json, make_store
 pytestmark = pytest.mark.e2e
 
 
-def code_of(output: str) -> str:
-    return output.split("valid once, 7 days):")[1].split()[0]
-
-
 def add(db_url: str, terminal: str, *extra: str, expect: int | None = None) -> str:
-    out = cli("store", "terminal", "add", terminal, "--db", db_url, *extra, expect=expect)
-    return code_of(out.stdout) if out.returncode == 0 else out.stderr
+    """The new terminal's registration code, or the refusal."""
+    out = cli("store", "terminal", "add", terminal, "--db", db_url, "--json", *extra, expect=expect)
+    return orjson.loads(out.stdout)["registration_code"] if out.returncode == 0 else out.stderr
 
 
 def init(data: Path, url: str, terminal: str, code: str, expect: int | None = None):  # type: ignore[no-untyped-def]
