@@ -77,18 +77,27 @@ def terminal_engine(data: Path) -> sa.Engine:
     return open_engine(f"sqlite:///{data / 'terminal.db'}")
 
 
-def pos_init(engine: sa.Engine, store_url: str, data: Path, terminal: str) -> None:
-    """Add a terminal on the store and run ``possync pos init`` for it."""
-    code = store_admin.add_terminal(engine, terminal).registration_code
-    cli(
+def cli_init(
+    data: Path, url: str, terminal: str, code: str, expect: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``possync pos init`` for a terminal already added on the store."""
+    return cli(
         "pos",
         "init",
         "--data",
         str(data),
         "--store-url",
-        store_url,
+        url,
         "--terminal",
         terminal,
         "--code",
         code,
+        expect=expect,
+    )
+
+
+def pos_init(engine: sa.Engine, store_url: str, data: Path, terminal: str) -> None:
+    """Add a terminal on the store and run ``possync pos init`` for it."""
+    cli_init(
+        data, store_url, terminal, store_admin.add_terminal(engine, terminal).registration_code
     )

@@ -22,6 +22,7 @@ from possync.terminal import restore
 from tests.e2e.helpers import (
     catalog_csv,
     cli,
+    cli_init,
     cli_json,
     make_store,
     receipt_numbers,
@@ -50,21 +51,6 @@ def import_backup(
         *("--data", str(data), "--terminal", terminal, "--code", code),
         *extra,
         expect=expect,
-    )
-
-
-def pos_init(data: Path, url: str, terminal: str, code: str) -> None:
-    cli(
-        "pos",
-        "init",
-        "--data",
-        str(data),
-        "--store-url",
-        url,
-        "--terminal",
-        terminal,
-        "--code",
-        code,
     )
 
 
@@ -121,7 +107,7 @@ def test_imported_terminal_syncs_later_changes_once_and_matches_a_network_one(
 
         code = store_admin.add_terminal(engine, "T02").registration_code
         t02 = tmp_path / "t02"
-        pos_init(t02, server.url, "T02", code)
+        cli_init(t02, server.url, "T02", code)
         for table in MASTER_DATA:
             assert table_rows(local, table) == table_rows(terminal_engine(t02), table), table.name
 
@@ -142,7 +128,7 @@ def test_a_backup_re_provisions_a_terminal_that_sold_before(db_url: str, tmp_pat
     old = tmp_path / "old"
     with StoreProcess(db_url, log_path=tmp_path / "store.log") as server:
         code = store_admin.add_terminal(engine, "T01").registration_code
-        pos_init(old, server.url, "T01", code)
+        cli_init(old, server.url, "T01", code)
         for _ in range(2):
             cli_json("pos", "sell", "--data", str(old), "SKU1", "--pay", "cash")
         cli("pos", "sync", "--data", str(old))

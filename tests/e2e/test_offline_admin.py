@@ -14,7 +14,7 @@ from possync.store.process import StoreProcess
 from possync.sync.db import open_engine, read_tx
 from possync.terminal import syncer
 from possync.terminal.local import Terminal
-from tests.e2e.helpers import cli, cli_json, make_store
+from tests.e2e.helpers import cli, cli_init, cli_json, make_store
 
 pytestmark = pytest.mark.e2e
 
@@ -23,22 +23,6 @@ def add(db_url: str, terminal: str, *extra: str, expect: int | None = None) -> s
     """The new terminal's registration code, or the refusal."""
     out = cli("store", "terminal", "add", terminal, "--db", db_url, "--json", *extra, expect=expect)
     return orjson.loads(out.stdout)["registration_code"] if out.returncode == 0 else out.stderr
-
-
-def init(data: Path, url: str, terminal: str, code: str, expect: int | None = None):  # type: ignore[no-untyped-def]
-    return cli(
-        "pos",
-        "init",
-        "--data",
-        str(data),
-        "--store-url",
-        url,
-        "--terminal",
-        terminal,
-        "--code",
-        code,
-        expect=expect,
-    )
 
 
 def test_offline_store_switch_gates_registration_and_sync(db_url: str, tmp_path: Path) -> None:
@@ -50,8 +34,8 @@ def test_offline_store_switch_gates_registration_and_sync(db_url: str, tmp_path:
     cli("store", "offline", "enable", "--db", db_url)
     t1_code, t3_code = add(db_url, "T01"), add(db_url, "T03")
     with StoreProcess(db_url) as server:
-        init(tmp_path / "t1", server.url, "T01", t1_code)
-        init(tmp_path / "t2", server.url, "T02", online_code)
+        cli_init(tmp_path / "t1", server.url, "T01", t1_code)
+        cli_init(tmp_path / "t2", server.url, "T02", online_code)
         assert cli_json("pos", "status", "--data", str(tmp_path / "t2"))["mode"] == "online"
         assert (
             "can only work online"
@@ -59,7 +43,7 @@ def test_offline_store_switch_gates_registration_and_sync(db_url: str, tmp_path:
         )
 
         cli("store", "offline", "disable", "--db", db_url)
-        refused = init(tmp_path / "t3", server.url, "T03", t3_code, expect=1)
+        refused = cli_init(tmp_path / "t3", server.url, "T03", t3_code, expect=1)
         assert "offline mode is disabled for store S01" in refused.stderr
         refused = cli("pos", "sync", "--data", str(tmp_path / "t1"), expect=1)
         assert "Enable Offline Store is off" in refused.stderr
@@ -70,14 +54,14 @@ def test_offline_store_switch_gates_registration_and_sync(db_url: str, tmp_path:
 
         cli("store", "offline", "enable", "--db", db_url)
         cli("pos", "sync", "--data", str(tmp_path / "t1"))
-        init(tmp_path / "t3", server.url, "T03", t3_code)  # the code was not used up
+        cli_init(tmp_path / "t3", server.url, "T03", t3_code)  # the code was not used up
 
 
 def test_disabling_offline_with_unsynced_data_needs_force(db_url: str, tmp_path: Path) -> None:
     store = make_store(db_url)
     code = add(db_url, "T01")
     with StoreProcess(db_url) as server:
-        init(tmp_path / "t1", server.url, "T01", code)
+        cli_init(tmp_path / "t1", server.url, "T01", code)
         for _ in range(2):
             cli_json("pos", "sell", "--data", str(tmp_path / "t1"), "SKU1", "--pay", "cash")
         # the terminal tells the store about its log when it pulls, before it pushes
@@ -94,13 +78,17 @@ def test_disabling_offline_with_unsynced_data_needs_force(db_url: str, tmp_path:
     assert "terminal_offline_disabled_forced" in actions
 
 
+def series(db_url: str, terminal: str, *options: str, expect: int | None = None):  # type: ignore[no-untyped-def]
+    return cli("store", "terminal", "series", terminal, "--db", db_url, *options, expect=expect)
+
+
 def test_custom_series_never_overlap_or_repeat(db_url: str, tmp_path: Path) -> None:
     make_store(db_url)
     code = add(db_url, "T01")
     add(db_url, "T02")
     with StoreProcess(db_url) as server:
         data = str(tmp_path / "t1")
-        init(tmp_path / "t1", server.url, "T01", code)
+        cli_init(tmp_path / "t1", server.url, "T01", code)
         for _ in range(2):
             cli_json("pos", "sell", "--data", data, "SKU1", "--pay", "cash")
         cli("pos", "sync", "--data", data)
@@ -133,57 +121,15 @@ def test_custom_series_never_overlap_or_repeat(db_url: str, tmp_path: Path) -> N
         assert sale["receipt_no"] == "MAIN-1-0500"
         cli("pos", "sync", "--data", data)
 
-        overlap = cli(
-            "store",
-            "terminal",
-            "series",
-            "T02",
-            "--db",
-            db_url,
-            "--kind",
-            "receipt",
-            "--prefix",
-            "MAIN-1-",
-            expect=1,
-        )
+        overlap = series(db_url, "T02", "--kind", "receipt", "--prefix", "MAIN-1-", expect=1)
         assert "could issue the same numbers" in overlap.stderr
-        repeat = cli(
-            "store",
-            "terminal",
-            "series",
-            "T01",
-            "--db",
-            db_url,
-            "--kind",
-            "receipt",
-            "--prefix",
-            "S01-T01-",
-            "--padding",
-            "6",
-            "--next",
-            "2",
-            expect=1,
-        )
+        back = ("--kind", "receipt", "--prefix", "S01-T01-", "--padding", "6")
+        repeat = series(db_url, "T01", *back, "--next", "2", expect=1)
         assert (
             "S01-T01-000002 has already been issued: the next number must be at least 3"
             in repeat.stderr
         )
-        cli(
-            "store",
-            "terminal",
-            "series",
-            "T01",
-            "--db",
-            db_url,
-            "--kind",
-            "receipt",
-            "--prefix",
-            "S01-T01-",
-            "--padding",
-            "6",
-            "--next",
-            "3",
-        )
+        series(db_url, "T01", *back, "--next", "3")
         cli("pos", "sync", "--data", data)
         assert (
             cli_json("pos", "sell", "--data", data, "SKU1", "--pay", "cash")["receipt_no"]
