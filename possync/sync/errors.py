@@ -47,6 +47,12 @@ class NotAllowed(SyncError):
     code = "not_allowed"
 
 
+class Suspended(SyncError):
+    """An administrator has suspended this node's sync for a while."""
+
+    code = "sync_suspended"
+
+
 class AuthenticationFailed(SyncError):
     code = "unauthenticated"
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from possync.sync import log, peers
 from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
+from possync.sync.clock import seconds_until
 from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import (
     BadBatch,
@@ -23,6 +24,7 @@ from possync.sync.errors import (
     NotAllowed,
     OutOfScope,
     OutOfSequence,
+    Suspended,
     SyncError,
 )
 from possync.sync.log import Change, LogFilter
@@ -57,11 +59,19 @@ class Parent:
         self.reader = BatchReader(spec, Direction.UP)
 
     def admit(self, node_id: str) -> None:
-        """Raise NotAllowed if the application's policy refuses this child now."""
-        if self.admission is None:
-            return
+        """Raise Suspended if an administrator has paused this child's sync, and
+        NotAllowed if the application's policy refuses it now."""
         with read_tx(self.engine) as conn:
-            reason = self.admission(conn, node_id)
+            peer = peers.get(conn, node_id)
+            reason = self.admission(conn, node_id) if self.admission else None
+        if peer is not None and peer.suspended_until:
+            left = seconds_until(peer.suspended_until)
+            if left > 0:
+                raise Suspended(
+                    f"sync of {node_id} is suspended by an administrator until "
+                    f"{peer.suspended_until}",
+                    retry_after=left,
+                )
         if reason:
             raise NotAllowed(reason)
 
@@ -159,11 +169,17 @@ class Parent:
                 log.publish(conn)
 
     def changes_for(
-        self, peer: Peer, after: int, limit: int, reported_head: int | None = None
+        self,
+        peer: Peer,
+        after: int,
+        limit: int,
+        reported_head: int | None = None,
+        reported_mode: str | None = None,
     ) -> Batch:
         """The next batch for a child. Asking for what follows ``after`` acknowledges
         everything up to ``after``; ``reported_head`` is the head of the child's own
-        log, kept to tell how much it still has to send."""
+        log, kept to tell how much it still has to send; ``reported_mode`` is the
+        child's working mode, kept for dashboards."""
         if not 1 <= limit <= MAX_PULL_LIMIT:
             raise BadBatch(f"limit: expected 1 to {MAX_PULL_LIMIT}, got {limit}")
         self.admit(peer.node_id)
@@ -190,11 +206,27 @@ class Parent:
             )
         full = len(changes) == limit
         through = changes[-1].seq if full else head
+        more = full and through < head
         with write_tx(self.engine) as conn:
             peers.set_outbound_seq(
-                conn, peer.node_id, after, pulled=True, reported_head=reported_head
+                conn,
+                peer.node_id,
+                after,
+                pulled=True,
+                reported_head=reported_head,
+                sent_through=max(through, peer.sent_through) if changes else None,
+                caught_up=not more,
+                mode=reported_mode,
             )
-        return Batch(self.node_id, after, through, changes, more=full and through < head)
+        return Batch(self.node_id, after, through, changes, more=more)
+
+    def sent_unacknowledged(self, conn: sa.Connection, peer: Peer) -> int:
+        """Changes served to this child in pulls that it has not acknowledged yet."""
+        if peer.sent_through <= peer.outbound_seq:
+            return 0
+        return log.count(
+            conn, self._filter(peer), after=peer.outbound_seq, through=peer.sent_through
+        )
 
     def backlog(self, conn: sa.Connection, peer: Peer, after: int | None = None) -> int:
         """How many changes wait for this child after ``after`` (default: after what

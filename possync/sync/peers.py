@@ -31,6 +31,8 @@ class Peer:
     secret: str | None = None
     registered: bool = False
     reported_head: int = 0
+    sent_through: int = 0
+    suspended_until: str | None = None
 
     @property
     def unsent(self) -> int:
@@ -51,6 +53,8 @@ def _peer(row: Any) -> Peer:
         secret=row.secret,
         registered=row.secret_hash is not None or row.secret is not None,
         reported_head=row.reported_head or 0,
+        sent_through=row.sent_through or 0,
+        suspended_until=row.suspended_until,
     )
 
 
@@ -83,6 +87,9 @@ def activity(conn: sa.Connection) -> dict[str, dict[str, Any]]:
             cols.last_pull_at,
             cols.last_error,
             cols.last_error_at,
+            cols.last_sync_at,
+            cols.reported_mode,
+            cols.suspended_until,
         )
     )
     return {r.node_id: dict(r._mapping) for r in rows}
@@ -105,6 +112,7 @@ def add_child(conn: sa.Connection, node_id: str, route_keys: list[str]) -> str:
         "inbound_seq": 0,
         "outbound_seq": 0,
         "reported_head": 0,
+        "sent_through": 0,
     }
     if get(conn, node_id) is None:
         conn.execute(sync_peer.insert().values(node_id=node_id, **values))
@@ -149,6 +157,7 @@ def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
             secret_hash=credentials.digest(secret),
             inbound_seq=0,
             outbound_seq=0,
+            sent_through=0,
             registered_at=now,
             last_contact_at=now,
         )
@@ -224,14 +233,36 @@ def set_outbound_seq(
     *,
     pulled: bool,
     reported_head: int | None = None,
+    sent_through: int | None = None,
+    caught_up: bool = False,
+    mode: str | None = None,
 ) -> None:
+    """Record what a child has acknowledged (``seq``) and, for a pull, what it was
+    sent, whether that left it fully in step, and what it reported."""
     values: dict[str, Any] = {"outbound_seq": seq}
     if reported_head is not None:
         values["reported_head"] = reported_head
+    if sent_through is not None:
+        values["sent_through"] = sent_through
+    if mode is not None:
+        values["reported_mode"] = mode
     if pulled:
         now = utc_now()
         values.update(last_contact_at=now, last_pull_at=now, **_CODE_USED)
+        if caught_up:
+            values["last_sync_at"] = now
     conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(**values))
+
+
+def suspend(conn: sa.Connection, node_id: str, until: str | None) -> None:
+    """Suspend a child's sync until ``until`` (ISO-8601 UTC), or resume it (None)."""
+    done = conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id, sync_peer.c.relation == CHILD)
+        .values(suspended_until=until)
+    )
+    if done.rowcount != 1:
+        raise KeyError(node_id)
 
 
 def record_error(conn: sa.Connection, node_id: str, message: str) -> None:

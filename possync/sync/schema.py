@@ -35,6 +35,15 @@ sync_peer = sa.Table(
     sa.Column("last_pull_at", sa.String(32)),
     sa.Column("last_error", sa.Text),
     sa.Column("last_error_at", sa.String(32)),
+    # For dashboards: the highest sequence number served to the child in a pull
+    # (served but not yet acknowledged = sent_through - outbound_seq, as changes),
+    # when the child was last fully in step, and the working mode it reports
+    # (opaque to the engine, e.g. "online" / "offline").
+    sa.Column("sent_through", sa.BigInteger, nullable=False, default=0),
+    sa.Column("last_sync_at", sa.String(32)),
+    sa.Column("reported_mode", sa.String(16)),
+    # An administrator may suspend a child's sync until this instant (UTC).
+    sa.Column("suspended_until", sa.String(32)),
 )
 
 # Local settings of this node (its id, its parent, initial-load state...).

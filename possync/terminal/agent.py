@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from possync.retail.errors import RetailError
-from possync.sync.errors import SyncError
+from possync.sync.errors import Suspended, SyncError
 from possync.terminal import syncer
 from possync.terminal.local import SyncBusy, Terminal
 from possync.terminal.schedule import SyncSchedule
@@ -52,7 +52,12 @@ class SyncAgent:
             report = syncer.sync(self.terminal, should_stop=self.stop_event.is_set)
         except SyncBusy:
             return AgentEvent(True, "a manual sync is running", self.schedule.after_busy())
-        except (Unreachable, Refused, SyncError) as exc:
+        except Refused as exc:
+            if exc.code == Suspended.code:
+                wait = float(exc.details.get("retry_after") or self.schedule.interval)
+                return AgentEvent(False, str(exc), self.schedule.after_suspension(wait))
+            return AgentEvent(False, str(exc), self.schedule.after_failure())
+        except (Unreachable, SyncError) as exc:
             return AgentEvent(False, str(exc), self.schedule.after_failure())
         return AgentEvent(
             True, f"pushed {report.pushed}, pulled {report.pulled}", self.schedule.after_success()

@@ -27,6 +27,13 @@ class SyncSchedule:
         ceiling = min(self.max_delay, self.first_retry * 2 ** (self.failures - 1))
         return self.rng.uniform(ceiling / 2, ceiling)
 
+    def after_suspension(self, retry_after: float) -> float:
+        """The store said it suspended our sync for ``retry_after`` seconds: come
+        back then (checking at least every interval, in case it is resumed), with a
+        little jitter so that the terminals of one store do not all come at once."""
+        self.failures = 0
+        return min(max(retry_after, 1.0), self.interval) + self.rng.uniform(0, 1.0)
+
     def after_busy(self) -> float:
         """Another sync of this terminal was running (a manual one): just wait."""
         return self.interval

@@ -95,9 +95,13 @@ def pull(
     progress: Progress,
     should_stop: StopCheck,
 ) -> None:
+    # Imported here: modes builds on this module (Enable Online POS syncs first).
+    from possync.terminal.modes import current
+
     child = terminal.child
+    mode = current(terminal)
     while not should_stop():
-        body = client.pull(child.inbound_cursor(), PULL_BATCH, head=child.log_head())
+        body = client.pull(child.inbound_cursor(), PULL_BATCH, head=child.log_head(), mode=mode)
         batch = child.apply_pulled(body)
         report.pulled += len(batch.changes)
         report.pull_batches += 1

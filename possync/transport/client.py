@@ -94,10 +94,11 @@ class SyncClient:
             raise Unreachable("the parent's answer to a push has no acknowledgement")
         return acknowledged
 
-    def pull(self, after: int, limit: int, head: int | None = None) -> Any:
+    def pull(self, after: int, limit: int, head: int | None = None, mode: str | None = None) -> Any:
         """``head``: the head of this node's own log, so the parent knows how much
-        it still has to receive from us."""
-        return self._call("GET", "sync/pull", after=after, limit=limit, head=head)
+        it still has to receive from us; ``mode``: our working mode, for its
+        dashboard."""
+        return self._call("GET", "sync/pull", after=after, limit=limit, head=head, mode=mode)
 
     def lag(self, after: int) -> Any:
         """The parent's log head and how many of its changes wait for us."""

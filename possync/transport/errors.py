@@ -10,6 +10,7 @@ STATUS_BY_CODE = {
     errors.OutOfScope.code: 403,
     errors.Conflict.code: 409,
     errors.NotAllowed.code: 403,
+    errors.Suspended.code: 503,
     errors.AuthenticationFailed.code: 401,
     errors.RegistrationFailed.code: 403,
     errors.NotProvisioned.code: 409,

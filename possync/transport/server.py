@@ -39,7 +39,9 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, **details: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="possync"'} if status == 401 else None
+    headers = {"WWW-Authenticate": 'Basic realm="possync"'} if status == 401 else {}
+    if isinstance(details.get("retry_after"), int):
+        headers["Retry-After"] = str(details["retry_after"])
     body = {"error": {"code": code, "message": message, **details}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -189,8 +191,9 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
         after: Annotated[int, Query(ge=0)],
         limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
         head: Annotated[int | None, Query(ge=0)] = None,
+        mode: Annotated[str | None, Query(pattern=r"^[a-z_]{1,16}$")] = None,
     ) -> Any:
-        batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit, head)
+        batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit, head, mode)
         return OrjsonResponse(batch.to_wire())
 
     @router.get("/sync/lag")
