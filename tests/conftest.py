@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.browser import chromium, page  # noqa: F401  (fixtures for the web tests)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Give each xdist worker its own range of ports (below the kernel's ephemeral

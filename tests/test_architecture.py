@@ -1,4 +1,4 @@
-"""Imports point one way: apps -> retail -> sync. The engine knows nothing of
+"""Imports point one way: apps -> retail -> sync (and apps -> webui). The engine knows nothing of
 retail, and neither engine nor domain knows HTTP, web frameworks or the CLI."""
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ FORBIDDEN = {
         "uvicorn",
     ),
     "transport": ("possync.retail", "possync.store", "possync.terminal", "possync.cli"),
+    # Shared page furniture: no domain, no engine, no app.
+    "webui": (
+        "possync.sync",
+        "possync.retail",
+        "possync.store",
+        "possync.terminal",
+        "possync.cli",
+        "possync.transport",
+    ),
 }
 
 
