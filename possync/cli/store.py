@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from possync.cli.common import DbUrl, JsonFlag, console, fail, print_json, user_errors
-from possync.retail import catalog, offline_admin, reports, store_admin
+from possync.retail import cashiers, catalog, offline_admin, reports, store_admin
 from possync.retail import stock as stock_rules
 from possync.sync.db import open_engine, read_tx, write_tx
 
@@ -17,6 +17,7 @@ app = typer.Typer(help="Set up and run a store server.", no_args_is_help=True)
 items_app = typer.Typer(help="The item catalog.", no_args_is_help=True)
 terminal_app = typer.Typer(help="POS terminals of the store.", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock movements made on the store.", no_args_is_help=True)
+cashier_app = typer.Typer(help="Cashiers who sign in at the tills.", no_args_is_help=True)
 offline_app = typer.Typer(
     help="Enable Offline Store: may terminals work offline?", no_args_is_help=True
 )
@@ -24,6 +25,7 @@ app.add_typer(items_app, name="items")
 app.add_typer(terminal_app, name="terminal")
 app.add_typer(stock_app, name="stock")
 app.add_typer(offline_app, name="offline")
+app.add_typer(cashier_app, name="cashier")
 Force = Annotated[bool, typer.Option("--force", help="Do it anyway (written to the admin log)")]
 
 
@@ -82,6 +84,21 @@ def add_terminal(
     console.print(new.registration_code, style="bold")
     for s in new.series:
         console.print(f"  {s['kind']:<8} series {s['prefix']}{s['start_no']:0{s['padding']}d}...")
+
+
+@cashier_app.command("add")
+def add_cashier(
+    cashier: Annotated[str, typer.Argument(help="Cashier id, e.g. C01")],
+    db: DbUrl,
+    name: Annotated[str, typer.Option(help="Name shown on the till")],
+    pin: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="4 to 12 digits (asked if not given)")
+    ],
+) -> None:
+    """Add a cashier, or change one's name and PIN (reaches the tills at their next sync)."""
+    with user_errors(), write_tx(open_engine(db)) as conn:
+        cashiers.save(conn, cashier, name, pin=pin)
+    console.print(f"cashier {cashier} ({name}) saved")
 
 
 @offline_app.command("enable")
