@@ -21,6 +21,18 @@ RECEIPT, RETURN, CUSTOMER = "receipt", "return", "customer"
 KINDS = (RECEIPT, RETURN, CUSTOMER)
 _SUFFIX = {RECEIPT: "", RETURN: "R", CUSTOMER: "C"}
 DEFAULT_PADDING = 6
+MAX_PADDING = 12
+
+
+def check_series(series: dict[str, object]) -> None:
+    """Refuse a series that is malformed on its own (see check_prefixes for overlaps)."""
+    prefix, start_no, padding = series["prefix"], series["start_no"], series["padding"]
+    if not isinstance(prefix, str) or not 1 <= len(prefix) <= 32 or prefix[-1].isdigit():
+        raise RetailError("a prefix is 1 to 32 characters and must not end with a digit")
+    if not isinstance(padding, int) or not 1 <= padding <= MAX_PADDING:
+        raise RetailError(f"padding must be 1 to {MAX_PADDING} digits")
+    if not isinstance(start_no, int) or start_no < 1:
+        raise RetailError("the next number must be at least 1")
 
 
 def default_series(store_id: str, terminal_id: str) -> list[dict[str, object]]:

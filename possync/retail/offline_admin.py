@@ -14,10 +14,8 @@ from possync.retail import numbering
 from possync.retail.errors import RetailError
 from possync.retail.schema import admin_log, customer, doc_series, pos_terminal, receipt, store
 from possync.sync import peers
-from possync.sync.clock import utc_now
+from possync.sync.clock import utc_in, utc_now
 from possync.sync.db import read_tx, write_tx
-
-MAX_PADDING = 12
 
 
 def _log(conn: sa.Connection, action: str, detail: str) -> None:
@@ -116,41 +114,70 @@ def change_series(
 ) -> dict[str, Any]:
     """Custom Series: change a terminal's series of one kind. Refused if it could
     overlap another series or issue a number that has already been issued."""
+    with write_tx(engine) as conn:
+        return _change_series(conn, terminal_id, kind, prefix, next_no, padding)
+
+
+class SeriesRefused(RetailError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{kind}: {why}" for kind, why in errors.items()))
+        self.errors = errors
+
+
+def change_series_many(
+    engine: sa.Engine, terminal_id: str, changes: dict[str, dict[str, Any]]
+) -> None:
+    """The Custom Series dialog: change several series at once, all or none.
+    ``changes`` maps a kind to its new prefix/next_no/padding; SeriesRefused says
+    what is wrong with each refused kind."""
+    errors: dict[str, str] = {}
+    with write_tx(engine) as conn:
+        for kind, change in changes.items():
+            try:
+                _change_series(conn, terminal_id, kind, **change)
+            except RetailError as exc:
+                errors[kind] = str(exc)
+        if errors:
+            raise SeriesRefused(errors)  # rolls back the kinds that were accepted
+
+
+def _change_series(
+    conn: sa.Connection,
+    terminal_id: str,
+    kind: str,
+    prefix: str | None = None,
+    next_no: int | None = None,
+    padding: int | None = None,
+) -> dict[str, Any]:
     if kind not in numbering.KINDS:
         raise RetailError(f"unknown series kind {kind!r}; one of {', '.join(numbering.KINDS)}")
-    with write_tx(engine) as conn:
-        _terminal(conn, terminal_id)
-        key = (doc_series.c.terminal_id == terminal_id, doc_series.c.kind == kind)
-        current = conn.execute(sa.select(doc_series).where(*key)).first()
-        if current is None:
-            raise RetailError(f"terminal {terminal_id} has no {kind} series")
-        new = {
-            "terminal_id": terminal_id,
-            "kind": kind,
-            "prefix": current.prefix if prefix is None else prefix,
-            "start_no": current.start_no if next_no is None else next_no,
-            "padding": current.padding if padding is None else padding,
-        }
-        if not new["prefix"] or len(new["prefix"]) > 32 or new["prefix"][-1:].isdigit():
-            raise RetailError("a prefix is 1 to 32 characters and must not end with a digit")
-        if not 1 <= new["padding"] <= MAX_PADDING:
-            raise RetailError(f"padding must be 1 to {MAX_PADDING} digits")
-        if new["start_no"] < 1:
-            raise RetailError("the next number must be at least 1")
-        others = [
-            dict(r._mapping)
-            for r in conn.execute(sa.select(doc_series))
-            if (r.terminal_id, r.kind) != (terminal_id, kind)
-        ]
-        numbering.check_prefixes([*others, new])
-        issued = highest_issued(conn, kind, new["prefix"])
-        if new["start_no"] <= issued:
-            raise RetailError(
-                f"{new['prefix']}{issued:0{new['padding']}d} has already been issued: the next "
-                f"number must be at least {issued + 1}"
-            )
-        conn.execute(doc_series.update().where(*key).values(**new))
-        _log(conn, "series_changed", f"{terminal_id}/{kind}: {new}")
+    _terminal(conn, terminal_id)
+    key = (doc_series.c.terminal_id == terminal_id, doc_series.c.kind == kind)
+    current = conn.execute(sa.select(doc_series).where(*key)).first()
+    if current is None:
+        raise RetailError(f"terminal {terminal_id} has no {kind} series")
+    new = {
+        "terminal_id": terminal_id,
+        "kind": kind,
+        "prefix": current.prefix if prefix is None else prefix,
+        "start_no": current.start_no if next_no is None else next_no,
+        "padding": current.padding if padding is None else padding,
+    }
+    numbering.check_series(new)
+    others = [
+        dict(r._mapping)
+        for r in conn.execute(sa.select(doc_series))
+        if (r.terminal_id, r.kind) != (terminal_id, kind)
+    ]
+    numbering.check_prefixes([*others, new])
+    issued = highest_issued(conn, kind, new["prefix"])
+    if new["start_no"] <= issued:
+        raise RetailError(
+            f"{new['prefix']}{issued:0{new['padding']}d} has already been issued: the next "
+            f"number must be at least {issued + 1}"
+        )
+    conn.execute(doc_series.update().where(*key).values(**new))
+    _log(conn, "series_changed", f"{terminal_id}/{kind}: {new}")
     return new
 
 
@@ -164,3 +191,26 @@ def series_of(engine: sa.Engine, terminal_id: str) -> list[dict[str, Any]]:
                 .order_by(doc_series.c.kind)
             )
         ]
+
+
+MAX_SUSPEND_MINUTES = 7 * 24 * 60
+
+
+def suspend_sync(engine: sa.Engine, terminal_id: str, minutes: int | None) -> str | None:
+    """Suspend a terminal's sync for ``minutes`` (it keeps selling offline and is
+    told when to come back), or resume it (None). Returns when the suspension ends."""
+    if minutes is not None and not 1 <= minutes <= MAX_SUSPEND_MINUTES:
+        raise RetailError(f"suspend for 1 to {MAX_SUSPEND_MINUTES} minutes (7 days)")
+    until = utc_in(minutes * 60) if minutes is not None else None
+    with write_tx(engine) as conn:
+        _terminal(conn, terminal_id)
+        try:
+            peers.suspend(conn, terminal_id, until)
+        except KeyError:
+            raise RetailError(f"terminal {terminal_id} has never been provisioned") from None
+        _log(
+            conn,
+            "sync_suspended" if until else "sync_resumed",
+            f"{terminal_id}: until {until}" if until else terminal_id,
+        )
+    return until

@@ -16,11 +16,11 @@ from possync.sync.db import read_tx
 from possync.sync.parent import Parent
 
 
-def store_status(engine: sa.Engine) -> dict[str, Any]:
-    """The stable shape documented in README.md under "store status --json"."""
+def terminal_activity(engine: sa.Engine) -> list[dict[str, Any]]:
+    """One entry per terminal of the store: its flags and its replication state."""
     with read_tx(engine) as conn:
-        the_store = store_row(conn)
-    parent = Parent(engine, SPEC, the_store.store_id)
+        store_id = store_row(conn).store_id
+    parent = Parent(engine, SPEC, store_id)
     parent.publish()
     with read_tx(engine) as conn:
         children = {p.node_id: p for p in peers.children(conn)}
@@ -32,11 +32,6 @@ def store_status(engine: sa.Engine) -> dict[str, Any]:
             )
         ):
             per_terminal.setdefault(terminal_id, {})[kind] = n
-        totals = conn.execute(
-            sa.select(
-                receipt.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(receipt.c.total), 0)
-            ).group_by(receipt.c.kind)
-        ).all()
         terminals = []
         for t in conn.execute(sa.select(pos_terminal).order_by(pos_terminal.c.terminal_id)):
             peer = children.get(t.terminal_id)
@@ -48,19 +43,37 @@ def store_status(engine: sa.Engine) -> dict[str, Any]:
                     "name": t.name,
                     "offline_enabled": t.offline_enabled,
                     "registered": bool(peer and peer.registered),
+                    "mode": seen.get("reported_mode"),
                     "registered_at": seen.get("registered_at"),
                     "last_contact_at": seen.get("last_contact_at"),
                     "last_push_at": seen.get("last_push_at"),
                     "last_pull_at": seen.get("last_pull_at"),
+                    "last_sync_at": seen.get("last_sync_at"),
                     "last_error": seen.get("last_error"),
+                    "last_error_at": seen.get("last_error_at"),
+                    "suspended_until": seen.get("suspended_until"),
                     "received_through": peer.inbound_seq if peer else 0,
                     "acknowledged_through": peer.outbound_seq if peer else 0,
                     "backlog": parent.backlog(conn, peer) if peer else 0,
+                    "sent_unacknowledged": parent.sent_unacknowledged(conn, peer) if peer else 0,
                     "unsent": peer.unsent if peer else 0,
                     "sales": counts.get("sale", 0),
                     "returns": counts.get("return", 0),
                 }
             )
+    return terminals
+
+
+def store_status(engine: sa.Engine) -> dict[str, Any]:
+    """The stable shape documented in README.md under "store status --json"."""
+    terminals = terminal_activity(engine)
+    with read_tx(engine) as conn:
+        the_store = store_row(conn)
+        totals = conn.execute(
+            sa.select(
+                receipt.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(receipt.c.total), 0)
+            ).group_by(receipt.c.kind)
+        ).all()
         by_kind = {kind: (n, total) for kind, n, total in totals}
         stock = on_hand(conn, the_store.store_id)
         head = log.head(conn)

@@ -106,7 +106,7 @@ def add_terminal(
                     offline_enabled=offline_enabled,
                 )
             )
-            rows = series or numbering.default_series(the_store.store_id, terminal_id)
+            rows = _with_defaults(the_store.store_id, terminal_id, series or [])
             others = [dict(r._mapping) for r in conn.execute(sa.select(doc_series))]
             numbering.check_prefixes(others + rows)
             conn.execute(doc_series.insert(), rows)
@@ -120,6 +120,51 @@ def add_terminal(
             )
         ]
     return NewTerminal(terminal_id, code, current)
+
+
+def _with_defaults(
+    store_id: str, terminal_id: str, custom: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The terminal's series: the default for each kind, unless one is given."""
+    given = {s["kind"]: {**s, "terminal_id": terminal_id} for s in custom}
+    unknown = set(given) - set(numbering.KINDS)
+    if unknown:
+        raise RetailError(f"unknown series kind {sorted(unknown)[0]!r}")
+    rows = [given.get(str(d["kind"]), d) for d in numbering.default_series(store_id, terminal_id)]
+    for row in rows:
+        numbering.check_series(row)
+    return rows
+
+
+def set_terminal_name(engine: sa.Engine, terminal_id: str, name: str) -> None:
+    if not name.strip() or len(name) > 100:
+        raise RetailError("a terminal's name is 1 to 100 characters")
+    with write_tx(engine) as conn:
+        done = conn.execute(
+            pos_terminal.update()
+            .where(pos_terminal.c.terminal_id == terminal_id)
+            .values(name=name.strip())
+        )
+    if done.rowcount != 1:
+        raise RetailError(f"no terminal {terminal_id!r} in this store")
+
+
+def terminal_listing(engine: sa.Engine) -> list[dict[str, Any]]:
+    """Every terminal with its flags, series and whether it has registered."""
+    with read_tx(engine) as conn:
+        series: dict[str, list[dict[str, Any]]] = {}
+        for s in conn.execute(sa.select(doc_series).order_by(doc_series.c.kind)):
+            series.setdefault(s.terminal_id, []).append(dict(s._mapping))
+        registered = {p.node_id: p.registered for p in peers.children(conn)}
+        return [
+            {
+                **t._mapping,
+                "series": series.get(t.terminal_id, []),
+                "registered": registered.get(t.terminal_id, False),
+                "provisioned": t.terminal_id in registered,
+            }
+            for t in conn.execute(sa.select(pos_terminal).order_by(pos_terminal.c.terminal_id))
+        ]
 
 
 def _continue_series(conn: sa.Connection, terminal_id: str) -> None:
