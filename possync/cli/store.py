@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ items_app = typer.Typer(help="The item catalog.", no_args_is_help=True)
 terminal_app = typer.Typer(help="POS terminals of the store.", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock movements made on the store.", no_args_is_help=True)
 cashier_app = typer.Typer(help="Cashiers who sign in at the tills.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrators of the web console.", no_args_is_help=True)
 offline_app = typer.Typer(
     help="Enable Offline Store: may terminals work offline?", no_args_is_help=True
 )
@@ -26,6 +28,7 @@ app.add_typer(terminal_app, name="terminal")
 app.add_typer(stock_app, name="stock")
 app.add_typer(offline_app, name="offline")
 app.add_typer(cashier_app, name="cashier")
+app.add_typer(admin_app, name="admin")
 Force = Annotated[bool, typer.Option("--force", help="Do it anyway (written to the admin log)")]
 
 
@@ -99,6 +102,31 @@ def add_cashier(
     with user_errors(), write_tx(open_engine(db)) as conn:
         cashiers.save(conn, cashier, name, pin=pin)
     console.print(f"cashier {cashier} ({name}) saved")
+
+
+@admin_app.command("add")
+def add_admin(
+    name: Annotated[str, typer.Argument(help="User name to sign in with")],
+    db: DbUrl,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Add a console administrator, or set a new password (asked twice if not piped)."""
+    from possync.store.console import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with user_errors():
+        try:
+            with write_tx(open_engine(db)) as conn:
+                store_admin.store_row(conn)  # refuse a database that is not a store's
+                accounts.add_admin(conn, name, password)
+        except accounts.AccountError as exc:
+            fail(str(exc))
+    console.print(f"administrator {name} can sign in to the console")
 
 
 @offline_app.command("enable")
@@ -187,12 +215,29 @@ def serve(
     db: DbUrl,
     port: Annotated[int, typer.Option(help="TCP port")] = 8600,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    stale_after: Annotated[
+        int, typer.Option(help="Dashboard: flag a terminal not heard from for MINUTES")
+    ] = 15,
+    backup_dir: Annotated[
+        Path, typer.Option(help="Where console-made offline backups wait for download")
+    ] = Path("possync-backups"),
+    secure_cookies: Annotated[
+        str, typer.Option(help="auto: Secure cookies over HTTPS; always: behind a TLS proxy")
+    ] = "auto",
 ) -> None:
-    """Run the store server (sync API) until stopped."""
+    """Run the store server (sync API and web console) until stopped."""
+    from possync.store.console.app import ConsoleSettings
     from possync.store.server import serve as run
 
+    if secure_cookies not in ("auto", "always"):
+        fail("--secure-cookies is auto or always")
+    if stale_after < 1:
+        fail("--stale-after is at least 1 minute")
+    settings = ConsoleSettings(
+        stale_after=stale_after * 60, backup_dir=backup_dir, secure_cookies=secure_cookies
+    )
     with user_errors():
-        run(db, host, port)
+        run(db, host, port, settings)
 
 
 @app.command()

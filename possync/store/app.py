@@ -9,12 +9,13 @@ from possync import __version__
 from possync.retail.policy import admission
 from possync.retail.replication import SPEC
 from possync.retail.store_admin import store_row
+from possync.store.console.app import ConsoleSettings, install_console
 from possync.sync.db import open_engine, read_tx
 from possync.sync.parent import Parent
 from possync.transport.server import install_error_handlers, sync_router
 
 
-def create_app(engine: sa.Engine) -> FastAPI:
+def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> FastAPI:
     with read_tx(engine) as conn:
         store_id = store_row(conn).store_id
     app = FastAPI(
@@ -23,8 +24,9 @@ def create_app(engine: sa.Engine) -> FastAPI:
     install_error_handlers(app)
     app.include_router(sync_router(app, Parent(engine, SPEC, store_id, admission=admission)))
     app.state.engine = engine
+    install_console(app, engine, console or ConsoleSettings())
     return app
 
 
-def create_app_from_url(url: str) -> FastAPI:
-    return create_app(open_engine(url))
+def create_app_from_url(url: str, console: ConsoleSettings | None = None) -> FastAPI:
+    return create_app(open_engine(url), console)

@@ -38,8 +38,15 @@ def free_port() -> int:
 
 
 class StoreProcess:
-    def __init__(self, db_url: str, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        port: int | None = None,
+        log_path: Path | None = None,
+        extra_args: list[str] | None = None,
+    ) -> None:
         self.db_url = db_url
+        self.extra_args = extra_args or []  # more `store serve` options
         self.port = port or free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -60,6 +67,7 @@ class StoreProcess:
             self.db_url,
             "--port",
             str(self.port),
+            *self.extra_args,
         ]
 
     def start(self, timeout: float = 30.0) -> StoreProcess:

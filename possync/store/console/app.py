@@ -1,0 +1,143 @@
+"""Mounting the console on the store server, and rendering its pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from possync.retail.errors import RetailError
+from possync.retail.money import format_amount
+from possync.store.console import accounts
+from possync.store.console.nav import NAV
+from possync.sync.db import write_tx
+from possync.webui import rendering
+
+TEMPLATES = Path(__file__).parent / "templates"
+FLASH_COOKIE = "possync_flash"
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    # A terminal not heard from for longer than this is flagged on the dashboard.
+    stale_after: float = 15 * 60
+    # Within this, a terminal counts as connected (it syncs every minute by default).
+    connected_within: float = 3 * 60
+    dashboard_refresh: int = 5  # seconds between the dashboard's own refreshes
+    # Where offline backups made from the console wait to be downloaded.
+    backup_dir: Path = field(default_factory=lambda: Path("possync-backups"))
+    # "auto": cookies are Secure when the console is reached over HTTPS.
+    secure_cookies: str = "auto"
+
+
+class SignInRequired(Exception):
+    pass
+
+
+@dataclass
+class Console:
+    engine: sa.Engine
+    settings: ConsoleSettings
+    templates: Any
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
+        session = getattr(request.state, "console_session", None)
+        flash = request.cookies.get(FLASH_COOKIE)
+        level, _, text = unquote(flash or "").partition("|")
+        response = self.templates.TemplateResponse(
+            request,
+            template,
+            {
+                "admin": session.username if session else None,
+                "csrf_token": session.csrf_token if session else "",
+                "flash": text,
+                "flash_level": level if level in ("ok", "bad", "warn") else "ok",
+                "path": request.url.path,
+                "errors": {},
+                **context,
+            },
+            status_code=status,
+            headers=headers,
+        )
+        if flash:
+            response.delete_cookie(FLASH_COOKIE, path="/console")
+        return response
+
+
+def redirect(url: str, flash: str | None = None, level: str = "ok") -> RedirectResponse:
+    """Post/redirect/get, carrying a one-time message to the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie(
+            FLASH_COOKIE,
+            quote(f"{level}|{flash}"),
+            path="/console",
+            httponly=True,
+            samesite="strict",
+        )
+    return response
+
+
+def console_of(request: Request) -> Console:
+    return request.app.state.console
+
+
+def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) -> None:
+    from possync.store.console import (  # the page modules build on this one
+        auth,
+        dashboard,
+        items,
+        master_data,
+        offline_store,
+        terminals,
+        transactions,
+    )
+
+    with write_tx(engine) as conn:
+        accounts.install(conn)
+    templates = rendering.templates(TEMPLATES, nav=NAV, money=format_amount)
+    app.state.console = Console(engine, settings, templates)
+    rendering.mount_static(app)
+    for module in (auth, dashboard, offline_store, terminals, items, master_data, transactions):
+        app.include_router(module.router)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _: SignInRequired) -> Response:
+        target = "/console/login?next=" + quote(request.url.path)
+        if request.headers.get("hx-request"):  # htmx follows this header, not a 303
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(auth.CsrfRefused)
+    async def _csrf(request: Request, _: auth.CsrfRefused) -> Response:
+        return HTMLResponse(
+            "<!doctype html><title>Refused</title><p>This form was not sent by a page of this "
+            "console, or your session changed. Go back, reload the page and try again.</p>",
+            status_code=403,
+        )
+
+    @app.exception_handler(RetailError)
+    async def _refused(request: Request, exc: RetailError) -> Response:
+        # A page about a record that does not exist, or a rule refusing an action
+        # that has no form to show the error beside: back to the list, told why.
+        back = "/console/" + request.url.path.removeprefix("/console/").split("/")[0]
+        return redirect(
+            back if request.url.path.startswith("/console/") else "/console/", str(exc), "bad"
+        )
+
+    @app.get("/", include_in_schema=False)
+    async def _root() -> RedirectResponse:
+        return RedirectResponse("/console/", status_code=303)

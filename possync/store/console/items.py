@@ -1,0 +1,158 @@
+"""Items: search and paging over the whole catalog, edit one, import a CSV."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from possync.retail import browse, catalog, master_data, store_admin
+from possync.retail.errors import FieldErrors
+from possync.retail.money import format_amount
+from possync.retail.schema import tax_rate
+from possync.store.console.app import Console, redirect
+from possync.store.console.auth import Admin, ConsoleApp
+from possync.store.console.forms import form_data
+from possync.sync.db import read_tx, write_tx
+
+router = APIRouter(prefix="/console")
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+def _tax_codes(console: Console) -> list[tuple[str, str]]:
+    with read_tx(console.engine) as conn:
+        return [
+            (r["tax_code"], f"{r['tax_code']} ({r['rate_bp'] / 100:g} %)")
+            for r in browse.everything(conn, tax_rate)
+        ]
+
+
+def _search(console: Console, q: str, page: int) -> browse.Page:
+    with read_tx(console.engine) as conn:
+        store_id = store_admin.store_row(conn).store_id
+        return browse.items(conn, store_id, q, page)
+
+
+@router.get("/items")
+async def listing(
+    request: Request,
+    console: ConsoleApp,
+    _: Admin,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    found = await run_in_threadpool(_search, console, q, page)
+    template = "_items_table.html" if request.headers.get("hx-request") else "items.html"
+    return console.render(request, template, page=found, q=q)
+
+
+def _item_form(item: dict) -> dict[str, str]:
+    return {
+        "sku": item["sku"],
+        "name": item["name"],
+        "barcode": item["barcode"] or "",
+        "price": format_amount(item["price"]),
+        "tax_code": item["tax_code"],
+        "active": "1" if item["active"] else "",
+    }
+
+
+@router.get("/items/new")
+async def new_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+    codes = await run_in_threadpool(_tax_codes, console)
+    form = {"sku": "", "name": "", "barcode": "", "price": "", "tax_code": "STD", "active": "1"}
+    return console.render(request, "item.html", form=form, new=True, tax_codes=codes)
+
+
+@router.get("/items/{sku}")
+async def edit_form(request: Request, sku: str, console: ConsoleApp, _: Admin) -> Response:
+    def load() -> dict | None:
+        with read_tx(console.engine) as conn:
+            return browse.item_by_sku(conn, sku)
+
+    found = await run_in_threadpool(load)
+    if found is None:
+        return redirect("/console/items", f"No item {sku!r}.", "bad")
+    codes = await run_in_threadpool(_tax_codes, console)
+    return console.render(request, "item.html", form=_item_form(found), new=False, tax_codes=codes)
+
+
+async def _save(request: Request, console: Console, sku: str | None) -> Response:
+    form = await form_data(request)
+    new = sku is None
+    target = form.get("sku", "") if new else sku
+
+    def save() -> None:
+        with write_tx(console.engine) as conn:
+            master_data.save_item(
+                conn,
+                target or "",
+                name=form.get("name", ""),
+                barcode=form.get("barcode", ""),
+                price=form.get("price", ""),
+                tax_code=form.get("tax_code", ""),
+                active=form.get("active") == "1",
+                new=new,
+            )
+
+    try:
+        await run_in_threadpool(save)
+    except FieldErrors as exc:
+        codes = await run_in_threadpool(_tax_codes, console)
+        form.setdefault("sku", target or "")
+        return console.render(
+            request,
+            "item.html",
+            form={**form, "sku": target or ""},
+            new=new,
+            tax_codes=codes,
+            errors=exc.errors,
+            status=422,
+        )
+    return redirect(
+        f"/console/items?q={target}", f"Item {target} saved; terminals get it at their next sync."
+    )
+
+
+@router.post("/items/new")
+async def create(request: Request, console: ConsoleApp, _: Admin) -> Response:
+    return await _save(request, console, None)
+
+
+@router.post("/items/{sku}")
+async def update(request: Request, sku: str, console: ConsoleApp, _: Admin) -> Response:
+    return await _save(request, console, sku)
+
+
+@router.get("/items-import")
+async def import_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+    return console.render(request, "items_import.html", problems=[])
+
+
+@router.post("/items-import")
+async def import_file(
+    request: Request, console: ConsoleApp, _: Admin, file: UploadFile
+) -> Response:
+    data = await file.read(MAX_CSV_BYTES + 1)
+    problems: list[str] = []
+    if len(data) > MAX_CSV_BYTES:
+        problems = [f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB"]
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            problems = [f"the file is not UTF-8 text (byte {exc.start})"]
+    if problems:
+        return console.render(request, "items_import.html", problems=problems, status=422)
+
+    def run() -> int:
+        with write_tx(console.engine) as conn:
+            return catalog.import_csv(conn, text)
+
+    try:
+        count = await run_in_threadpool(run)
+    except catalog.CatalogError as exc:
+        return console.render(request, "items_import.html", problems=exc.errors, status=422)
+    return redirect("/console/items", f"Imported {count} items; nothing else changed.")

@@ -1,0 +1,23 @@
+"""The console's menu, named as store staff know it from their back-office."""
+
+from __future__ import annotations
+
+NAV: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Replication", [("Dashboard", "/console/")]),
+    (
+        "Retail Configuration",
+        [
+            ("POS", "/console/terminals"),
+            ("Items", "/console/items"),
+            ("Customers", "/console/customers"),
+            ("Cashiers", "/console/cashiers"),
+            ("Payment methods", "/console/payment-methods"),
+            ("Tax rates", "/console/tax-rates"),
+        ],
+    ),
+    ("Transactions", [("Receipts", "/console/receipts"), ("Stock", "/console/stock")]),
+    (
+        "Administration",
+        [("IT Administration > Enable Offline Store", "/console/admin/offline-store")],
+    ),
+]
