@@ -248,7 +248,8 @@ def set_outbound_seq(
         values["reported_mode"] = mode
     if pulled:
         now = utc_now()
-        values.update(last_contact_at=now, last_pull_at=now, **_CODE_USED)
+        # A pull answered is a sync that works again: an earlier error is history.
+        values.update(last_contact_at=now, last_pull_at=now, last_error=None, **_CODE_USED)
         if caught_up:
             values["last_sync_at"] = now
     conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(**values))

@@ -84,7 +84,12 @@ class Throttle:
             self._failures.pop(username, None)
 
 
-_throttle = Throttle()
+def _throttle(request: Request) -> Throttle:
+    """One per app (a restart forgives; so does a second server, which is fine)."""
+    state = request.app.state
+    if not hasattr(state, "console_throttle"):
+        state.console_throttle = Throttle()
+    return state.console_throttle
 
 
 def _login_page(
@@ -133,7 +138,7 @@ async def login(
             username=username,
             status=403,
         )
-    locked = _throttle.locked_for(username)
+    locked = _throttle(request).locked_for(username)
     if locked:
         return _login_page(
             request,
@@ -152,11 +157,11 @@ async def login(
 
     token = await run_in_threadpool(attempt)
     if token is None:
-        _throttle.failed(username)
+        _throttle(request).failed(username)
         return _login_page(
             request, console, error="Wrong user name or password.", username=username, status=401
         )
-    _throttle.succeeded(username)
+    _throttle(request).succeeded(username)
     # Only ever go on to a console page (no open redirect to another site).
     target = next if next.startswith("/console/") and not next.startswith("//") else "/console/"
     response = redirect(target)

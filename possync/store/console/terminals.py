@@ -23,6 +23,7 @@ router = APIRouter(prefix="/console")
 NO_STORE = {"Cache-Control": "no-store"}  # pages showing a code or secret are never cached
 BACKUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,16}-[0-9a-f]{8,32}\.possync$")
 BACKUP_KEEP_SECONDS = 24 * 3600
+SERIES_NAMED = re.compile(r"series [^/\s]+/(receipt|return|customer) ")
 
 
 def _terminal(console: Console, terminal_id: str) -> dict[str, Any] | None:
@@ -51,6 +52,16 @@ def _series_form(form: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[
         if prefix or next_no is not None or padding is not None:
             changes[kind] = {"prefix": prefix or None, "next_no": next_no, "padding": padding}
     return changes, errors
+
+
+def _field_of(message: str) -> str:
+    """Which field of the new-terminal form a refusal is about."""
+    if "offline mode is disabled" in message:
+        return "offline_enabled"
+    overlap = SERIES_NAMED.search(message)
+    if overlap:
+        return f"{overlap.group(1)}_prefix"
+    return "terminal_id" if "terminal id" in message else "series"
 
 
 @router.get("/terminals")
@@ -95,11 +106,7 @@ async def create(request: Request, console: ConsoleApp, _: Admin) -> Response:
                 )
             )
         except RetailError as exc:
-            message = str(exc)
-            field = "terminal_id" if "terminal id" in message else "series"
-            if "offline mode is disabled" in message:
-                field = "offline_enabled"
-            errors[field] = message
+            errors[_field_of(str(exc))] = str(exc)
         else:
             return console.render(
                 request,
