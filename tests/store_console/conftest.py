@@ -19,8 +19,9 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> sa.Engine:
-    engine = make_store(f"sqlite:///{tmp_path / 'store.db'}", items=60)
+def store(db_url: str) -> sa.Engine:
+    """A store on SQLite, and again on PostgreSQL (the console's queries run on both)."""
+    engine = make_store(db_url, items=60)
     with write_tx(engine) as conn:
         accounts.add_admin(conn, "admin", PASSWORD)
     return engine
