@@ -120,9 +120,10 @@ def add_admin(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with user_errors():
+        engine = open_engine(db)
+        store_admin.require_store(engine)
         try:
-            with write_tx(open_engine(db)) as conn:
-                store_admin.store_row(conn)  # refuse a database that is not a store's
+            with write_tx(engine) as conn:
                 accounts.add_admin(conn, name, password)
         except accounts.AccountError as exc:
             fail(str(exc))

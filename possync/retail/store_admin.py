@@ -68,6 +68,12 @@ def init_store(
             conn.execute(payment_method.insert(), list(DEFAULT_PAYMENT_METHODS))
 
 
+def require_store(engine: sa.Engine) -> None:
+    """Refuse a database that is not (yet) a store's, before touching it."""
+    if not sa.inspect(engine).has_table(store.name):
+        raise RetailError("this database has no store; run 'possync store init' first")
+
+
 def store_row(conn: sa.Connection) -> sa.Row[Any]:
     row = conn.execute(sa.select(store)).first()
     if row is None:

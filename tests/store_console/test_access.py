@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from possync.retail import store_admin
 from possync.retail.schema import store as store_table
 from possync.store.console.auth import MAX_FAILURES
-from possync.sync.db import read_tx, write_tx
+from possync.sync.db import open_engine, read_tx, write_tx
 from tests.store_console.conftest import PASSWORD, login_token, sign_in
 
 
@@ -144,3 +144,36 @@ def test_signing_out_ends_the_session(signed_in: tuple[TestClient, str]) -> None
     client.post("/console/logout", data={"csrf_token": csrf})
     replay = TestClient(client.app, cookies={"possync_console": cookie or ""})
     assert replay.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_store_admin_add_refuses_weak_passwords_and_foreign_databases(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    def add(db: str, password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "possync",
+                "store",
+                "admin",
+                "add",
+                "boss",
+                "--db",
+                db,
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            text=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    store_admin.init_store(open_engine(db), "S01", "Shop")
+    short = add(db, "short")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    foreign = add(f"sqlite:///{tmp_path / 'other.db'}", "long enough password")
+    assert foreign.returncode == 1 and "no store" in foreign.stderr
+    assert add(db, "long enough password").returncode == 0

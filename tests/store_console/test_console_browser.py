@@ -7,6 +7,7 @@ and see the receipt, the new stock figure and the terminal's row on the dashboar
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,7 @@ def add_admin(db_url: str) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> StoreProcess:
+def server(tmp_path: Path) -> Iterator[StoreProcess]:
     db_url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = open_engine(db_url)
     store_admin.init_store(engine, "S01", "Main Street", offline_enabled=False)
@@ -59,7 +60,7 @@ def server(tmp_path: Path) -> StoreProcess:
     process = StoreProcess(
         db_url, extra_args=["--backup-dir", str(tmp_path / "backups"), "--stale-after", "5"]
     )
-    with process.start():
+    with process:  # started here, stopped at the end of the test
         yield process
 
 

@@ -134,7 +134,3 @@ def session_for(conn: sa.Connection, token: str) -> Session | None:
 
 def close_session(conn: sa.Connection, token: str) -> None:
     conn.execute(console_session.delete().where(console_session.c.token_hash == _digest(token)))
-
-
-def admin_count(conn: sa.Connection) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(console_admin)).scalar_one())
