@@ -7,9 +7,9 @@ and see the receipt, the new stock figure and the terminal's row on the dashboar
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
