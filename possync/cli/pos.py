@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -35,6 +38,9 @@ from possync.terminal.purge import DEFAULT_RETENTION_DAYS, daily_purge
 from possync.terminal.schedule import SyncSchedule
 from possync.terminal.status import terminal_status
 from possync.transport.client import Refused, Unreachable
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(help="Run a POS terminal.", no_args_is_help=True)
 customer_app = typer.Typer(help="Customers.", no_args_is_help=True)
@@ -258,13 +264,26 @@ def run(
             help="Once a day, purge synced receipts and movements older than DAYS (0: never)",
         ),
     ] = DEFAULT_RETENTION_DAYS,
+    ui_port: Annotated[
+        int, typer.Option("--ui-port", min=1, max=65535, help="Port of the cashier's screen")
+    ] = 8700,
+    ui_host: Annotated[
+        str,
+        typer.Option(
+            "--ui-host", help="Address of the cashier's screen (default: this machine only)"
+        ),
+    ] = "127.0.0.1",
+    no_ui: Annotated[
+        bool, typer.Option("--no-ui", help="Sync only: do not serve the cashier's screen")
+    ] = False,
 ) -> None:
-    """The long-running terminal process: syncs on a schedule (backing off while the
-    store is unreachable) until SIGTERM or Ctrl-C, then stops cleanly."""
-    import logging
+    """The long-running terminal process: serves the cashier's screen on
+    http://127.0.0.1:8700 and syncs on a schedule (backing off while the store is
+    unreachable) until SIGTERM or Ctrl-C, then stops cleanly."""
     import signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    log = logging.getLogger("possync")
     with user_errors():
         term = Terminal.open(data)
         term.till()  # refuse to run a terminal that is not set up
@@ -273,15 +292,63 @@ def run(
             SyncSchedule(interval=interval, max_delay=max_backoff),
             maintenance=daily_purge(term, purge_older_than) if purge_older_than else None,
         )
+        screen = None if no_ui else cashier_screen(data, ui_host, ui_port)
 
         def stop(signum: int, _frame: object) -> None:
-            logging.getLogger("possync").info("signal %d: stopping after the current batch", signum)
+            log.info("signal %d: stopping after the current batch", signum)
             agent.stop()
+            if screen is not None:
+                screen.should_exit = True
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        agent.run()
-    logging.getLogger("possync").info("stopped")
+        if screen is None:
+            agent.run()
+        else:
+            serve_with_agent(screen, agent)
+    log.info("stopped")
+
+
+def cashier_screen(data: Path, host: str, port: int) -> uvicorn.Server:
+    """The cashier's screen as a uvicorn server (not started)."""
+    import uvicorn  # here: the other commands start faster without it
+
+    from possync.terminal.web.app import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("possync").warning(
+            "the cashier's screen listens on %s: anyone who can reach it can try PINs; "
+            "put it behind TLS on any network you do not control",
+            host,
+        )
+    app = create_app(data)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    return uvicorn.Server(config)
+
+
+def serve_with_agent(screen: uvicorn.Server, agent: SyncAgent) -> None:
+    """uvicorn in this (main) thread, the agent in another. uvicorn takes SIGTERM and
+    SIGINT while it serves and, once it has shut down, hands the signal on to the
+    handler installed before it (``stop``), which stops the agent."""
+    worker = threading.Thread(target=agent.run, name="possync-agent", daemon=True)
+    worker.start()
+    host, port = screen.config.host, screen.config.port
+    logging.getLogger("possync").info("starting the cashier's screen on http://%s:%d", host, port)
+    try:
+        screen.run()
+    except SystemExit:
+        # uvicorn could not start (the port is taken...). Syncing never depends on the
+        # screen: the agent goes on (until SIGTERM), and the error says what to fix.
+        logging.getLogger("possync").error(
+            "the cashier's screen could not start on %s:%d (another process on that "
+            "port? see --ui-port); syncing goes on without it",
+            host,
+            port,
+        )
+        while worker.is_alive():  # a short join, so that signals are handled
+            worker.join(0.5)
+    agent.stop()
+    worker.join(30)
 
 
 @app.command()

@@ -250,6 +250,95 @@ def _write(
     return ReceiptSummary(receipt_id, number, kind, total, tax_total, change)
 
 
+@dataclass(frozen=True)
+class SoldLine:
+    line_no: int
+    sku: str
+    name: str
+    qty: int
+    unit_price: int
+    tax_code: str
+    tax_rate_bp: int
+
+
+@dataclass(frozen=True)
+class OriginalSale:
+    """A sale as a return sees it: its lines, and what was taken back from each
+    line as far as this node knows (line number -> quantity)."""
+
+    receipt_id: str
+    receipt_no: str
+    store_id: str
+    terminal_id: str
+    customer_id: str | None
+    created_at: str
+    lines: tuple[SoldLine, ...]
+    returned: dict[int, int]
+
+    def returnable(self, line_no: int) -> int:
+        line = next((ln for ln in self.lines if ln.line_no == line_no), None)
+        return 0 if line is None else line.qty - self.returned.get(line_no, 0)
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    line_no: int  # of the original sale
+    qty: int
+
+
+def original_sale(conn: sa.Connection, receipt_no: str) -> OriginalSale | None:
+    """A sale held in this database, with the returns of it held here too."""
+    original = conn.execute(sa.select(receipt).where(receipt.c.receipt_no == receipt_no)).first()
+    if original is None:
+        return None
+    if original.kind != "sale":
+        raise RetailError(f"{receipt_no} is a {original.kind}, not a sale")
+    sold = conn.execute(
+        sa.select(receipt_line)
+        .where(receipt_line.c.receipt_id == original.receipt_id)
+        .order_by(receipt_line.c.line_no)
+    ).all()
+    return OriginalSale(
+        receipt_id=original.receipt_id,
+        receipt_no=original.receipt_no,
+        store_id=original.store_id,
+        terminal_id=original.terminal_id,
+        customer_id=original.customer_id,
+        created_at=original.created_at,
+        lines=tuple(
+            SoldLine(
+                ln.line_no, ln.sku, ln.name, ln.qty, ln.unit_price, ln.tax_code, ln.tax_rate_bp
+            )
+            for ln in sold
+        ),
+        returned=total_returned(returns_of(conn, original.receipt_id)),
+    )
+
+
+def returns_of(conn: sa.Connection, original_id: str) -> dict[str, dict[int, int]]:
+    """The returns of a sale held in this database: return receipt id -> {original
+    line number: quantity taken back}. Keyed by document, so that what two nodes know
+    can be merged without counting a return twice."""
+    rows = conn.execute(
+        sa.select(receipt_line.c.receipt_id, receipt_line.c.original_line_no, receipt_line.c.qty)
+        .join(receipt, receipt.c.receipt_id == receipt_line.c.receipt_id)
+        .where(receipt.c.original_receipt_id == original_id)
+    )
+    found: dict[str, dict[int, int]] = {}
+    for receipt_id, line_no, qty in rows:
+        lines = found.setdefault(receipt_id, {})
+        lines[line_no] = lines.get(line_no, 0) - int(qty)
+    return found
+
+
+def total_returned(returns: dict[str, dict[int, int]]) -> dict[int, int]:
+    total: dict[int, int] = {}
+    for lines in returns.values():
+        for line_no, qty in lines.items():
+            total[line_no] = total.get(line_no, 0) + qty
+    return total
+
+
 def record_return(
     conn: sa.Connection,
     till: Till,
@@ -259,29 +348,58 @@ def record_return(
     refund_method: str = "CASH",
     cashier_id: str | None = None,
 ) -> ReceiptSummary:
-    """Take back some lines of a sale; refunds at the price paid."""
-    original = conn.execute(sa.select(receipt).where(receipt.c.receipt_no == original_no)).first()
+    """Take back some lines of a sale held in this database, by SKU or barcode;
+    refunds at the price paid."""
+    original = original_sale(conn, original_no)
     if original is None:
         raise RetailError(f"no receipt {original_no!r} on this terminal")
-    if original.kind != "sale":
-        raise RetailError(f"{original_no} is a {original.kind}, not a sale")
-    sold = conn.execute(
-        sa.select(receipt_line).where(receipt_line.c.receipt_id == original.receipt_id)
-    ).all()
-    returned = _already_returned(conn, original.receipt_id)
-    receipt_id = new_id()
-    line_rows: list[dict[str, Any]] = []
-    for no, req in enumerate(lines, start=1):
+    requests: list[ReturnRequest] = []
+    for req in lines:
         if req.qty <= 0:
             raise RetailError(f"quantity of {req.code!r} must be positive")
+        sold = original.lines
         sku = req.code if any(ln.sku == req.code for ln in sold) else sku_of_barcode(conn, req.code)
         candidates = [ln for ln in sold if ln.sku == sku]
         if not candidates:
             raise RetailError(f"{req.code!r} is not on receipt {original_no}")
-        line = candidates[0]
+        requests.append(ReturnRequest(candidates[0].line_no, req.qty))
+    return record_return_of(
+        conn, till, original, requests, refund_method=refund_method, cashier_id=cashier_id
+    )
+
+
+def record_return_of(
+    conn: sa.Connection,
+    till: Till,
+    original: OriginalSale,
+    requests: list[ReturnRequest],
+    *,
+    refund_method: str = "CASH",
+    cashier_id: str | None = None,
+) -> ReceiptSummary:
+    """Take back lines of ``original``, which may be a sale held here or one fetched
+    from the store (made on another terminal of this store). Never more than was
+    sold minus the returns in ``original.returned``; refunds at the price paid."""
+    if original.store_id != till.store_id:
+        raise RetailError(
+            f"{original.receipt_no} was sold in store {original.store_id}; "
+            "take it back in that store"
+        )
+    by_no = {ln.line_no: ln for ln in original.lines}
+    returned = dict(original.returned)
+    receipt_id = new_id()
+    line_rows: list[dict[str, Any]] = []
+    for no, req in enumerate(requests, start=1):
+        line = by_no.get(req.line_no)
+        if line is None:
+            raise RetailError(f"{original.receipt_no} has no line {req.line_no}")
+        if req.qty <= 0:
+            raise RetailError(f"quantity of {line.sku!r} must be positive")
         left = line.qty - returned.get(line.line_no, 0)
         if req.qty > left:
-            raise RetailError(f"only {left} of {line.sku} can still be returned from {original_no}")
+            raise RetailError(
+                f"only {left} of {line.sku} can still be returned from {original.receipt_no}"
+            )
         returned[line.line_no] = returned.get(line.line_no, 0) + req.qty
         line_total = -line.unit_price * req.qty
         line_rows.append(
@@ -326,13 +444,3 @@ def record_return(
 def sku_of_barcode(conn: sa.Connection, code: str) -> str | None:
     """The SKU a barcode stands for, if any."""
     return conn.execute(sa.select(item.c.sku).where(item.c.barcode == code).limit(1)).scalar()
-
-
-def _already_returned(conn: sa.Connection, original_id: str) -> dict[int, int]:
-    rows = conn.execute(
-        sa.select(receipt_line.c.original_line_no, sa.func.sum(-receipt_line.c.qty))
-        .join(receipt, receipt.c.receipt_id == receipt_line.c.receipt_id)
-        .where(receipt.c.original_receipt_id == original_id)
-        .group_by(receipt_line.c.original_line_no)
-    )
-    return {line_no: int(qty) for line_no, qty in rows}

@@ -10,6 +10,7 @@ from possync.retail.policy import admission
 from possync.retail.replication import SPEC
 from possync.retail.store_admin import store_row
 from possync.store.console.app import ConsoleSettings, install_console
+from possync.store.pos_api import pos_router
 from possync.sync.db import open_engine, read_tx
 from possync.sync.parent import Parent
 from possync.transport.server import install_error_handlers, sync_router
@@ -23,6 +24,7 @@ def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> Fas
     )
     install_error_handlers(app)
     app.include_router(sync_router(app, Parent(engine, SPEC, store_id, admission=admission)))
+    app.include_router(pos_router())  # retail calls of the terminals (issue 5)
     app.state.engine = engine
     install_console(app, engine, console or ConsoleSettings())
     return app

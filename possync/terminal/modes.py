@@ -51,10 +51,16 @@ def set_fallback(term: Terminal, enabled: bool) -> None:
     term.put_state(FALLBACK, "1" if enabled else "0")
 
 
-def enable_online(term: Terminal, url: str | None = None) -> syncer.SyncReport:
+def enable_online(
+    term: Terminal,
+    url: str | None = None,
+    *,
+    progress: syncer.Progress | None = None,
+    wait_for_lock: float = 0.0,
+) -> syncer.SyncReport:
     """Enable Online POS: push everything pending, pull the latest, then switch.
     Raises (and the mode stays as it was) if the sync does not complete."""
-    report = syncer.sync(term, url=url)
+    report = syncer.sync(term, url=url, progress=progress, wait_for_lock=wait_for_lock)
     if term.child.pending():
         raise RetailError("new changes arrived while switching; try again")
     term.put_state(MODE, ONLINE)

@@ -11,8 +11,11 @@ sent again by the next sync, and the cashier is told.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import sqlalchemy as sa
 
 from possync.retail import sales
 from possync.retail.errors import RetailError
@@ -59,7 +62,11 @@ def sell(
     *,
     cashier_id: str | None = None,
     customer_id: str | None = None,
+    with_sale: Callable[[sa.Connection], None] | None = None,
 ) -> SaleOutcome:
+    """``with_sale`` runs in the sale's own transaction (the cashier's screen empties
+    its basket there, so the basket goes if and only if the sale commits); if it
+    raises, the sale is rolled back and its number given back."""
     till = term.till()
     mode = modes.current(term)
     note = None
@@ -78,6 +85,8 @@ def sell(
         receipt = sales.record_sale(
             conn, till, lines, payments, cashier_id=cashier_id, customer_id=customer_id
         )
+        if with_sale is not None:
+            with_sale(conn)
     if mode == modes.OFFLINE:
         return SaleOutcome(receipt, mode, False, note)
     try:

@@ -1,0 +1,156 @@
+"""Reading receipts back: to print one, and to take a sale back on another terminal.
+
+A terminal holds only its own receipts (they flow up, never down). To take back a
+sale made on another terminal of the store, the terminal asks the store, which
+answers with :func:`for_return`; :func:`original_from_wire` turns that answer into
+the :class:`~possync.retail.sales.OriginalSale` a return is recorded against.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from possync.retail import sales
+from possync.retail.errors import RetailError
+from possync.retail.schema import (
+    cashier,
+    customer,
+    payment_method,
+    receipt,
+    receipt_line,
+    receipt_payment,
+    store,
+)
+
+
+def document(conn: sa.Connection, receipt_no: str) -> dict[str, Any] | None:
+    """Everything a printed receipt shows."""
+    head = conn.execute(sa.select(receipt).where(receipt.c.receipt_no == receipt_no)).first()
+    if head is None:
+        return None
+    lines = conn.execute(
+        sa.select(receipt_line)
+        .where(receipt_line.c.receipt_id == head.receipt_id)
+        .order_by(receipt_line.c.line_no)
+    ).all()
+    payments = conn.execute(
+        sa.select(receipt_payment, payment_method.c.name, payment_method.c.kind)
+        .outerjoin(payment_method, payment_method.c.method_code == receipt_payment.c.method_code)
+        .where(receipt_payment.c.receipt_id == head.receipt_id)
+        .order_by(receipt_payment.c.payment_no)
+    ).all()
+    taxes: dict[int, int] = {}
+    for ln in lines:
+        taxes[ln.tax_rate_bp] = taxes.get(ln.tax_rate_bp, 0) + ln.tax_amount
+    original_no = None
+    if head.original_receipt_id:
+        original_no = conn.execute(
+            sa.select(receipt.c.receipt_no).where(receipt.c.receipt_id == head.original_receipt_id)
+        ).scalar()
+    return {
+        **head._mapping,
+        "store_name": conn.execute(
+            sa.select(store.c.name).where(store.c.store_id == head.store_id)
+        ).scalar(),
+        "cashier_name": conn.execute(
+            sa.select(cashier.c.name).where(cashier.c.cashier_id == head.cashier_id)
+        ).scalar(),
+        "customer": _customer(conn, head.customer_id),
+        "original_no": original_no,
+        "lines": [dict(ln._mapping) for ln in lines],
+        "payments": [dict(p._mapping) for p in payments],
+        "taxes": sorted(taxes.items(), reverse=True),
+    }
+
+
+def _customer(conn: sa.Connection, customer_id: str | None) -> dict[str, Any] | None:
+    if customer_id is None:
+        return None
+    row = conn.execute(
+        sa.select(customer.c.customer_no, customer.c.name).where(
+            customer.c.customer_id == customer_id
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def for_return(
+    conn: sa.Connection, receipt_no: str, store_ids: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """A sale as the store answers a terminal that is to take it back: its lines and
+    every return of it the store has received, per return document (so that the
+    terminal can merge them with its own, not yet synced, without counting one
+    twice). JSON-ready. None if there is no such receipt in one of ``store_ids``
+    (another store's is not found either); RetailError if it is not a sale."""
+    found = conn.execute(
+        sa.select(receipt.c.store_id).where(receipt.c.receipt_no == receipt_no)
+    ).scalar()
+    if found is None or found not in store_ids:
+        return None
+    original = sales.original_sale(conn, receipt_no)
+    if original is None:
+        return None
+    return {
+        "receipt_id": original.receipt_id,
+        "receipt_no": original.receipt_no,
+        "kind": "sale",
+        "store_id": original.store_id,
+        "terminal_id": original.terminal_id,
+        "customer_id": original.customer_id,
+        "created_at": original.created_at,
+        "lines": [
+            {
+                "line_no": ln.line_no,
+                "sku": ln.sku,
+                "name": ln.name,
+                "qty": ln.qty,
+                "unit_price": ln.unit_price,
+                "tax_code": ln.tax_code,
+                "tax_rate_bp": ln.tax_rate_bp,
+            }
+            for ln in original.lines
+        ],
+        "returns": {
+            receipt_id: {str(line_no): qty for line_no, qty in lines.items()}
+            for receipt_id, lines in sales.returns_of(conn, original.receipt_id).items()
+        },
+    }
+
+
+def original_from_wire(
+    body: Any, local_returns: dict[str, dict[int, int]]
+) -> tuple[sales.OriginalSale, dict[str, dict[int, int]]]:
+    """The sale the store sent, with the returns known to either side merged by
+    document. Returns the sale and the store's returns (kept to merge again later)."""
+    try:
+        store_returns = {
+            str(rid): {int(no): int(qty) for no, qty in lines.items()}
+            for rid, lines in body["returns"].items()
+        }
+        lines = tuple(
+            sales.SoldLine(
+                int(ln["line_no"]),
+                str(ln["sku"]),
+                str(ln["name"]),
+                int(ln["qty"]),
+                int(ln["unit_price"]),
+                str(ln["tax_code"]),
+                int(ln["tax_rate_bp"]),
+            )
+            for ln in body["lines"]
+        )
+        original = sales.OriginalSale(
+            receipt_id=str(body["receipt_id"]),
+            receipt_no=str(body["receipt_no"]),
+            store_id=str(body["store_id"]),
+            terminal_id=str(body["terminal_id"]),
+            customer_id=body.get("customer_id"),
+            created_at=str(body["created_at"]),
+            lines=lines,
+            returned=sales.total_returned({**store_returns, **local_returns}),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RetailError(f"the store's answer is not a receipt ({exc!r})") from None
+    return original, store_returns

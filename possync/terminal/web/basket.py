@@ -1,0 +1,133 @@
+"""The sell screen: scanning, item search, the basket.
+
+Every basket action answers with the whole sale region (basket, totals, customer,
+payment dialog) re-read from the database, with the error of the action, if any,
+shown in it: an error never loses the basket, which is in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+
+from possync.retail import basket, item_search, tender
+from possync.retail.errors import RetailError
+from possync.sync.db import read_tx, write_tx
+from possync.terminal.web.context import Pos, PosState, is_htmx, render
+from possync.terminal.web.sessions import Cashier, CashierSession
+
+router = APIRouter()
+
+
+def sale_view(
+    request: Request,
+    state: PosState,
+    session: CashierSession,
+    *,
+    error: str | None = None,
+    pay: dict[str, object] | None = None,
+) -> Response:
+    """The sale region (htmx) or the whole sell screen; 422 when an action failed."""
+    with read_tx(state.terminal.engine) as conn:
+        the_basket = basket.view(conn, session.cashier_id)
+        methods = tender.methods(conn)
+    return render(
+        request,
+        "_sale.html" if is_htmx(request) else "sell.html",
+        session,
+        status_code=422 if error else 200,
+        basket=the_basket,
+        methods=methods,
+        error=error,
+        notice=None if is_htmx(request) else session.take_flash(),
+        pay=pay or {"errors": {}, "values": {}},
+    )
+
+
+def _change(
+    request: Request,
+    state: PosState,
+    session: CashierSession,
+    action: Callable[[sa.Connection], object],
+) -> Response:
+    """Run one basket action in its own transaction; on a refusal nothing changed."""
+    try:
+        with write_tx(state.terminal.engine) as conn:
+            action(conn)
+    except RetailError as exc:
+        return sale_view(request, state, session, error=str(exc))
+    return sale_view(request, state, session)
+
+
+@router.get("/")
+def sell_screen(request: Request, state: Pos, session: Cashier) -> Response:
+    return sale_view(request, state, session)
+
+
+@router.post("/basket/scan")
+def scan(
+    request: Request,
+    state: Pos,
+    session: Cashier,
+    code: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    return _change(request, state, session, lambda c: basket.scan(c, session.cashier_id, code))
+
+
+@router.post("/basket/add")
+def add_item(
+    request: Request,
+    state: Pos,
+    session: Cashier,
+    sku: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """An item picked from the search results (by SKU: the same checks as a scan)."""
+    return _change(request, state, session, lambda c: basket.scan(c, session.cashier_id, sku))
+
+
+@router.post("/basket/lines/{line_no}")
+def change_line(
+    request: Request,
+    state: Pos,
+    session: Cashier,
+    line_no: int,
+    qty: Annotated[str, Form()] = "",
+    delta: Annotated[int | None, Form()] = None,
+) -> Response:
+    """The - and + buttons send ``delta``; typing a quantity sends ``qty``."""
+
+    def action(conn: sa.Connection) -> None:
+        if delta is not None:
+            basket.change_qty(conn, session.cashier_id, line_no, delta)
+        elif qty.strip().isdigit():
+            basket.set_qty(conn, session.cashier_id, line_no, int(qty))
+        else:
+            raise RetailError(f"not a quantity: {qty!r}")
+
+    return _change(request, state, session, action)
+
+
+@router.post("/basket/lines/{line_no}/remove")
+def remove_line(request: Request, state: Pos, session: Cashier, line_no: int) -> Response:
+    return _change(request, state, session, lambda c: basket.remove(c, session.cashier_id, line_no))
+
+
+@router.post("/basket/clear")
+def cancel_sale(request: Request, state: Pos, session: Cashier) -> Response:
+    return _change(request, state, session, lambda c: basket.clear(c, session.cashier_id))
+
+
+@router.get("/items/search")
+def search_items(
+    request: Request,
+    state: Pos,
+    session: Cashier,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    with read_tx(state.terminal.engine) as conn:
+        found = item_search.search(conn, q)
+    return render(request, "_search.html", session, q=q, items=found)

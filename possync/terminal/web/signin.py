@@ -1,0 +1,108 @@
+"""Signing in with a cashier id and PIN, and signing out."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from possync.retail import cashiers
+from possync.retail.errors import RetailError
+from possync.sync.db import read_tx
+from possync.terminal.web.context import Pos, pos_state, redirect, render
+from possync.terminal.web.sessions import (
+    COOKIE,
+    LOGIN_COOKIE,
+    Cashier,
+    optional_session,
+    set_cookie,
+)
+from possync.webui import csrf
+
+router = APIRouter()
+
+
+def _form(
+    request: Request,
+    *,
+    cashier_id: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    token = request.cookies.get(LOGIN_COOKIE) or csrf.new_token()
+    response = render(
+        request,
+        "signin.html",
+        None,
+        status_code=status_code,
+        lockout=pos_state(request).lockout,
+        csrf_token=token,
+        cashier_id=cashier_id,
+        errors=errors or {},
+    )
+    set_cookie(request, response, LOGIN_COOKIE, token)
+    return response
+
+
+@router.get("/signin")
+def signin_page(request: Request) -> Response:
+    if optional_session(request) is not None:
+        return redirect(request, "/")
+    return _form(request)
+
+
+@router.post("/signin")
+def sign_in(
+    request: Request,
+    state: Pos,
+    cashier_id: Annotated[str, Form(max_length=100)] = "",
+    pin: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    cashier_id = cashier_id.strip()
+    if not csrf.same(request.cookies.get(LOGIN_COOKIE), csrf_token):
+        return _form(
+            request,
+            cashier_id=cashier_id,
+            errors={"form": "this sign-in form was out of date; please try again"},
+            status_code=403,
+        )
+    if not cashier_id:
+        return _form(request, errors={"cashier_id": "enter your cashier id"}, status_code=422)
+    locked = state.lockout.locked_for(cashier_id)
+    if locked:
+        return _form(request, cashier_id=cashier_id, errors=_locked(locked), status_code=429)
+    try:
+        with read_tx(state.terminal.engine) as conn:
+            who = cashiers.verify(conn, cashier_id, pin)
+    except RetailError as exc:
+        locked = state.lockout.failed(cashier_id)
+        errors = _locked(locked) if locked else {"pin": str(exc)}
+        return _form(
+            request, cashier_id=cashier_id, errors=errors, status_code=429 if locked else 422
+        )
+    state.lockout.succeeded(cashier_id)
+    session = state.sessions.create(who["cashier_id"], who["name"])
+    response = redirect(request, "/")
+    set_cookie(request, response, COOKIE, session.token)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+def _locked(seconds: float) -> dict[str, str]:
+    minutes = max(math.ceil(seconds / 60), 1)
+    return {
+        "pin": f"too many wrong PINs: this cashier id is locked for {minutes} "
+        f"minute{'s' if minutes > 1 else ''}"
+    }
+
+
+@router.post("/signout")
+def sign_out(request: Request, state: Pos, session: Cashier) -> Response:
+    """The basket stays in the database: signing in again finds it."""
+    state.sessions.end(session.token)
+    response = redirect(request, "/signin")
+    response.delete_cookie(COOKIE, path="/")
+    return response
