@@ -18,8 +18,6 @@ from possync.retail.schema import (
     item,
     payment_method,
     receipt,
-    receipt_line,
-    receipt_payment,
     stock_level,
     tax_rate,
 )
@@ -117,27 +115,6 @@ def receipts(
     return _page(
         conn, query, [receipt.c.created_at.desc(), receipt.c.receipt_id.desc()], page, PAGE_SIZE
     )
-
-
-def receipt_detail(conn: sa.Connection, receipt_no: str) -> dict[str, Any] | None:
-    head = conn.execute(sa.select(receipt).where(receipt.c.receipt_no == receipt_no)).first()
-    if head is None:
-        return None
-    lines = conn.execute(
-        sa.select(receipt_line)
-        .where(receipt_line.c.receipt_id == head.receipt_id)
-        .order_by(receipt_line.c.line_no)
-    )
-    payments = conn.execute(
-        sa.select(receipt_payment)
-        .where(receipt_payment.c.receipt_id == head.receipt_id)
-        .order_by(receipt_payment.c.payment_no)
-    )
-    return {
-        **head._mapping,
-        "lines": [dict(r._mapping) for r in lines],
-        "payments": [dict(r._mapping) for r in payments],
-    }
 
 
 def terminal_ids_with_receipts(conn: sa.Connection) -> list[str]:

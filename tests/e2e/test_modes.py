@@ -91,6 +91,7 @@ def test_agent_backs_off_while_the_store_is_down_and_catches_up(
             "0.3",
             "--max-backoff",
             "1.5",
+            "--no-ui",  # the cashier's screen has its own tests
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from possync.retail import browse, store_admin
+from possync.retail import receipts as receipt_docs
 from possync.retail import stock as stock_rules
 from possync.retail.errors import RetailError
 from possync.store.console.app import Console, redirect
@@ -59,7 +60,7 @@ async def receipts(
 async def receipt(request: Request, receipt_no: str, console: ConsoleApp, _: Admin) -> Response:
     def load() -> dict | None:
         with read_tx(console.engine) as conn:
-            return browse.receipt_detail(conn, receipt_no)
+            return receipt_docs.document(conn, receipt_no)
 
     found = await run_in_threadpool(load)
     if found is None:
