@@ -14,22 +14,22 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from possync.retail.errors import RetailError
+from possync.retail.errors import FieldErrors, RetailError
 from possync.retail.schema import cashier
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 PIN_LENGTH = (4, 12)
 
 
-def check_pin(pin: str) -> None:
+def _pin_problem(pin: str) -> str | None:
     low, high = PIN_LENGTH
-    if not pin.isdigit() or not low <= len(pin) <= high:
-        raise RetailError(f"a PIN is {low} to {high} digits")
+    return None if pin.isdigit() and low <= len(pin) <= high else f"a PIN is {low} to {high} digits"
 
 
-def check_cashier_id(cashier_id: str) -> None:
-    if not cashier_id or len(cashier_id) > 16 or not cashier_id.replace("-", "").isalnum():
-        raise RetailError(f"a cashier id is 1 to 16 letters, digits or '-': {cashier_id!r}")
+def _id_problem(cashier_id: str) -> str | None:
+    if cashier_id and len(cashier_id) <= 16 and cashier_id.replace("-", "").isalnum():
+        return None
+    return f"a cashier id is 1 to 16 letters, digits or '-': {cashier_id!r}"
 
 
 def save(
@@ -39,23 +39,38 @@ def save(
     *,
     pin: str | None = None,
     active: bool = True,
+    new: bool | None = None,
 ) -> None:
-    """Add a cashier or change one; ``pin`` None keeps the current PIN."""
-    check_cashier_id(cashier_id)
+    """Add a cashier or change one; ``pin`` None keeps the current PIN. ``new``:
+    True refuses an existing id, False a missing one, None takes either. Raises
+    FieldErrors naming each bad field (cashier_id, name, pin), changing nothing."""
+    errors: dict[str, str] = {}
+    exists = (
+        conn.execute(
+            sa.select(cashier.c.cashier_id).where(cashier.c.cashier_id == cashier_id)
+        ).first()
+        is not None
+    )
+    if problem := _id_problem(cashier_id):
+        errors["cashier_id"] = problem
+    elif new is True and exists:
+        errors["cashier_id"] = f"cashier {cashier_id} already exists"
+    elif new is False and not exists:
+        errors["cashier_id"] = f"no cashier {cashier_id!r}"
     if not name.strip() or len(name) > 100:
-        raise RetailError("a cashier's name is 1 to 100 characters")
+        errors["name"] = "a cashier's name is 1 to 100 characters"
+    if pin is not None and (problem := _pin_problem(pin)):
+        errors["pin"] = problem
+    elif pin is None and not exists:
+        errors["pin"] = "a new cashier needs a PIN"
+    if errors:
+        raise FieldErrors(errors)
     values: dict[str, Any] = {"name": name.strip(), "active": active}
     if pin is not None:
-        check_pin(pin)
         values["pin_hash"] = _hasher.hash(pin)
-    exists = conn.execute(
-        sa.select(cashier.c.cashier_id).where(cashier.c.cashier_id == cashier_id)
-    ).first()
     if exists:
         conn.execute(cashier.update().where(cashier.c.cashier_id == cashier_id).values(**values))
     else:
-        if pin is None:
-            raise RetailError("a new cashier needs a PIN")
         conn.execute(cashier.insert().values(cashier_id=cashier_id, **values))
 
 

@@ -24,15 +24,28 @@ DEFAULT_PADDING = 6
 MAX_PADDING = 12
 
 
+class SeriesError(RetailError):
+    """A series refused, saying which: ``owners`` are the (terminal, kind) pairs
+    concerned and ``field`` the part at fault (prefix, next or padding), so a form
+    can show the error beside the right field."""
+
+    def __init__(self, message: str, owners: list[tuple[str, str]], field: str) -> None:
+        super().__init__(message)
+        self.owners, self.field = owners, field
+
+
 def check_series(series: dict[str, object]) -> None:
     """Refuse a series that is malformed on its own (see check_prefixes for overlaps)."""
     prefix, start_no, padding = series["prefix"], series["start_no"], series["padding"]
+    owner = [(str(series["terminal_id"]), str(series["kind"]))]
     if not isinstance(prefix, str) or not 1 <= len(prefix) <= 32 or prefix[-1].isdigit():
-        raise RetailError("a prefix is 1 to 32 characters and must not end with a digit")
+        raise SeriesError(
+            "a prefix is 1 to 32 characters and must not end with a digit", owner, "prefix"
+        )
     if not isinstance(padding, int) or not 1 <= padding <= MAX_PADDING:
-        raise RetailError(f"padding must be 1 to {MAX_PADDING} digits")
+        raise SeriesError(f"padding must be 1 to {MAX_PADDING} digits", owner, "padding")
     if not isinstance(start_no, int) or start_no < 1:
-        raise RetailError("the next number must be at least 1")
+        raise SeriesError("the next number must be at least 1", owner, "next")
 
 
 def default_series(store_id: str, terminal_id: str) -> list[dict[str, object]]:
@@ -55,13 +68,15 @@ def check_prefixes(series: Iterable[dict[str, object]]) -> None:
     one prefix is the other followed by nothing but digits ("S01-T1-" and
     "S01-T1-5" collide at "S01-T1-5000001"; "S01-T1-" and "S01-T1-R" never do).
     """
-    named = [(str(s["prefix"]), f"{s['terminal_id']}/{s['kind']}") for s in series]
+    named = [(str(s["prefix"]), (str(s["terminal_id"]), str(s["kind"]))) for s in series]
     for a, owner_a in named:
         for b, owner_b in named:
             if owner_a != owner_b and b.startswith(a) and (b == a or b[len(a) :].isdigit()):
-                raise RetailError(
-                    f"series {owner_b} (prefix {b!r}) could issue the same numbers as "
-                    f"{owner_a} (prefix {a!r})"
+                raise SeriesError(
+                    f"series {'/'.join(owner_b)} (prefix {b!r}) could issue the same numbers "
+                    f"as {'/'.join(owner_a)} (prefix {a!r})",
+                    [owner_b, owner_a],
+                    "prefix",
                 )
 
 

@@ -119,8 +119,11 @@ def change_series(
 
 
 class SeriesRefused(RetailError):
+    """Custom Series refused; ``errors`` maps "<kind>_<field>" (e.g. "return_prefix",
+    "receipt_padding") to what is wrong there."""
+
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{kind}: {why}" for kind, why in errors.items()))
+        super().__init__("; ".join(f"{where}: {why}" for where, why in errors.items()))
         self.errors = errors
 
 
@@ -128,15 +131,14 @@ def change_series_many(
     engine: sa.Engine, terminal_id: str, changes: dict[str, dict[str, Any]]
 ) -> None:
     """The Custom Series dialog: change several series at once, all or none.
-    ``changes`` maps a kind to its new prefix/next_no/padding; SeriesRefused says
-    what is wrong with each refused kind."""
+    ``changes`` maps a kind to its new prefix/next_no/padding."""
     errors: dict[str, str] = {}
     with write_tx(engine) as conn:
         for kind, change in changes.items():
             try:
                 _change_series(conn, terminal_id, kind, **change)
-            except RetailError as exc:
-                errors[kind] = str(exc)
+            except numbering.SeriesError as exc:
+                errors[f"{kind}_{exc.field}"] = str(exc)
         if errors:
             raise SeriesRefused(errors)  # rolls back the kinds that were accepted
 
@@ -172,9 +174,11 @@ def _change_series(
     numbering.check_prefixes([*others, new])
     issued = highest_issued(conn, kind, new["prefix"])
     if new["start_no"] <= issued:
-        raise RetailError(
+        raise numbering.SeriesError(
             f"{new['prefix']}{issued:0{new['padding']}d} has already been issued: the next "
-            f"number must be at least {issued + 1}"
+            f"number must be at least {issued + 1}",
+            [(terminal_id, kind)],
+            "next",
         )
     conn.execute(doc_series.update().where(*key).values(**new))
     _log(conn, "series_changed", f"{terminal_id}/{kind}: {new}")

@@ -144,6 +144,8 @@ def test_custom_series_refusals_change_nothing(
     errors = field_errors(answer.text)
     assert any("could issue the same numbers" in e for e in errors)
     assert any("padding must be 1 to 12" in e for e in errors)
+    # ...each beside the field it is about
+    assert 'id="e-return_prefix"' in answer.text and 'id="e-customer_padding"' in answer.text
     page = client.get("/console/terminals/T02").text
     assert "NEW-" not in page  # the receipt series, valid on its own, was not saved either
 

@@ -29,7 +29,8 @@ def _tax_codes(console: Console) -> list[tuple[str, str]]:
         ]
 
 
-def _search(console: Console, q: str, page: int) -> browse.Page:
+def item_page(console: Console, q: str, page: int) -> browse.Page:
+    """One page of items with their stock (the Items and Stock pages)."""
     with read_tx(console.engine) as conn:
         store_id = store_admin.store_row(conn).store_id
         return browse.items(conn, store_id, q, page)
@@ -43,7 +44,7 @@ async def listing(
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    found = await run_in_threadpool(_search, console, q, page)
+    found = await run_in_threadpool(item_page, console, q, page)
     template = "_items_table.html" if request.headers.get("hx-request") else "items.html"
     return console.render(request, template, page=found, q=q)
 
@@ -101,7 +102,6 @@ async def _save(request: Request, console: Console, sku: str | None) -> Response
         await run_in_threadpool(save)
     except FieldErrors as exc:
         codes = await run_in_threadpool(_tax_codes, console)
-        form.setdefault("sku", target or "")
         return console.render(
             request,
             "item.html",

@@ -63,32 +63,14 @@ def _save_customer(conn: sa.Connection, record_id: str | None, f: dict[str, str]
 
 def _save_cashier(conn: sa.Connection, record_id: str | None, f: dict[str, str]) -> str:
     cashier_id = record_id or f.get("cashier_id", "").strip()
-    errors: dict[str, str] = {}
-    if (
-        record_id is None
-        and conn.execute(
-            sa.select(cashier.c.cashier_id).where(cashier.c.cashier_id == cashier_id)
-        ).first()
-    ):
-        errors["cashier_id"] = f"cashier {cashier_id} already exists"
-    pin = f.get("pin", "").strip() or None
-    for field, check, value in (
-        ("cashier_id", cashiers.check_cashier_id, cashier_id),
-        ("pin", cashiers.check_pin, pin),
-    ):
-        try:
-            if value is not None or field == "cashier_id":
-                check(value or "")
-        except RetailError as exc:
-            errors.setdefault(field, str(exc))
-    if record_id is None and pin is None:
-        errors.setdefault("pin", "a new cashier needs a PIN")
-    if errors:
-        raise FieldErrors(errors)
-    try:
-        cashiers.save(conn, cashier_id, f.get("name", ""), pin=pin, active=f.get("active") == "1")
-    except RetailError as exc:
-        raise FieldErrors({"name": str(exc)}) from None
+    cashiers.save(
+        conn,
+        cashier_id,
+        f.get("name", ""),
+        pin=f.get("pin", "").strip() or None,
+        active=f.get("active") == "1",
+        new=record_id is None,
+    )
     return cashier_id
 
 

@@ -23,7 +23,6 @@ router = APIRouter(prefix="/console")
 NO_STORE = {"Cache-Control": "no-store"}  # pages showing a code or secret are never cached
 BACKUP_NAME = re.compile(r"^[A-Za-z0-9_-]{1,16}-[0-9a-f]{8,32}\.possync$")
 BACKUP_KEEP_SECONDS = 24 * 3600
-SERIES_NAMED = re.compile(r"series [^/\s]+/(receipt|return|customer) ")
 
 
 def _terminal(console: Console, terminal_id: str) -> dict[str, Any] | None:
@@ -54,14 +53,26 @@ def _series_form(form: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[
     return changes, errors
 
 
-def _field_of(message: str) -> str:
+def _field_of(exc: RetailError, terminal_id: str) -> str:
     """Which field of the new-terminal form a refusal is about."""
-    if "offline mode is disabled" in message:
+    if isinstance(exc, numbering.SeriesError):
+        mine = [kind for terminal, kind in exc.owners if terminal == terminal_id]
+        return f"{mine[0]}_{exc.field}" if mine else "series"
+    if "offline mode is disabled" in str(exc):
         return "offline_enabled"
-    overlap = SERIES_NAMED.search(message)
-    if overlap:
-        return f"{overlap.group(1)}_prefix"
-    return "terminal_id" if "terminal id" in message else "series"
+    return "terminal_id"
+
+
+def _code_page(request: Request, console: Console, new: store_admin.NewTerminal) -> Response:
+    """The one-time registration code, shown once and never cached."""
+    return console.render(
+        request,
+        "terminal_code.html",
+        terminal_id=new.terminal_id,
+        code=new.registration_code,
+        series=new.series,
+        headers=NO_STORE,
+    )
 
 
 @router.get("/terminals")
@@ -106,16 +117,9 @@ async def create(request: Request, console: ConsoleApp, _: Admin) -> Response:
                 )
             )
         except RetailError as exc:
-            errors[_field_of(str(exc))] = str(exc)
+            errors[_field_of(exc, terminal_id)] = str(exc)
         else:
-            return console.render(
-                request,
-                "terminal_code.html",
-                terminal_id=terminal_id,
-                code=new.registration_code,
-                series=new.series,
-                headers=NO_STORE,
-            )
+            return _code_page(request, console, new)
     return console.render(request, "terminal_new.html", form=form, errors=errors, status=422)
 
 
@@ -173,7 +177,7 @@ async def series(request: Request, terminal_id: str, console: ConsoleApp, _: Adm
                 offline_admin.change_series_many, console.engine, terminal_id, changes
             )
         except offline_admin.SeriesRefused as exc:
-            errors = {f"{kind}_prefix": why for kind, why in exc.errors.items()}
+            errors = exc.errors
         except RetailError as exc:
             errors = {"series": str(exc)}
     if errors:
@@ -195,14 +199,7 @@ async def new_code(request: Request, terminal_id: str, console: ConsoleApp, _: A
     """Re-provision: a new one-time code; the terminal's old secret stops working."""
     await _terminal_or_404(console, terminal_id)
     new = await run_in_threadpool(store_admin.add_terminal, console.engine, terminal_id)
-    return console.render(
-        request,
-        "terminal_code.html",
-        terminal_id=terminal_id,
-        code=new.registration_code,
-        series=new.series,
-        headers=NO_STORE,
-    )
+    return _code_page(request, console, new)
 
 
 @router.post("/terminals/{terminal_id}/backup")

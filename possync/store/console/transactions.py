@@ -13,9 +13,10 @@ from possync.retail import browse, store_admin
 from possync.retail import receipts as receipt_docs
 from possync.retail import stock as stock_rules
 from possync.retail.errors import RetailError
-from possync.store.console.app import Console, redirect
+from possync.store.console.app import redirect
 from possync.store.console.auth import Admin, ConsoleApp
 from possync.store.console.forms import form_data, parse_int
+from possync.store.console.items import item_page
 from possync.sync.db import read_tx, write_tx
 
 router = APIRouter(prefix="/console")
@@ -68,12 +69,6 @@ async def receipt(request: Request, receipt_no: str, console: ConsoleApp, _: Adm
     return console.render(request, "receipt.html", r=found)
 
 
-def _stock_page(console: Console, q: str, page: int) -> browse.Page:
-    with read_tx(console.engine) as conn:
-        store_id = store_admin.store_row(conn).store_id
-        return browse.items(conn, store_id, q, page)
-
-
 @router.get("/stock")
 async def stock(
     request: Request,
@@ -82,7 +77,7 @@ async def stock(
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    found = await run_in_threadpool(_stock_page, console, q, page)
+    found = await run_in_threadpool(item_page, console, q, page)
     return console.render(
         request, "stock.html", page=found, q=q, reasons=stock_rules.REASONS, form={}
     )
@@ -109,7 +104,7 @@ async def adjust(request: Request, console: ConsoleApp, _: Admin) -> Response:
         except RetailError as exc:
             errors["sku" if "item" in str(exc) else "reason"] = str(exc)
     if errors:
-        found = await run_in_threadpool(_stock_page, console, sku, 1)
+        found = await run_in_threadpool(item_page, console, sku, 1)
         return console.render(
             request,
             "stock.html",
