@@ -53,20 +53,29 @@ StoreUrlOnce = Annotated[
 
 
 def parse_lines(specs: list[str]) -> list[sales.LineRequest]:
+    """``SKU`` or ``SKU:QTY``; a quantity is 1 to basket.MAX_QTY, as on the till."""
+    from possync.retail.basket import parse_qty  # (kept local: this edit stays in here)
+
     lines = []
     for spec in specs:
-        code, _, qty = spec.partition(":")
+        code, sep, qty = spec.partition(":")
+        if not code or (sep and not qty):
+            raise RetailError(f"expected CODE or CODE:QTY, got {spec!r}")
         try:
-            lines.append(sales.LineRequest(code, int(qty) if qty else 1))
-        except ValueError:
-            raise RetailError(f"expected CODE or CODE:QTY, got {spec!r}") from None
+            lines.append(sales.LineRequest(code, parse_qty(qty) if sep else 1))
+        except RetailError as exc:
+            raise RetailError(f"{spec!r}: {exc}") from None
     return lines
 
 
 def parse_payment(spec: str) -> sales.PaymentRequest:
+    """Parsed before the sale is made, so a bad amount records nothing."""
     method, _, rest = spec.partition(":")
     amount_text, _, reference = rest.partition(":")
-    amount = parse_amount(amount_text) if amount_text else None
+    try:
+        amount = parse_amount(amount_text, negative=False) if amount_text else None
+    except RetailError as exc:
+        raise RetailError(f"--pay {spec[:40]!r}: {exc}") from None
     return sales.PaymentRequest(method.upper(), amount, reference or None)
 
 

@@ -14,6 +14,7 @@ arrived by sync in the middle of a sale.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,9 +99,26 @@ def parse_scan(text: str) -> tuple[str, int]:
     qty_text, star, code = text.partition("*")
     if not star:
         return text, 1
-    if not qty_text.strip().isdigit():
+    if not _QTY.fullmatch(qty_text.strip()):
         raise RetailError(f"expected QTY*CODE, got {text!r}")
-    return code.strip(), check_qty(int(qty_text))
+    return code.strip(), parse_qty(qty_text)
+
+
+# ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses
+# with a ValueError nobody catches.
+_QTY = re.compile(r"[0-9]+", re.ASCII)
+
+
+def parse_qty(text: str) -> int:
+    """A quantity as typed: a whole number from 1 to :data:`MAX_QTY`. Bounded
+    before int() so that a pasted page of digits costs nothing."""
+    text = text.strip()
+    if not _QTY.fullmatch(text):
+        raise RetailError(f"not a quantity: {text[:20]!r} (a whole number from 1 to {MAX_QTY})")
+    digits = text.lstrip("0")
+    if len(digits) > len(str(MAX_QTY)):
+        raise RetailError(f"a quantity is 1 to {MAX_QTY}")
+    return check_qty(int(digits or "0"))
 
 
 def check_qty(qty: int) -> int:

@@ -57,9 +57,7 @@ def parse(lines: Iterable[str], tax_codes: set[str]) -> list[dict[str, Any]]:
         if not name or len(name) > 200:
             problems.append("name must be 1 to 200 characters")
         try:
-            price = parse_amount(price_text)
-            if price < 0:
-                problems.append("price must not be negative")
+            price = parse_amount(price_text, negative=False)
         except RetailError as exc:
             problems.append(f"price: {exc}")
             price = 0

@@ -63,9 +63,7 @@ def save_item(
         "active": active,
     }
     try:
-        values["price"] = parse_amount(price)
-        if values["price"] < 0:
-            errors["price"] = "must not be negative"
+        values["price"] = parse_amount(price, negative=False)
     except RetailError as exc:
         errors["price"] = str(exc)
     if not _exists(conn, tax_rate.c.tax_code, tax_code):

@@ -53,12 +53,9 @@ def payments_from_form(
         if not text:
             continue
         try:
-            amount = parse_amount(text)
+            amount = parse_amount(text, negative=False)
         except RetailError as exc:
             errors[amount_field(code)] = str(exc)
-            continue
-        if amount < 0:
-            errors[amount_field(code)] = "an amount paid is not negative"
             continue
         if amount == 0:
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
 
 MAX_FIELD = 10_000
@@ -17,7 +19,12 @@ def parse_int(form: dict[str, str], name: str, errors: dict[str, str]) -> int | 
     text = form.get(name, "").strip()
     if not text:
         return None
-    if not text.lstrip("-").isdigit() or len(text) > 15:
+    if not _INT.fullmatch(text):
         errors[name] = "a whole number"
         return None
     return int(text)
+
+
+# A sign and at most 15 ASCII digits: str.isdigit() would also let "²" reach int(),
+# which refuses it with an uncaught ValueError (a 500).
+_INT = re.compile(r"[+-]?[0-9]{1,15}", re.ASCII)

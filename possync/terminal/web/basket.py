@@ -103,10 +103,8 @@ def change_line(
     def action(conn: sa.Connection) -> None:
         if delta is not None:
             basket.change_qty(conn, session.cashier_id, line_no, delta)
-        elif qty.strip().isdigit():
-            basket.set_qty(conn, session.cashier_id, line_no, int(qty))
         else:
-            raise RetailError(f"not a quantity: {qty!r}")
+            basket.set_qty(conn, session.cashier_id, line_no, basket.parse_qty(qty))
 
     return _change(request, state, session, action)
 
