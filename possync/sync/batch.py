@@ -13,11 +13,13 @@ from typing import Any
 
 from possync.sync.errors import BadBatch
 from possync.sync.log import Change
-from possync.sync.rows import RowChecker
+from possync.sync.rows import INT_MAX, RowChecker
 from possync.sync.tables import Direction, SyncSpec
 
 PROTOCOL_VERSION = 1
 _OPS = frozenset({"I", "U", "D"})
+# The largest sequence number or cursor on the wire: a signed 64-bit column's.
+MAX_SEQ = INT_MAX
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ class BatchReader:
 
 def _seq(body: dict[str, Any], name: str) -> int:
     value = body.get(name)
-    if type(value) is not int or value < 0:
-        raise BadBatch(f"{name}: expected a non-negative integer, got {value!r}")
+    # Bounded by what the cursor columns (BIGINT) hold: a larger number would pass
+    # here and fail as a database overflow (a 500) when the cursor is recorded.
+    if type(value) is not int or not 0 <= value <= MAX_SEQ:
+        raise BadBatch(
+            f"{name}: expected a non-negative integer of at most {MAX_SEQ}, got {value!r:.40}"
+        )
     return value

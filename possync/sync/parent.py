@@ -29,6 +29,7 @@ from possync.sync.errors import (
 )
 from possync.sync.log import Change, LogFilter
 from possync.sync.peers import Peer
+from possync.sync.rows import INT_MAX, INT_MIN
 from possync.sync.tables import Direction, SyncSpec, SyncTable
 
 MAX_PULL_LIMIT = 10_000
@@ -288,6 +289,15 @@ class Parent:
             not isinstance(after_key, list) or len(after_key) != len(keys)
         ):
             raise BadBatch(f"after: expected a list of {len(keys)} key value(s)")
+        for column, value in zip(keys, after_key or (), strict=False):  # length checked
+            # Each value is compared with its column in SQL: a list, an object or an
+            # integer beyond 64 bits would fail there (a 500), as would a string
+            # against an integer column on PostgreSQL.
+            if isinstance(column.type, sa.Integer):
+                if type(value) is not int or not INT_MIN <= value <= INT_MAX:
+                    raise BadBatch(f"after: {column.name} must be an integer, got {value!r:.40}")
+            elif type(value) is not str:
+                raise BadBatch(f"after: {column.name} must be a string, got {value!r:.40}")
         with read_tx(self.engine) as conn:
             stmt = _routed(sa.select(table.table), table.table, table.route_column, peer.route_keys)
             if after_key is not None:

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from possync.sync import peers
+from possync.sync.batch import MAX_SEQ
 from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import AuthenticationFailed, BadBatch, SyncError
 from possync.sync.parent import Parent
@@ -188,16 +189,18 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
     async def pull(
         parent: ParentNode,
         peer: AuthPeer,
-        after: Annotated[int, Query(ge=0)],
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ)],
         limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
-        head: Annotated[int | None, Query(ge=0)] = None,
+        head: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
         mode: Annotated[str | None, Query(pattern=r"^[a-z_]{1,16}$")] = None,
     ) -> Any:
         batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit, head, mode)
         return OrjsonResponse(batch.to_wire())
 
     @router.get("/sync/lag")
-    async def lag(parent: ParentNode, peer: AuthPeer, after: Annotated[int, Query(ge=0)]) -> Any:
+    async def lag(
+        parent: ParentNode, peer: AuthPeer, after: Annotated[int, Query(ge=0, le=MAX_SEQ)]
+    ) -> Any:
         return await _guarded(parent, peer, parent.lag, peer, after)
 
     @router.post("/sync/initial-load")
@@ -217,7 +220,8 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
         parent: ParentNode,
         peer: AuthPeer,
         table: str,
-        after: str | None = None,
+        # a JSON list of the last key's values: a few short strings and integers
+        after: Annotated[str | None, Query(max_length=1024)] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
     ) -> Any:
         after_key = None
