@@ -17,6 +17,7 @@ from possync.store.console import accounts
 from possync.store.console.nav import NAV
 from possync.sync.db import write_tx
 from possync.webui import rendering
+from possync.webui.limits import KIB, MIB, BodyLimit
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH_COOKIE = "possync_flash"
@@ -37,6 +38,26 @@ class ConsoleSettings:
 
 class SignInRequired(Exception):
     pass
+
+
+# Console forms are a few fields: 64 KiB is far more than any needs, and the
+# sign-in form, the one anybody can post to, gets less. The catalog import takes a
+# file: its own limit (items.MAX_CSV_BYTES) plus room for the multipart framing.
+FORM_LIMIT = 64 * KIB
+SIGN_IN_LIMIT = 8 * KIB
+
+
+def body_limit(path: str) -> int | None:
+    """The most a request body may hold on ``path`` (None: not the console's)."""
+    from possync.store.console.items import MAX_CSV_BYTES  # items builds on this module
+
+    if path == "/console/items-import":
+        return MAX_CSV_BYTES + MIB
+    if path == "/console/login":
+        return SIGN_IN_LIMIT
+    if path == "/console" or path.startswith("/console/"):
+        return FORM_LIMIT
+    return None
 
 
 @dataclass
@@ -111,6 +132,7 @@ def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) 
     templates = rendering.templates(TEMPLATES, nav=NAV, money=format_amount)
     app.state.console = Console(engine, settings, templates)
     rendering.mount_static(app)
+    app.add_middleware(BodyLimit, limit_for=body_limit)
     for module in (auth, dashboard, offline_store, terminals, items, master_data, transactions):
         app.include_router(module.router)
 

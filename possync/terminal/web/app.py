@@ -31,6 +31,7 @@ from possync.terminal.web import checkout, customers, operations, returns, signi
 from possync.terminal.web.context import PosState, is_htmx, localtime, redirect, render
 from possync.terminal.web.sessions import CsrfRefused, Sessions, SignInRequired, optional_session
 from possync.webui import rendering
+from possync.webui.limits import KIB, BodyLimit
 
 HERE = Path(__file__).parent
 STATIC_URL = "/static/pos"
@@ -46,6 +47,14 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
+# Every form of the screen is a few short fields; the sign-in (open to anyone on
+# the network) is smaller still. Bodies are refused past these before parsing.
+FORM_LIMIT = 64 * KIB
+SIGN_IN_LIMIT = 8 * KIB
+
+
+def body_limit(path: str) -> int:
+    return SIGN_IN_LIMIT if path == "/signin" else FORM_LIMIT
 
 
 class ScreenHeaders:
@@ -138,7 +147,8 @@ def create_app(
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", lambda: Response(status_code=204), include_in_schema=False)
     _install_error_pages(app)
-    app.add_middleware(ScreenHeaders)
+    app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(ScreenHeaders)  # outermost: a 413 carries the headers too
     return app
 
 
