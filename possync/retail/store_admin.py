@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,7 @@ def init_store(
     offline_enabled: bool = True,
 ) -> None:
     _check_id(store_id, "a store id")
+    _create_private(engine)
     existing = sync_install.node_id(engine)
     if existing is not None and existing != store_id:
         raise RetailError(f"this database already belongs to store {existing}")
@@ -66,6 +69,19 @@ def init_store(
             )
             conn.execute(tax_rate.insert(), list(DEFAULT_TAX_RATES))
             conn.execute(payment_method.insert(), list(DEFAULT_PAYMENT_METHODS))
+
+
+def _create_private(engine: sa.Engine) -> None:
+    """Create a new SQLite store database readable by its owner only (0600): it
+    holds the terminals' credential hashes and the backup key. SQLite gives the
+    -wal and -shm files it makes later the main file's mode. An existing file is
+    left as its owner set it."""
+    path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    # O_EXCL: an existing file (a store already set up) is never touched.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def require_store(engine: sa.Engine) -> None:
