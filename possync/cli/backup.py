@@ -22,8 +22,7 @@ from possync.cli.common import (
     print_json,
     user_errors,
 )
-from possync.retail import offline_backup
-from possync.sync.db import open_engine
+from possync.retail import database, offline_backup
 from possync.terminal import restore
 
 
@@ -45,7 +44,7 @@ def backup_terminal(
     """Create Offline Backup: write this terminal's data to a file and print its
     import code. Re-provisions the terminal: its previous database stops syncing."""
     with user_errors():
-        made = offline_backup.create(open_engine(db), terminal, out, store_url=store_url)
+        made = offline_backup.create(database.open_store(db), terminal, out, store_url=store_url)
     if made.lost_changes:
         err_console.print(
             f"[yellow]warning:[/] {terminal} last reported {made.lost_changes} change(s) it "

@@ -37,6 +37,7 @@ from possync.terminal.local import Terminal
 from possync.terminal.purge import DEFAULT_RETENTION_DAYS, daily_purge
 from possync.terminal.schedule import SyncSchedule
 from possync.terminal.status import terminal_status
+from possync.terminal.upgrade import upgrade as upgrade_terminal
 from possync.transport.client import Refused, Unreachable
 
 if TYPE_CHECKING:
@@ -294,6 +295,9 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("possync")
     with user_errors():
+        # A till upgrades its own database at start (after a safety copy): it may
+        # have been offline for weeks with unsynced sales when its release changed.
+        upgrade_terminal(data, progress=log.info)
         term = Terminal.open(data)
         term.till()  # refuse to run a terminal that is not set up
         agent = SyncAgent(

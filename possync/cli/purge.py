@@ -12,10 +12,10 @@ import typer
 
 from possync.cli import pos, store
 from possync.cli.common import DataDir, DbUrl, JsonFlag, console, print_json, user_errors
+from possync.retail import database
 from possync.retail.purge_job import PurgeReport
 from possync.store.purge import DEFAULT_RETENTION_DAYS as STORE_RETENTION
 from possync.store.purge import purge_store
-from possync.sync.db import open_engine
 from possync.terminal.local import Terminal
 from possync.terminal.purge import DEFAULT_RETENTION_DAYS as TERMINAL_RETENTION
 from possync.terminal.purge import purge_terminal
@@ -88,7 +88,7 @@ def store_purge(
     """Compact the change log as far as every terminal (and head office) has
     acknowledged it, and delete terminal transactions older than DAYS."""
     with user_errors():
-        report = purge_store(open_engine(db), older_than, dry_run=dry_run)
+        report = purge_store(database.open_store(db), older_than, dry_run=dry_run)
     if json:
         print_json(report.as_dict())
     else:

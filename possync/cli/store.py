@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from possync.cli.common import DbUrl, JsonFlag, console, fail, print_json, user_errors
-from possync.retail import cashiers, catalog, offline_admin, reports, store_admin
+from possync.retail import cashiers, catalog, database, offline_admin, reports, store_admin
 from possync.retail import stock as stock_rules
 from possync.sync.db import open_engine, read_tx, write_tx
 
@@ -48,6 +48,29 @@ def init(
     console.print(f"store {store} ({name}) ready in {db}")
 
 
+@app.command()
+def details(
+    db: DbUrl,
+    address: Annotated[str | None, typer.Option(help="Printed on receipts ('' clears it)")] = None,
+    vat_number: Annotated[
+        str | None, typer.Option("--vat-number", help="Printed on receipts ('' clears it)")
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Show or change the store's address and VAT number (the tills take them at
+    their next sync)."""
+    with user_errors():
+        row = store_admin.set_details(
+            database.open_store(db), address=address, vat_number=vat_number
+        )
+    if json:
+        print_json(row)
+        return
+    console.print(f"[bold]{row['store_id']}[/] {row['name']}")
+    console.print(f"address: {row['address'] or '-'}", highlight=False)
+    console.print(f"VAT number: {row['vat_number'] or '-'}", highlight=False)
+
+
 @items_app.command("import")
 def import_items(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -55,7 +78,7 @@ def import_items(
 ) -> None:
     """Import a catalog CSV (sku,barcode,name,price,tax_code): all lines or none."""
     with user_errors():
-        engine = open_engine(db)
+        engine = database.open_store(db)
         with write_tx(engine) as conn:
             count = catalog.import_csv(conn, file.read_text(encoding="utf-8-sig"))
     console.print(f"imported {count} items")
@@ -72,7 +95,7 @@ def add_terminal(
     """Add a terminal (or re-provision it) and print its one-time registration code."""
     with user_errors():
         new = store_admin.add_terminal(
-            open_engine(db), terminal, name=name, offline_enabled=offline_enabled
+            database.open_store(db), terminal, name=name, offline_enabled=offline_enabled
         )
     if json:
         print_json(
@@ -99,7 +122,7 @@ def add_cashier(
     ],
 ) -> None:
     """Add a cashier, or change one's name and PIN (reaches the tills at their next sync)."""
-    with user_errors(), write_tx(open_engine(db)) as conn:
+    with user_errors(), write_tx(database.open_store(db)) as conn:
         cashiers.save(conn, cashier, name, pin=pin)
     console.print(f"cashier {cashier} ({name}) saved")
 
@@ -120,7 +143,7 @@ def add_admin(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with user_errors():
-        engine = open_engine(db)
+        engine = database.open_store(db)
         store_admin.require_store(engine)
         try:
             with write_tx(engine) as conn:
@@ -134,7 +157,7 @@ def add_admin(
 def enable_offline(db: DbUrl) -> None:
     """Enable Offline Store: offline-enabled terminals may register and sync."""
     with user_errors():
-        offline_admin.set_store_offline(open_engine(db), True)
+        offline_admin.set_store_offline(database.open_store(db), True)
     console.print("offline mode enabled for the store")
 
 
@@ -143,7 +166,7 @@ def disable_offline(db: DbUrl, force: Force = False) -> None:
     """Disable offline use for the whole store (refused while offline terminals have
     unsynced data, unless --force)."""
     with user_errors():
-        offline_admin.set_store_offline(open_engine(db), False, force=force)
+        offline_admin.set_store_offline(database.open_store(db), False, force=force)
     console.print("offline mode disabled: offline-enabled terminals can no longer sync")
 
 
@@ -159,7 +182,9 @@ def set_terminal(
     """Mark a terminal Off-line Enabled, or online only (refused while it has
     unsynced data, unless --force)."""
     with user_errors():
-        offline_admin.set_terminal_offline(open_engine(db), terminal, offline_enabled, force=force)
+        offline_admin.set_terminal_offline(
+            database.open_store(db), terminal, offline_enabled, force=force
+        )
     console.print(f"{terminal}: {'offline-enabled' if offline_enabled else 'online only'}")
 
 
@@ -175,7 +200,7 @@ def series(
 ) -> None:
     """Show a terminal's document-number series, or change one (Custom Series)."""
     with user_errors():
-        engine = open_engine(db)
+        engine = database.open_store(db)
         if kind is not None:
             offline_admin.change_series(
                 engine, terminal, kind, prefix=prefix, next_no=next_no, padding=padding
@@ -202,7 +227,7 @@ def adjust_stock(
 ) -> None:
     """Record a stock movement on the store (it reaches the terminals at their next sync)."""
     with user_errors():
-        engine = open_engine(db)
+        engine = database.open_store(db)
         with write_tx(engine) as conn:
             store_id = store_admin.store_row(conn).store_id
             stock_rules.adjust(conn, store_id, sku, qty, reason)
@@ -245,7 +270,7 @@ def serve(
 def status(db: DbUrl, json: JsonFlag = False) -> None:
     """Terminals, their last sync, received receipts and stock."""
     with user_errors():
-        info = reports.store_status(open_engine(db))
+        info = reports.store_status(database.open_store(db))
     if json:
         print_json(info)
         return

@@ -49,11 +49,16 @@ def document(conn: sa.Connection, receipt_no: str) -> dict[str, Any] | None:
         original_no = conn.execute(
             sa.select(receipt.c.receipt_no).where(receipt.c.receipt_id == head.original_receipt_id)
         ).scalar()
+    shop = conn.execute(
+        sa.select(store.c.name, store.c.address, store.c.vat_number).where(
+            store.c.store_id == head.store_id
+        )
+    ).first()
     return {
         **head._mapping,
-        "store_name": conn.execute(
-            sa.select(store.c.name).where(store.c.store_id == head.store_id)
-        ).scalar(),
+        "store_name": shop.name if shop else None,
+        "store_address": shop.address if shop else None,
+        "store_vat_number": shop.vat_number if shop else None,
         "cashier_name": conn.execute(
             sa.select(cashier.c.name).where(cashier.c.cashier_id == head.cashier_id)
         ).scalar(),

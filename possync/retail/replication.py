@@ -3,9 +3,38 @@
 from __future__ import annotations
 
 from possync.retail import schema as s
+from possync.sync.shapes import OlderShape
 from possync.sync.tables import Baseline, Direction, SyncSpec, SyncTable
 
 DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
+
+# The sync protocol: raised whenever a replicated table changes shape, with the
+# previous shape kept below so that a store serves tills not yet upgraded.
+#   1  release 0.1.0
+#   2  release 0.2.0: store.address, store.vat_number, receipt_line.discount
+PROTOCOL = 2
+
+PROTOCOL_1 = OlderShape(
+    protocol=1,
+    columns={
+        "store": ("store_id", "name", "currency", "offline_enabled"),
+        "receipt_line": (
+            "receipt_id",
+            "line_no",
+            "store_id",
+            "terminal_id",
+            "sku",
+            "name",
+            "qty",
+            "unit_price",
+            "line_total",
+            "tax_code",
+            "tax_rate_bp",
+            "tax_amount",
+            "original_line_no",
+        ),
+    },
+)
 
 SPEC = SyncSpec(
     tables=(
@@ -45,4 +74,6 @@ SPEC = SyncSpec(
         ),
     ),
     baselines=(Baseline(s.stock_level, route_column="store_id"),),
+    protocol=PROTOCOL,
+    older_shapes=(PROTOCOL_1,),
 )

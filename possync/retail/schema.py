@@ -26,6 +26,9 @@ store = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("offline_enabled", sa.Boolean, nullable=False),
+    # Printed on receipts (schema 0002, release 0.2.0).
+    sa.Column("address", sa.String(200)),
+    sa.Column("vat_number", sa.String(32)),
 )
 
 pos_terminal = sa.Table(
@@ -144,11 +147,14 @@ receipt_line = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("qty", sa.BigInteger, nullable=False),  # negative on returns
     sa.Column("unit_price", MONEY, nullable=False),
-    sa.Column("line_total", MONEY, nullable=False),
+    sa.Column("line_total", MONEY, nullable=False),  # after discount
     sa.Column("tax_code", sa.String(8), nullable=False),
     sa.Column("tax_rate_bp", sa.Integer, nullable=False),
     sa.Column("tax_amount", MONEY, nullable=False),
     sa.Column("original_line_no", sa.Integer),
+    # What discounts took off the line, tax included (schema 0002, release 0.2.0;
+    # a till of an older release sends none, so it arrives as 0).
+    sa.Column("discount", MONEY, nullable=False, default=0, server_default="0"),
 )
 
 receipt_payment = sa.Table(

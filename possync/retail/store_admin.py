@@ -84,6 +84,28 @@ def _create_private(engine: sa.Engine) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def set_details(
+    engine: sa.Engine, *, address: str | None = None, vat_number: str | None = None
+) -> dict[str, Any]:
+    """Change what receipts print about the store (None: leave as is; "": clear).
+    The change reaches the tills at their next sync. Returns the store's row."""
+    values: dict[str, Any] = {}
+    for name, value, limit in (("address", address, 200), ("vat_number", vat_number, 32)):
+        if value is None:
+            continue
+        value = " ".join(value.split())
+        if len(value) > limit:
+            raise RetailError(f"the {name.replace('_', ' ')} has at most {limit} characters")
+        values[name] = value or None
+    with write_tx(engine) as conn:
+        if values:
+            conn.execute(store.update().values(**values))
+        row = conn.execute(sa.select(store)).first()
+    if row is None:
+        raise RetailError("this database has no store; run 'possync store init' first")
+    return dict(row._mapping)
+
+
 def require_store(engine: sa.Engine) -> None:
     """Refuse a database that is not (yet) a store's, before touching it."""
     if not sa.inspect(engine).has_table(store.name):

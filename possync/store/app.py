@@ -6,13 +6,15 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from possync import __version__
+from possync.retail.database import open_store
 from possync.retail.policy import admission
 from possync.retail.replication import SPEC
 from possync.retail.store_admin import store_row
 from possync.store.console.app import ConsoleSettings, install_console
 from possync.store.pos_api import pos_router
-from possync.sync.db import open_engine, read_tx
+from possync.sync.db import read_tx
 from possync.sync.parent import Parent
+from possync.transport.protocol import AnnounceProtocol
 from possync.transport.server import install_error_handlers, sync_router
 
 
@@ -23,6 +25,7 @@ def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> Fas
         title=f"possync store {store_id}", version=__version__, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
+    app.add_middleware(AnnounceProtocol, protocol=SPEC.protocol)
     app.include_router(sync_router(app, Parent(engine, SPEC, store_id, admission=admission)))
     app.include_router(pos_router())  # retail calls of the terminals (issue 5)
     app.state.engine = engine
@@ -31,4 +34,6 @@ def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> Fas
 
 
 def create_app_from_url(url: str, console: ConsoleSettings | None = None) -> FastAPI:
-    return create_app(open_engine(url), console)
+    """The app of the store database at ``url``: refused (before anything is served)
+    unless its schema is this release's."""
+    return create_app(open_store(url), console)

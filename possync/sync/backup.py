@@ -9,7 +9,7 @@ that of a network load, and its first pull starts at the backup's cursor.
 
 File layout (see docs/backup.md)::
 
-    POSSYNC-BACKUP 1\\n           magic and format version
+    POSSYNC-BACKUP 2\\n           magic and format version (1 is still read)
     {"format": ...}\\n            the header: one line of JSON
     hmac-sha256=<64 hex>\\n       HMAC-SHA256 of the two lines above
     <gzip stream>                 the payload: JSON lines (start, chunk..., end)
@@ -38,7 +38,7 @@ import orjson
 
 from possync import __version__
 from possync.sync import backup_keys, peers
-from possync.sync.backup_header import MAX_HEADER, VERSION, Header
+from possync.sync.backup_header import MAX_HEADER, READABLE, VERSION, Header
 from possync.sync.backup_keys import BackupError, CodeKeys
 from possync.sync.child import Child
 from possync.sync.clock import utc_now
@@ -154,6 +154,7 @@ def write(
             code_check=keys.check,
             sealed_secret=keys.seal(secret, backup_id),
             software=f"possync {__version__}",
+            protocol=parent.spec.protocol,
         )
         lead = _lead(header)
         signature = b"hmac-sha256=" + keys.sign(lead).encode() + b"\n"
@@ -271,10 +272,10 @@ def _read_lead(f: IO[bytes], name: str) -> tuple[Header, bytes, str]:
             raise BackupError(f"{name} is truncated: its first line is incomplete")
         raise BackupError(f"{name} is not a possync backup file")
     version = int(found.group(1))
-    if version != VERSION:
+    if version not in READABLE:
         raise BackupError(
-            f"{name} has backup format version {version}; this possync "
-            f"({__version__}) reads version {VERSION} only: update possync on this terminal"
+            f"{name} has backup format version {version}; this possync ({__version__}) "
+            f"reads versions {READABLE[0]} to {READABLE[-1]}: update possync on this terminal"
         )
     line = f.readline(MAX_HEADER)
     if not line.endswith(b"\n"):
@@ -284,7 +285,7 @@ def _read_lead(f: IO[bytes], name: str) -> tuple[Header, bytes, str]:
         raw = orjson.loads(line)
     except orjson.JSONDecodeError:
         raise BackupError(f"{name} is damaged: its header is not valid JSON") from None
-    header = Header.from_json(raw, name)
+    header = Header.from_json(raw, name, version)
     sig_line = f.readline(128)
     if not sig_line.endswith(b"\n"):
         raise BackupError(f"{name} is truncated: its signature is incomplete")
@@ -301,6 +302,14 @@ def restore(verified: Verified, child: Child, parent_url: str) -> int:
     A failure can leave the database half loaded: restore into a database that is
     thrown away on failure (the terminal builds it in a temporary directory)."""
     h = verified.header
+    if h.protocol not in child.spec.protocols:
+        newer = h.protocol > child.spec.protocol
+        raise BackupError(
+            f"{verified.path.name} was made by {h.software} for sync protocol {h.protocol}; "
+            f"this possync ({__version__}) reads protocols "
+            f"{', '.join(map(str, child.spec.protocols))}: "
+            + ("update possync here first" if newer else "make a new backup on the store")
+        )
     with read_tx(child.engine) as conn:
         if child.node_id(conn) != h.node:
             raise BackupError(f"this database is node {child.node_id(conn)}, not {h.node}")
@@ -322,7 +331,11 @@ def restore(verified: Verified, child: Child, parent_url: str) -> int:
             elif kind == "chunk" and started and not ended:
                 more = record.get("more")
                 loaded += child.apply_chunk(
-                    record.get("table"), record.get("rows"), record.get("last_key"), more is True
+                    record.get("table"),
+                    record.get("rows"),
+                    record.get("last_key"),
+                    more is True,
+                    protocol=h.protocol,
                 )
                 chunks += 1
             elif kind == "end" and started and not ended:

@@ -13,7 +13,8 @@ from typing import Any
 from possync.sync.backup_keys import BackupError
 
 FORMAT = "possync-offline-backup"
-VERSION = 1
+VERSION = 2  # written; 2 added "protocol" (release 0.2.0)
+READABLE = (1, 2)
 MAX_HEADER = 1 << 20  # bytes; a real header is well under 4 KiB
 
 
@@ -33,11 +34,12 @@ class Header:
     code_check: str  # tells a mistyped import code from an altered file
     sealed_secret: str  # the node's secret, sealed with a key derived from the code
     software: str
+    protocol: int  # the sync protocol the rows are shaped for (format 1: protocol 1)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
-            "version": VERSION,
+            "version": VERSION,  # only the current format is ever written
             "backup_id": self.backup_id,
             "created_at": self.created_at,
             "parent": self.parent,
@@ -55,12 +57,14 @@ class Header:
             "code_check": self.code_check,
             "sealed_secret": self.sealed_secret,
             "software": self.software,
+            "protocol": self.protocol,
         }
 
     @classmethod
-    def from_json(cls, raw: Any, name: str) -> Header:
+    def from_json(cls, raw: Any, name: str, version: int = VERSION) -> Header:
+        """``version``: the format version the file's first line names."""
         fields = _Fields(raw, name)
-        if fields.text("format") != FORMAT or fields.integer("version") != VERSION:
+        if fields.text("format") != FORMAT or fields.integer("version") != version:
             raise BackupError(f"{name} is damaged: its header names another format or version")
         payload = _Fields(fields.get("payload", dict), name, "payload.")
         if payload.text("compression") != "gzip":
@@ -80,6 +84,7 @@ class Header:
             code_check=fields.text("code_check"),
             sealed_secret=fields.text("sealed_secret"),
             software=fields.text("software"),
+            protocol=fields.integer("protocol") if version >= 2 else 1,
         )
 
 

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from possync.sync.errors import BadBatch
+from possync.sync.errors import BadBatch, UnsupportedProtocol
 from possync.sync.log import Change
 from possync.sync.rows import INT_MAX, RowChecker
+from possync.sync.shapes import Adapter
 from possync.sync.tables import Direction, SyncSpec
 
-PROTOCOL_VERSION = 1
 _OPS = frozenset({"I", "U", "D"})
 # The largest sequence number or cursor on the wire: a signed 64-bit column's.
 MAX_SEQ = INT_MAX
@@ -29,10 +29,11 @@ class Batch:
     through: int
     changes: Sequence[Change]
     more: bool = False
+    protocol: int = 1  # the sync protocol the rows are shaped for (see shapes.py)
 
     def to_wire(self) -> dict[str, Any]:
         return {
-            "protocol": PROTOCOL_VERSION,
+            "protocol": self.protocol,
             "source": self.source,
             "after": self.after,
             "through": self.through,
@@ -46,6 +47,10 @@ class BatchReader:
 
     def __init__(self, spec: SyncSpec, direction: Direction) -> None:
         self.direction = direction
+        self.protocol = spec.protocol
+        # A parent completes the rows of children on an older protocol; a child
+        # takes only its own protocol from its parent (the parent upgrades first).
+        self._adapters = spec.adapters if direction is Direction.UP else {}
         flows = (
             (lambda t: t.direction.flows_up)
             if direction is Direction.UP
@@ -58,8 +63,9 @@ class BatchReader:
         if not isinstance(body, dict):
             raise BadBatch("the body must be a JSON object")
         protocol = body.get("protocol")
-        if protocol != PROTOCOL_VERSION:
-            raise BadBatch(f"protocol: expected {PROTOCOL_VERSION}, got {protocol!r}")
+        adapter = self._adapters.get(protocol) if type(protocol) is int else None
+        if protocol != self.protocol and adapter is None:
+            raise self._unsupported(protocol)
         source = body.get("source")
         if not isinstance(source, str) or not source:
             raise BadBatch("source: expected the sending node's id")
@@ -72,9 +78,28 @@ class BatchReader:
         items = body.get("changes")
         if not isinstance(items, list):
             raise BadBatch("changes: expected a list")
-        return Batch(source, after, through, self._changes(items, after, through), more)
+        changes = self._changes(items, after, through, adapter)
+        return Batch(source, after, through, changes, more, self.protocol)
 
-    def _changes(self, items: list[Any], after: int, through: int) -> list[Change]:
+    def _unsupported(self, protocol: Any) -> UnsupportedProtocol:
+        if type(protocol) is not int:
+            return UnsupportedProtocol(f"protocol: expected an integer, got {protocol!r}")
+        supported = sorted({self.protocol, *self._adapters})
+        if self.direction is Direction.DOWN:
+            return UnsupportedProtocol(
+                f"the parent sent sync protocol {protocol}; this node speaks {self.protocol}: "
+                "the parent must run the same release or a newer one",
+                supported=supported,
+            )
+        return UnsupportedProtocol(
+            f"the batch is in sync protocol {protocol}; this node speaks "
+            f"{', '.join(map(str, supported))}",
+            supported=supported,
+        )
+
+    def _changes(
+        self, items: list[Any], after: int, through: int, adapter: Adapter | None
+    ) -> list[Change]:
         changes: list[Change] = []
         last = after
         for i, item in enumerate(items):
@@ -100,7 +125,10 @@ class BatchReader:
                 raise BadBatch(f"{where}.op: expected one of I, U, D, got {op!r}")
             if op != "I" and table in self._immutable:
                 raise BadBatch(f"{where}.op: rows of {table} are immutable; only I is allowed")
-            changes.append(Change(seq, table, op, checker.check(item.get("row"), op, where)))
+            row = item.get("row")
+            if adapter is not None:
+                row = adapter.complete(table, op, row, where)
+            changes.append(Change(seq, table, op, checker.check(row, op, where)))
         return changes
 
 

@@ -12,6 +12,8 @@ transition tables.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 
 from possync.sync.tables import SyncSpec, SyncTable
@@ -112,4 +114,18 @@ def install_triggers(conn: sa.Connection, spec: SyncSpec) -> None:
     ddl = sqlite_ddl if conn.dialect.name == "sqlite" else postgres_ddl
     for t in spec.tables:
         for statement in ddl(t):
+            conn.exec_driver_sql(statement)
+
+
+def refresh_triggers(conn: sa.Connection, spec: SyncSpec, names: tuple[str, ...]) -> None:
+    """Make the triggers of tables a schema upgrade changed again, from their
+    columns as the database now has them (not as this release declares them: a
+    later migration may add more), so a change made right after is captured whole."""
+    ddl = sqlite_ddl if conn.dialect.name == "sqlite" else postgres_ddl
+    for name in names:
+        declared = spec.table(name)
+        if declared is None:
+            raise ValueError(f"{name} does not replicate")
+        reflected = sa.Table(name, sa.MetaData(), autoload_with=conn)
+        for statement in ddl(replace(declared, table=reflected)):
             conn.exec_driver_sql(statement)

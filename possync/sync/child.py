@@ -25,6 +25,7 @@ from possync.sync.tables import Direction, SyncSpec, SyncTable
 
 LOAD_CURSOR = "initial_load_cursor"
 LOAD_DONE = "initial_load_done"
+RELOAD = "reload_tables"  # JSON list: tables to load again (after a schema upgrade)
 
 
 class Child:
@@ -78,7 +79,9 @@ class Child:
             source = self.node_id(conn)
         full = len(changes) == limit
         through = changes[-1].seq if full else head
-        return Batch(source, start, through, changes, more=through < head)
+        return Batch(
+            source, start, through, changes, more=through < head, protocol=self.spec.protocol
+        )
 
     def acknowledged(self, through: int) -> None:
         """The parent has durably applied our changes up to ``through``."""
@@ -191,13 +194,20 @@ class Child:
         order = {t.name: i for i, t in enumerate(self.spec.tables)}
         return sorted((dict(r) for r in rows), key=lambda r: order[r["table_name"]])
 
-    def apply_chunk(self, table_name: str, rows: Any, last_key: Any, more: bool) -> int:
-        """Upsert one chunk of the initial load and remember how far it got."""
+    def apply_chunk(
+        self, table_name: str, rows: Any, last_key: Any, more: bool, *, protocol: int | None = None
+    ) -> int:
+        """Upsert one chunk of the initial load and remember how far it got.
+        ``protocol``: the one the rows are shaped for, if older than ours (an offline
+        backup made by an older release): they get the columns added since."""
         table = self.spec.table(table_name)
         if table is None:
             raise BadBatch(f"table: unknown table {table_name!r}")
         if not isinstance(rows, list):
             raise BadBatch("rows: expected a list")
+        if protocol is not None and protocol != self.spec.protocol:
+            adapter = self.spec.adapters[protocol]
+            rows = [adapter.complete(table_name, "I", r, f"rows[{i}]") for i, r in enumerate(rows)]
         checker = RowChecker(table)
         checked = [checker.check(r, "I", f"rows[{i}]") for i, r in enumerate(rows)]
         with write_tx(self.engine) as conn:
@@ -228,6 +238,53 @@ class Child:
                 raise NotProvisioned(f"{unfinished} table(s) of the initial load are unfinished")
             peers.set_inbound_seq(conn, self._parent_id(conn), int(cursor), pushed=False)
             state.put(conn, LOAD_DONE, "1")
+
+    # -- reload after an upgrade ----------------------------------------------------
+
+    def request_reload(self, conn: sa.Connection, protocol: int) -> list[str]:
+        """This node has just been upgraded from ``protocol``: what it pulled until
+        now was cut to that protocol's shape, so the tables that changed shape since
+        must be loaded again, whole, before the next pull. Returns their names."""
+        adapter = self.spec.adapters.get(protocol)
+        if adapter is None or peers.parent(conn) is None:
+            return []
+        names = [
+            t.name for t in self.spec.down_tables if t.initial_load and t.name in adapter.reshaped
+        ]
+        if names:
+            state.put(conn, RELOAD, _json(sorted(set(names) | set(self.pending_reloads(conn)))))
+        return names
+
+    def pending_reloads(self, conn: sa.Connection | None = None) -> list[str]:
+        if conn is None:
+            with read_tx(self.engine) as c:
+                return self.pending_reloads(c)
+        raw = state.get(conn, RELOAD)
+        return list(orjson.loads(raw)) if raw else []
+
+    def reload_chunk(self, table_name: str, rows: Any, more: bool) -> int:
+        """Upsert a chunk of a table being loaded again; after its last chunk the
+        table is done. The parent's current rows may be newer than this node's
+        cursor: the pull that follows replays the log forward, so rows end as new as
+        the parent's. An interrupted reload starts its table again."""
+        if table_name not in self.pending_reloads():
+            raise BadBatch(f"table: {table_name!r} is not being loaded again")
+        table = self.spec.table(table_name)
+        assert table is not None
+        if not isinstance(rows, list):
+            raise BadBatch("rows: expected a list")
+        checker = RowChecker(table)
+        checked = [checker.check(r, "I", f"rows[{i}]") for i, r in enumerate(rows)]
+        with write_tx(self.engine) as conn:
+            origin = self._parent_id(conn) if self.relays else log.SUPPRESS
+            self.applier.upsert_rows(conn, table_name, checked, origin)
+            if not more:
+                left = [n for n in self.pending_reloads(conn) if n != table_name]
+                if left:
+                    state.put(conn, RELOAD, _json(left))
+                else:
+                    state.delete(conn, RELOAD)
+        return len(checked)
 
     def _parent_id(self, conn: sa.Connection) -> str:
         return self.parent(conn).node_id

@@ -53,6 +53,13 @@ class Suspended(SyncError):
     code = "sync_suspended"
 
 
+class UnsupportedProtocol(SyncError):
+    """The peer speaks a sync protocol this node does not (see shapes.py): a parent
+    speaks its own protocol and the one before; a child needs its parent's."""
+
+    code = "protocol_unsupported"
+
+
 class AuthenticationFailed(SyncError):
     code = "unauthenticated"
 

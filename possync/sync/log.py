@@ -226,3 +226,28 @@ def compact(conn: sa.Connection, through: int) -> int:
 
 def compacted_through(conn: sa.Connection) -> int:
     return int(state.get(conn, COMPACTED_THROUGH) or 0)
+
+
+def complete_rows(conn: sa.Connection, table: str, added: dict[str, Any]) -> int:
+    """Give the logged rows of ``table`` (inserts and updates) the columns a schema
+    upgrade ``added``, with their values, so that the log holds rows of the table's
+    current shape only. Runs inside the upgrade's transaction."""
+    if not added:
+        return 0
+    params: dict[str, Any] = {"table": table}
+    if _sqlite(conn):
+        paths = []
+        for i, (column, value) in enumerate(added.items()):
+            paths.append(f"'$.{column}', json(:v{i})")
+            params[f"v{i}"] = orjson.dumps(value).decode()
+        sql = (
+            f"UPDATE sync_change SET row_data = json_set(row_data, {', '.join(paths)}) "
+            "WHERE table_name = :table AND op <> 'D'"
+        )
+    else:
+        params["added"] = orjson.dumps(added).decode()
+        sql = (
+            "UPDATE sync_change SET row_data = (row_data::jsonb || CAST(:added AS jsonb))::text "
+            "WHERE table_name = :table AND op <> 'D'"
+        )
+    return conn.execute(sa.text(sql), params).rowcount

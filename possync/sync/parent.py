@@ -26,10 +26,12 @@ from possync.sync.errors import (
     OutOfSequence,
     Suspended,
     SyncError,
+    UnsupportedProtocol,
 )
 from possync.sync.log import Change, LogFilter
 from possync.sync.peers import Peer
 from possync.sync.rows import INT_MAX, INT_MIN
+from possync.sync.shapes import Adapter
 from possync.sync.tables import Direction, SyncSpec, SyncTable
 
 MAX_PULL_LIMIT = 10_000
@@ -176,11 +178,14 @@ class Parent:
         limit: int,
         reported_head: int | None = None,
         reported_mode: str | None = None,
+        protocol: int | None = None,
     ) -> Batch:
         """The next batch for a child. Asking for what follows ``after`` acknowledges
         everything up to ``after``; ``reported_head`` is the head of the child's own
         log, kept to tell how much it still has to send; ``reported_mode`` is the
-        child's working mode, kept for dashboards."""
+        child's working mode, kept for dashboards; ``protocol`` the sync protocol
+        the child speaks (default: ours), which shapes the rows."""
+        protocol, adapter = self._shape(protocol)
         if not 1 <= limit <= MAX_PULL_LIMIT:
             raise BadBatch(f"limit: expected 1 to {MAX_PULL_LIMIT}, got {limit}")
         self.admit(peer.node_id)
@@ -202,8 +207,14 @@ class Parent:
                     "copy; the terminal must be provisioned again",
                     expected_after=head,
                 )
+            # Rows pass through untouched (raw) unless they must be reshaped.
             changes = log.read(
-                conn, self._filter(peer), after=after, through=head, limit=limit, raw=True
+                conn,
+                self._filter(peer),
+                after=after,
+                through=head,
+                limit=limit,
+                raw=adapter is None,
             )
         full = len(changes) == limit
         through = changes[-1].seq if full else head
@@ -219,7 +230,19 @@ class Parent:
                 caught_up=not more,
                 mode=reported_mode,
             )
-        return Batch(self.node_id, after, through, changes, more=more)
+        if adapter is not None:
+            changes = adapter.outgoing(changes)  # after ``through``: the cursor covers all
+        return Batch(self.node_id, after, through, changes, more=more, protocol=protocol)
+
+    def _shape(self, protocol: int | None) -> tuple[int, Adapter | None]:
+        protocol = self.spec.protocol if protocol is None else protocol
+        if protocol not in self.spec.protocols:
+            raise UnsupportedProtocol(
+                f"sync protocol {protocol} is not one this node speaks "
+                f"({', '.join(map(str, self.spec.protocols))})",
+                supported=list(self.spec.protocols),
+            )
+        return protocol, self.spec.adapter(protocol)
 
     def sent_unacknowledged(self, conn: sa.Connection, peer: Peer) -> int:
         """Changes served to this child in pulls that it has not acknowledged yet."""
@@ -244,16 +267,21 @@ class Parent:
 
     # -- initial load -----------------------------------------------------------
 
-    def _load_tables(self) -> list[SyncTable]:
-        return [t for t in self.spec.down_tables if t.initial_load]
+    def _load_tables(self, adapter: Adapter | None = None) -> list[SyncTable]:
+        return [
+            t
+            for t in self.spec.down_tables
+            if t.initial_load and (adapter is None or adapter.sends(t.name))
+        ]
 
-    def start_load(self, peer: Peer, attempts: int = 20) -> LoadStart:
+    def start_load(self, peer: Peer, attempts: int = 20, protocol: int | None = None) -> LoadStart:
         """The cursor a new child starts from, and the baselines as of that cursor.
 
         Both come from one database snapshot. On PostgreSQL that snapshot must not
         hold committed-but-unnumbered changes (they would get numbers above the
         cursor and be counted twice); if it does, number them and take another.
         """
+        _, adapter = self._shape(protocol)
         self.admit(peer.node_id)
         for _ in range(attempts):
             self.publish()
@@ -267,20 +295,27 @@ class Parent:
                 }
                 counts = {
                     t.name: _count(conn, t.table, t.route_column, peer.route_keys)
-                    for t in self._load_tables()
+                    for t in self._load_tables(adapter)
                 }
             with write_tx(self.engine) as conn:
                 peers.set_outbound_seq(conn, peer.node_id, cursor, pulled=True)
-            return LoadStart(cursor, baselines, [t.name for t in self._load_tables()], counts)
+            tables = [t.name for t in self._load_tables(adapter)]
+            return LoadStart(cursor, baselines, tables, counts)
         raise SyncError("the server is too busy to start an initial load; try again")
 
     def load_chunk(
-        self, peer: Peer, table_name: str, after_key: list[Any] | None, limit: int
+        self,
+        peer: Peer,
+        table_name: str,
+        after_key: list[Any] | None,
+        limit: int,
+        protocol: int | None = None,
     ) -> tuple[list[dict[str, Any]], list[Any] | None, bool]:
         """Rows of a table in key order, after ``after_key``: (rows, last key, more)."""
+        _, adapter = self._shape(protocol)
         self.admit(peer.node_id)
         table = self.spec.table(table_name)
-        if table is None or table not in self._load_tables():
+        if table is None or table not in self._load_tables(adapter):
             raise BadBatch(f"table: {table_name!r} is not part of the initial load")
         if not 1 <= limit <= MAX_CHUNK_LIMIT:
             raise BadBatch(f"limit: expected 1 to {MAX_CHUNK_LIMIT}, got {limit}")
@@ -306,6 +341,8 @@ class Parent:
         more = len(rows) > limit
         rows = rows[:limit]
         last = [rows[-1][k] for k in table.key_columns] if rows else after_key
+        if adapter is not None:
+            rows = [adapter.cut(table_name, row) for row in rows]
         return rows, last, more
 
 

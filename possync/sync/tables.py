@@ -14,6 +14,8 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
+from possync.sync.shapes import Adapter, OlderShape, adapters
+
 
 class Direction(StrEnum):
     """Which way a table's changes travel along the parent/child tree."""
@@ -78,8 +80,18 @@ class Baseline:
 
 @dataclass(frozen=True)
 class SyncSpec:
+    """tables, baselines: what replicates.
+    protocol: the version of the sync protocol this spec's rows are shaped for; an
+        application raises it whenever a replicated table changes shape.
+    older_shapes: the shapes of earlier protocols that a parent still serves (see
+        shapes.py), usually the one before ``protocol``.
+    """
+
     tables: tuple[SyncTable, ...]
     baselines: tuple[Baseline, ...] = field(default=())
+    protocol: int = 1
+    older_shapes: tuple[OlderShape, ...] = field(default=())
+    adapters: dict[int, Adapter] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tables]
@@ -89,6 +101,19 @@ class SyncSpec:
             for col in (t.route_column, t.owner_column):
                 if col is not None and col not in t.table.c:
                     raise ValueError(f"{t.name} has no column {col!r}")
+        for shape in self.older_shapes:
+            if shape.protocol >= self.protocol:
+                raise ValueError(f"older shape {shape.protocol} is not older than {self.protocol}")
+        object.__setattr__(self, "adapters", adapters(self.tables, self.older_shapes))
+
+    @property
+    def protocols(self) -> tuple[int, ...]:
+        """Every protocol this spec can serve, oldest first."""
+        return (*sorted(self.adapters), self.protocol)
+
+    def adapter(self, protocol: int) -> Adapter | None:
+        """How to shape rows for a peer on ``protocol`` (None: as they are)."""
+        return None if protocol == self.protocol else self.adapters[protocol]
 
     def table(self, name: str) -> SyncTable | None:
         return self._by_name.get(name)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from possync.retail import database
+from possync.retail import database, schema_version
 from possync.retail.replication import SPEC
 from possync.retail.sales import Till
 from possync.retail.schema import store
@@ -24,6 +24,13 @@ from possync.transport.client import SyncClient
 DB_FILE = "terminal.db"
 LOCK_FILE = "sync.lock"
 LAST_SYNC_AT = "last_sync_at"
+
+
+def how_to_upgrade(data_dir: Path) -> str:
+    return (
+        f"run 'possync pos upgrade --data {data_dir}' first "
+        "(or start 'possync pos run', which upgrades by itself)"
+    )
 
 
 class SyncBusy(SyncError):
@@ -42,14 +49,24 @@ class Terminal:
         data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(data_dir, 0o700)  # the database holds the terminal's secret
         terminal = cls(data_dir)
-        database.install(terminal.engine, terminal_id)
+        database.install(terminal.engine, terminal_id, how_to_upgrade(data_dir))
         return terminal
 
     @classmethod
-    def open(cls, data_dir: Path) -> Terminal:
+    def open(cls, data_dir: Path, *, check_schema: bool = True) -> Terminal:
+        """Open the terminal's database; refuse one whose schema is not this
+        release's (older: it says how to upgrade; newer: it is left untouched)."""
         if not (data_dir / DB_FILE).exists():
             raise NotProvisioned(f"no terminal database in {data_dir}; run 'possync pos init'")
-        return cls(data_dir)
+        terminal = cls(data_dir)
+        if check_schema:
+            try:
+                with read_tx(terminal.engine) as conn:
+                    schema_version.check(conn, how_to_upgrade(data_dir))
+            except schema_version.SchemaError:
+                terminal.close()
+                raise
+        return terminal
 
     def close(self) -> None:
         self.engine.dispose()
@@ -84,7 +101,9 @@ class Terminal:
         with read_tx(self.engine) as conn:
             node = self.child.node_id(conn)
             parent = self.child.parent(conn)
-        return SyncClient(url or parent.url or "", node, parent.secret, timeout=timeout)
+        return SyncClient(
+            url or parent.url or "", node, parent.secret, timeout=timeout, protocol=SPEC.protocol
+        )
 
     @contextmanager
     def sync_lock(self, wait: float = 0.0) -> Iterator[None]:

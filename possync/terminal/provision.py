@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 
+from possync.retail.replication import SPEC
 from possync.sync import peers
 from possync.sync.db import write_tx
 from possync.sync.errors import NotProvisioned
@@ -45,7 +46,8 @@ def register(data_dir: Path, store_url: str, terminal_id: str, code: str) -> Ter
                 return terminal  # registered before; the load may still be unfinished
     else:
         terminal = Terminal.create(data_dir, terminal_id)
-    with SyncClient(url) as client:
+    with SyncClient(url, protocol=SPEC.protocol) as client:
+        client.health()  # a store older than this till is refused before the code is used
         answer = client.register(terminal_id, code)
     with write_tx(terminal.engine) as conn:
         peers.set_parent(conn, answer["parent"], url, answer["secret"], answer["route_keys"])

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possync.retail.replication import SPEC
 from possync.retail.schema import receipt
 from possync.sync import log, peers, state
 from possync.sync.db import read_tx
@@ -28,7 +29,9 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
     lag: int | None = None
     if probe_store and parent is not None and parent.url and node:
         try:
-            with SyncClient(parent.url, node, parent.secret, timeout=3.0) as client:
+            with SyncClient(
+                parent.url, node, parent.secret, timeout=3.0, protocol=SPEC.protocol
+            ) as client:
                 lag = int(client.lag(parent.inbound_seq)["backlog"])
             reachable = True
         except Refused:

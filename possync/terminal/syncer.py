@@ -15,11 +15,12 @@ from possync.sync.child import Child
 from possync.sync.clock import utc_now
 from possync.sync.db import write_tx
 from possync.sync.errors import OutOfSequence, SyncError
-from possync.terminal.local import LAST_SYNC_AT, Terminal
+from possync.terminal.local import DB_FILE, LAST_SYNC_AT, Terminal
 from possync.transport.client import Refused, SyncClient, Unreachable
 
 PUSH_BATCH = 10_000  # changes; ~1,250 receipts, ~3 MB of JSON
 PULL_BATCH = 5000
+RELOAD_CHUNK = 5000  # rows per chunk of a table loaded again after an upgrade
 
 Progress = Callable[[str, int], None]
 
@@ -100,6 +101,7 @@ def pull(
 
     child = terminal.child
     mode = current(terminal)
+    reload(child, client, progress)
     while not should_stop():
         body = client.pull(child.inbound_cursor(), PULL_BATCH, head=child.log_head(), mode=mode)
         batch = child.apply_pulled(body)
@@ -111,6 +113,18 @@ def pull(
         # what acknowledges it, so the store knows exactly where this terminal is.
         if not batch.more and not batch.changes:
             return
+
+
+def reload(child: Child, client: SyncClient, progress: Progress) -> None:
+    """Tables left to load again after an upgrade (see Child.request_reload)."""
+    for table in child.pending_reloads():
+        after, more, rows = None, True, 0
+        while more:
+            answer = client.load_chunk(table, after, RELOAD_CHUNK)
+            more = answer.get("more") is True
+            rows += child.reload_chunk(table, answer.get("rows"), more)
+            after = answer.get("last_key")
+            progress("reload", rows)
 
 
 def sync(
@@ -140,6 +154,11 @@ def sync(
             _record(terminal, str(exc))
             raise
     _record(terminal, None)
+    if do_push and do_pull:
+        # In step with the store in this release's shape: the copy kept by the
+        # last upgrade is no longer needed for a rollback.
+        for path in terminal.data_dir.glob(f"{DB_FILE}.pre-*"):
+            path.unlink(missing_ok=True)
     return report
 
 

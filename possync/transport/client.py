@@ -12,6 +12,8 @@ import httpx
 import orjson
 
 from possync.sync.batch import Batch
+from possync.transport.protocol import HEADER
+from possync.transport.protocol import parse as parse_protocol
 
 
 class Unreachable(Exception):
@@ -26,6 +28,11 @@ class Refused(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
+class ParentTooOld(Refused):
+    """The parent speaks an older sync protocol than this node: it must be upgraded
+    first. Raised before anything of its answer is used."""
+
+
 class SyncClient:
     def __init__(
         self,
@@ -35,11 +42,20 @@ class SyncClient:
         *,
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        protocol: int | None = None,
     ) -> None:
+        """``protocol``: the sync protocol this node speaks, sent with every request
+        and required of every answer (None: neither, for tools that only look)."""
         auth = httpx.BasicAuth(node_id, secret) if node_id and secret else None
         self.base_url = base_url.rstrip("/")
+        self.protocol = protocol
+        headers = {HEADER: str(protocol)} if protocol is not None else None
         self._http = httpx.Client(
-            base_url=self.base_url + "/api/v1/", auth=auth, timeout=timeout, transport=transport
+            base_url=self.base_url + "/api/v1/",
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            headers=headers,
         )
 
     def close(self) -> None:
@@ -64,6 +80,7 @@ class SyncClient:
             )
         except httpx.TransportError as exc:
             raise Unreachable(f"cannot reach {self.base_url}: {exc}") from exc
+        self._check_protocol(response)
         if response.status_code >= 400:
             try:
                 error = orjson.loads(response.content)["error"]
@@ -80,6 +97,26 @@ class SyncClient:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
             raise Unreachable(f"{self.base_url} sent a truncated or invalid answer") from exc
+
+    def _check_protocol(self, response: httpx.Response) -> None:
+        if self.protocol is None:
+            return
+        theirs = parse_protocol(response.headers.get(HEADER))
+        if theirs is not None and theirs >= self.protocol:
+            return
+        said = (
+            "no sync protocol (possync 0.1)"
+            if HEADER not in response.headers
+            else (f"sync protocol {response.headers[HEADER]!r}")
+        )
+        raise ParentTooOld(
+            response.status_code,
+            "parent_too_old",
+            f"the server at {self.base_url} speaks {said}, older than this node's "
+            f"protocol {self.protocol}: the server must be upgraded first. Until then "
+            "this node keeps working offline and keeps every change for later",
+            {"protocol": theirs, "needed": self.protocol},
+        )
 
     def health(self) -> dict[str, Any]:
         return self._call("GET", "health")

@@ -20,12 +20,14 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from possync import __version__
 from possync.sync import peers
 from possync.sync.batch import MAX_SEQ
 from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import AuthenticationFailed, BadBatch, SyncError
 from possync.sync.parent import Parent
 from possync.sync.peers import Peer
+from possync.transport import protocol
 from possync.transport.errors import STATUS_BY_CODE
 
 log = logging.getLogger("possync.api")
@@ -132,6 +134,13 @@ async def authenticated(request: Request, parent: ParentNode) -> Peer:
 AuthPeer = Annotated[Peer, Depends(authenticated)]
 
 
+def peer_protocol(request: Request, parent: ParentNode) -> int:
+    return protocol.requested(request.headers.get(protocol.HEADER), parent.spec)
+
+
+PeerProtocol = Annotated[int, Depends(peer_protocol)]
+
+
 def _record_error(parent: Parent, peer: Peer, exc: SyncError) -> None:
     try:
         with write_tx(parent.engine) as conn:
@@ -155,11 +164,17 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
     @router.get("/health")
-    async def health(parent: ParentNode) -> dict[str, str]:
-        return {"status": "ok", "node": parent.node_id}
+    async def health(parent: ParentNode) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "node": parent.node_id,
+            "version": __version__,
+            "protocol": parent.spec.protocol,
+            "protocols": list(parent.spec.protocols),
+        }
 
     @router.post("/register")
-    async def register(request: Request, parent: ParentNode) -> Any:
+    async def register(request: Request, parent: ParentNode, _: PeerProtocol) -> Any:
         body = await read_json(request, 64 * 1024)
         if (
             not isinstance(body, dict)
@@ -180,8 +195,8 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
         return OrjsonResponse(await run_in_threadpool(_register))
 
     @router.post("/sync/push")
-    async def push(request: Request, parent: ParentNode, peer: AuthPeer) -> Any:
-        body = await read_json(request)
+    async def push(request: Request, parent: ParentNode, peer: AuthPeer, _: PeerProtocol) -> Any:
+        body = await read_json(request)  # the batch names the protocol of its rows
         acknowledged = await _guarded(parent, peer, parent.receive, peer, body)
         return {"acknowledged": acknowledged}
 
@@ -189,12 +204,15 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
     async def pull(
         parent: ParentNode,
         peer: AuthPeer,
+        speaks: PeerProtocol,
         after: Annotated[int, Query(ge=0, le=MAX_SEQ)],
         limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
         head: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
         mode: Annotated[str | None, Query(pattern=r"^[a-z_]{1,16}$")] = None,
     ) -> Any:
-        batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit, head, mode)
+        batch = await _guarded(
+            parent, peer, parent.changes_for, peer, after, limit, head, mode, speaks
+        )
         return OrjsonResponse(batch.to_wire())
 
     @router.get("/sync/lag")
@@ -204,8 +222,8 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
         return await _guarded(parent, peer, parent.lag, peer, after)
 
     @router.post("/sync/initial-load")
-    async def start_load(parent: ParentNode, peer: AuthPeer) -> Any:
-        start = await _guarded(parent, peer, parent.start_load, peer)
+    async def start_load(parent: ParentNode, peer: AuthPeer, speaks: PeerProtocol) -> Any:
+        start = await _guarded(parent, peer, parent.start_load, peer, 20, speaks)
         return OrjsonResponse(
             {
                 "cursor": start.cursor,
@@ -219,6 +237,7 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
     async def load_chunk(
         parent: ParentNode,
         peer: AuthPeer,
+        speaks: PeerProtocol,
         table: str,
         # a JSON list of the last key's values: a few short strings and integers
         after: Annotated[str | None, Query(max_length=1024)] = None,
@@ -231,7 +250,7 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
             except orjson.JSONDecodeError:
                 raise BadBatch("after: expected a JSON list of key values") from None
         rows, last, more = await _guarded(
-            parent, peer, parent.load_chunk, peer, table, after_key, limit
+            parent, peer, parent.load_chunk, peer, table, after_key, limit, speaks
         )
         return OrjsonResponse({"table": table, "rows": rows, "last_key": last, "more": more})
 

@@ -189,7 +189,7 @@ def test_bad_files_and_occupied_directories_are_refused_untouched(tmp_path: Path
             "header was altered: the signature of its header does not match",
         ),
         (
-            variant("v9", data.replace(b"POSSYNC-BACKUP 1", b"POSSYNC-BACKUP 9", 1)),
+            variant("v9", data.replace(b"POSSYNC-BACKUP 2", b"POSSYNC-BACKUP 9", 1)),
             "T01",
             code,
             (),

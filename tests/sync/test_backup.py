@@ -14,6 +14,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from possync import __version__
 from possync.sync import backup, backup_keys, peers
 from possync.sync.backup import BackupError, Verified
 from possync.sync.backup_header import Header
@@ -145,14 +146,15 @@ def test_round_trip_gives_the_network_load_and_resumes_at_the_cursor(
 def test_header_describes_the_file_and_the_secret_is_sealed(scene: Scene) -> None:
     data = scene.path.read_bytes()
     first, header_line, signature, _ = data.split(b"\n", 3)
-    assert first == b"POSSYNC-BACKUP 1"
+    assert first == b"POSSYNC-BACKUP 2"
     header = orjson.loads(header_line)
-    assert (header["format"], header["version"], header["parent"], header["node"]) == (
-        "possync-offline-backup",
-        1,
-        "P",
-        "C1",
-    )
+    assert (
+        header["format"],
+        header["version"],
+        header["protocol"],
+        header["parent"],
+        header["node"],
+    ) == ("possync-offline-backup", 2, 1, "P", "C1")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", header["created_at"])
     assert header["rows"] == {"catalog": 39, "shared": 0}  # key % 3 in (0, 1)
     assert header["baselines"] == {"total": 1}
@@ -280,8 +282,9 @@ def test_a_backup_for_another_node_or_parent_is_refused(scene: Scene) -> None:
 def test_an_unknown_format_version_or_foreign_file_is_refused(scene: Scene) -> None:
     refused(
         scene,
-        altered(scene, lambda d: d.replace(b"POSSYNC-BACKUP 1\n", b"POSSYNC-BACKUP 2\n", 1)),
-        "altered.backup has backup format version 2; this possync (0.1.0) reads version 1 only",
+        altered(scene, lambda d: d.replace(b"POSSYNC-BACKUP 2\n", b"POSSYNC-BACKUP 3\n", 1)),
+        f"altered.backup has backup format version 3; this possync ({__version__}) reads "
+        "versions 1 to 2",
     )
     refused(
         scene,

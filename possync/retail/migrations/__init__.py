@@ -1,0 +1,1 @@
+"""Schema migrations of possync databases (Alembic scripts; see schema_version.py)."""
