@@ -3,6 +3,7 @@ own code (see release.py), and says what they hold:
 
 * ``store.db``: store S01 with a catalog of 20 items, stock, cashier C1 (PIN
   1234), a console administrator, terminals T01 and T02, and what T01 synced;
+* ``possync-0.1.0.tar.gz``: the release's package, for a clone without history;
 * ``till-T01/terminal.db``: terminal T01, which synced 3 sales and a customer,
   then, with the store down, made 5 more sales, a return and a customer that it
   has not sent yet.
@@ -13,6 +14,7 @@ The files are committed; the tests copy them before they touch anything.
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sqlite3
 import tempfile
@@ -98,6 +100,11 @@ def make(out: Path) -> dict[str, object]:
         "till_returns": status["returns"],
     }
     (out / "facts.json").write_bytes(orjson.dumps(facts, option=orjson.OPT_INDENT_2) + b"\n")
+    archive = release.from_git()
+    assert archive is not None, "make the fixtures in a clone with history"
+    # mtime=0: the same commit always gives the same bytes.
+    with gzip.GzipFile(out / release.PACKAGE.name, "wb", mtime=0) as packed:
+        packed.write(archive)
     shutil.rmtree(work)
     shutil.rmtree(rel)
     return facts

@@ -9,6 +9,10 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -203,3 +207,36 @@ def test_a_0_1_0_store_on_postgres_is_upgraded_and_serves_its_old_till(
     assert store_row(till)["address"] == "4 Dock Rd"
     held = assert_in_step(engine, till)
     assert len(held["receipt"]) == 4
+
+
+def test_pos_run_upgrades_its_till_at_start_then_syncs(shop_0_1_0: Shop, tmp_path: Path) -> None:
+    shop = shop_0_1_0
+    till = str(shop.till)
+    cli("store", "upgrade", "--db", shop.store_url)
+    log = tmp_path / "run.log"
+    with StoreProcess(shop.store_url) as server, open(log, "wb") as out:
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "possync", "pos", "run", "--data", till,
+             "--interval", "0.3", "--max-backoff", "1", "--no-ui"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while revision(till_engine(shop.till)) != "0002":
+                assert agent.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            assert (shop.till / "terminal.db.pre-0.2.0").exists()
+            # The fixture's store address is stale: point the running till at this one.
+            cli("pos", "config", "--data", till, "--store-url", server.url)
+            while cli_json("pos", "status", "--data", till)["pending_changes"]:
+                assert agent.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            while (shop.till / "terminal.db.pre-0.2.0").exists():
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            assert agent.wait(30) == 0, log.read_text()
+    assert "upgraded to schema 0002" in log.read_text()
+    assert_in_step(open_engine(shop.store_url), shop.till)

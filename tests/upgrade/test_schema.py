@@ -3,6 +3,7 @@ is refused, and an upgrade killed at any point."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import random
@@ -277,3 +278,12 @@ def test_the_migrations_end_at_this_release() -> None:
     scripts = ScriptDirectory(str(schema_version.MIGRATIONS))
     assert scripts.get_current_head() == HEAD
     assert sorted(s.revision for s in scripts.walk_revisions()) == sorted(RELEASES)
+
+
+def test_the_packed_release_is_the_one_in_git_history() -> None:
+    from tests.upgrade import release
+
+    archive = release.from_git()
+    if archive is None:
+        pytest.skip("no git history in this clone: the packed copy stands in for it")
+    assert gzip.decompress(release.PACKAGE.read_bytes()) == archive
