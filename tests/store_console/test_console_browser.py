@@ -171,7 +171,8 @@ def test_from_sign_in_to_a_synced_sale(server: StoreProcess, page, tmp_path: Pat
     assert refused.returncode != 0 and "suspended by an administrator" in refused.stderr
     page.locator("#row-T07").get_by_role("button", name="Resume").click()
     cli("pos", "sync", "--data", str(data))
-    page.wait_for_function(
-        "document.querySelector('#row-T07 [data-col=error]').innerText.trim() === ''",
-        timeout=15_000,
-    )
+    # (a locator wait: wait_for_function evaluates a string, which the console's
+    # Content-Security-Policy refuses)
+    from playwright.sync_api import expect
+
+    expect(page.locator("#row-T07 [data-col=error]")).to_have_text("", timeout=15_000)

@@ -17,6 +17,7 @@ from possync.store.console import accounts
 from possync.store.console.nav import NAV
 from possync.sync.db import write_tx
 from possync.webui import rendering
+from possync.webui.headers import SecurityHeaders
 from possync.webui.limits import KIB, MIB, BodyLimit
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -58,6 +59,10 @@ def body_limit(path: str) -> int | None:
     if path == "/console" or path.startswith("/console/"):
         return FORM_LIMIT
     return None
+
+
+def is_console_page(path: str) -> bool:
+    return path == "/" or path == "/console" or path.startswith("/console/")
 
 
 @dataclass
@@ -133,6 +138,7 @@ def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) 
     app.state.console = Console(engine, settings, templates)
     rendering.mount_static(app)
     app.add_middleware(BodyLimit, limit_for=body_limit)
+    app.add_middleware(SecurityHeaders, covers=is_console_page)  # outer: 413s get them too
     for module in (auth, dashboard, offline_store, terminals, items, master_data, transactions):
         app.include_router(module.router)
 
