@@ -1,5 +1,6 @@
-"""Syncs cut at arbitrary bytes, the store or the terminal killed mid-sync: the
-result is always that of one clean sync. Nothing lost, nothing duplicated."""
+"""The store or the terminal killed mid-sync: the result is always that of one
+clean sync. Nothing lost, nothing duplicated. (Cuts of requests and responses:
+test_cuts.py.)"""
 
 from __future__ import annotations
 
@@ -19,9 +20,7 @@ from possync.sync.db import read_tx, write_tx
 from possync.sync.schema import sync_peer
 from possync.terminal import provision, syncer
 from possync.terminal.local import Terminal
-from possync.transport.client import Unreachable
 from tests.e2e.helpers import count, make_store, stock_of
-from tests.e2e.proxy import CuttingProxy
 
 pytestmark = pytest.mark.e2e
 
@@ -63,29 +62,6 @@ def assert_exactly_once(store: sa.Engine, term: Terminal, n: int, sold: dict[str
     assert stock_of(store) == expected
     assert stock_of(term.engine) == expected
     assert term.child.pending() == 0
-
-
-def test_sync_cut_at_arbitrary_bytes_resumes_exactly_once(db_url: str, tmp_path: Path) -> None:
-    store = make_store(db_url)
-    with StoreProcess(db_url) as server:
-        term = provisioned(store, server.url, tmp_path / "t")
-        sold = sell_many(term, 300)
-        # Every cut point below lands somewhere in a request or a response;
-        # each attempt either fails (and is simply retried) or completes.
-        rng = random.Random(42)
-        cuts = sorted({rng.randint(1, 400_000) for _ in range(25)} | {1, 50, 200, 700})
-        failures = 0
-        for cut in cuts:
-            proxy = CuttingProxy(server.port, cut)
-            try:
-                syncer.sync(term, url=proxy.url)
-            except Unreachable:
-                failures += 1
-            finally:
-                proxy.close()
-        assert failures > 0
-        syncer.sync(term)  # one clean sync at the end
-    assert_exactly_once(store, term, 300, sold)
 
 
 def _inbound(store: sa.Engine) -> int:
