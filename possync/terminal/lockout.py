@@ -5,7 +5,13 @@ till from trying them all: after ``max_failures`` wrong PINs in a row for one
 cashier id, that id is refused for ``lock_seconds``, even with the right PIN. Ids
 that do not exist lock the same way, so trying ids reveals nothing. The counts live
 in the memory of the ``pos run`` process (a restart clears them; a till cannot be
-restarted from its screen).
+restarted from its screen; no schema change for now, see docs/security.md).
+
+An attempt is counted when it is admitted, under one lock and before the PIN's
+hash is checked, so racing requests cannot all pass the check before any of them
+is counted: at most ``max_failures`` PINs are ever checked per lock period.
+The lock is per cashier id, not per client address: the screen is meant for the
+till itself (loopback), where every request has the same address.
 """
 
 from __future__ import annotations
@@ -45,18 +51,22 @@ class PinLockout:
             record = self._records.get(cashier_id)
             return max(record.locked_until - self.clock(), 0.0) if record else 0.0
 
-    def failed(self, cashier_id: str) -> float:
-        """Count a wrong PIN; returns the seconds of lock it caused (0: none yet)."""
+    def admit(self, cashier_id: str) -> float:
+        """Seconds this id stays locked (the attempt is refused), or 0: the attempt
+        may be checked, and is already counted as a failure (``succeeded`` takes it
+        back). The attempt that reaches ``max_failures`` starts the lock and is still
+        checked; the ones after it are refused."""
         with self._lock:
+            now = self.clock()
             if len(self._records) >= MAX_TRACKED:
-                now = self.clock()
                 self._records = {k: r for k, r in self._records.items() if r.locked_until > now}
             record = self._records.setdefault(cashier_id, _Record())
+            if record.locked_until > now:
+                return record.locked_until - now
             record.failures += 1
             if record.failures >= self.max_failures:
                 record.failures = 0
-                record.locked_until = self.clock() + self.lock_seconds
-                return self.lock_seconds
+                record.locked_until = now + self.lock_seconds
             return 0.0
 
     def succeeded(self, cashier_id: str) -> None:
