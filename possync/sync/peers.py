@@ -33,6 +33,7 @@ class Peer:
     reported_head: int = 0
     sent_through: int = 0
     suspended_until: str | None = None
+    installation_id: str | None = None
 
     @property
     def unsent(self) -> int:
@@ -55,6 +56,7 @@ def _peer(row: Any) -> Peer:
         reported_head=row.reported_head or 0,
         sent_through=row.sent_through or 0,
         suspended_until=row.suspended_until,
+        installation_id=row.installation_id,
     )
 
 
@@ -113,6 +115,7 @@ def add_child(conn: sa.Connection, node_id: str, route_keys: list[str]) -> str:
         "outbound_seq": 0,
         "reported_head": 0,
         "sent_through": 0,
+        "installation_id": None,  # the next installation to sync is the child
     }
     if get(conn, node_id) is None:
         conn.execute(sync_peer.insert().values(node_id=node_id, **values))
@@ -129,6 +132,27 @@ def set_child_route_keys(conn: sa.Connection, node_id: str, route_keys: list[str
     )
 
 
+def registration_refused(node_id: str) -> RegistrationFailed:
+    """The one answer to an unknown node and to a wrong code alike, so that trying
+    codes does not tell which node ids exist."""
+    return RegistrationFailed(f"no pending registration for {node_id} with that code")
+
+
+def code_matches(conn: sa.Connection, node_id: str, code: str) -> bool:
+    """Whether ``code`` is ``node_id``'s pending registration code. Reads only, and
+    hashes the code whether or not the node exists (the same work either way)."""
+    row = conn.execute(
+        sa.select(sync_peer.c.code_hash).where(
+            sync_peer.c.node_id == node_id, sync_peer.c.relation == CHILD
+        )
+    ).first()
+    expected = row.code_hash if row is not None and row.code_hash else _NO_CODE
+    return credentials.matches(credentials.normalise_code(code), expected) and row is not None
+
+
+_NO_CODE = "0" * 64  # a digest no code has in practice, compared when there is none
+
+
 def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
     """Exchange a one-time code for a secret.
 
@@ -141,7 +165,7 @@ def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
         .where(sync_peer.c.node_id == node_id, sync_peer.c.relation == CHILD)
         .with_for_update()
     ).first()
-    refused = RegistrationFailed(f"no pending registration for {node_id} with that code")
+    refused = registration_refused(node_id)
     if row is None or not credentials.matches(credentials.normalise_code(code), row.code_hash):
         raise refused
     if row.code_expires_at and datetime.fromisoformat(row.code_expires_at) < datetime.now(UTC):
@@ -160,6 +184,7 @@ def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
             sent_through=0,
             registered_at=now,
             last_contact_at=now,
+            installation_id=None,
         )
     )
     peer = get(conn, node_id)
@@ -280,4 +305,28 @@ def record_success(conn: sa.Connection, node_id: str) -> None:
         sync_peer.update()
         .where(sync_peer.c.node_id == node_id)
         .values(last_error=None, last_contact_at=utc_now())
+    )
+
+
+def bind_installation(conn: sa.Connection, node_id: str, installation: str) -> bool:
+    """Bind a child to the installation that syncs first; False if another did."""
+    bound = conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id, sync_peer.c.installation_id.is_(None))
+        .values(installation_id=installation)
+    ).rowcount
+    return bool(bound) or get(conn, node_id).installation_id == installation  # type: ignore[union-attr]
+
+
+def refuse_installation(conn: sa.Connection, node_id: str, installation: str, why: str) -> None:
+    now = utc_now()
+    conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id)
+        .values(
+            refused_installation=installation,
+            refused_installation_at=now,
+            last_error=why,
+            last_error_at=now,
+        )
     )

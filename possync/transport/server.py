@@ -28,6 +28,7 @@ from possync.sync.errors import AuthenticationFailed, BadBatch, SyncError
 from possync.sync.parent import Parent
 from possync.sync.peers import Peer
 from possync.transport import protocol
+from possync.transport.attempts import FailureWindow, TooManyFailures
 from possync.transport.errors import STATUS_BY_CODE
 
 log = logging.getLogger("possync.api")
@@ -173,6 +174,9 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
             "protocols": list(parent.spec.protocols),
         }
 
+    # Failed registrations, per app: 10 a minute per client address and per node id.
+    registration_failures = FailureWindow(max_failures=10, window=60.0)
+
     @router.post("/register")
     async def register(request: Request, parent: ParentNode, _: PeerProtocol) -> Any:
         body = await read_json(request, 64 * 1024)
@@ -182,8 +186,26 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
             or not isinstance(body.get("code"), str)
         ):
             raise BadBatch('expected {"node": <node id>, "code": <registration code>}')
+        # Guessing codes: failures counted per client address and per node id, before
+        # the code is checked (see attempts.py); 429 with Retry-After past the limit.
+        client = request.client.host if request.client else "unknown"
+        try:
+            admitted = registration_failures.admit(f"addr:{client}", f"node:{body['node']}")
+        except TooManyFailures as exc:
+            raise ApiError(
+                429,
+                "too_many_attempts",
+                "too many failed registrations from this address or for this node; "
+                f"try again in {exc.retry_after} seconds",
+                retry_after=exc.retry_after,
+            ) from None
 
         def _register() -> dict[str, Any]:
+            # The code first, the same answer for an unknown node and a wrong code;
+            # only the holder of the right code learns more (suspended, not allowed).
+            with read_tx(parent.engine) as conn:
+                if not peers.code_matches(conn, body["node"], body["code"]):
+                    raise peers.registration_refused(body["node"])
             peer, secret = parent.register(body["node"], body["code"])
             return {
                 "node": peer.node_id,
@@ -192,7 +214,9 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
                 "route_keys": list(peer.route_keys),
             }
 
-        return OrjsonResponse(await run_in_threadpool(_register))
+        answer = await run_in_threadpool(_register)
+        registration_failures.succeeded(admitted)
+        return OrjsonResponse(answer)
 
     @router.post("/sync/push")
     async def push(request: Request, parent: ParentNode, peer: AuthPeer, _: PeerProtocol) -> Any:

@@ -1,0 +1,176 @@
+"""Guessing registration codes (issue 11): an unknown terminal and a wrong code get
+the same answer in about the same time, and failures are limited per client
+address and per node id."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from possync.retail import offline_admin, store_admin
+from possync.store.app import create_app
+from possync.sync.db import read_tx
+from possync.sync.schema import sync_peer
+from possync.transport.attempts import FailureWindow, TooManyFailures
+from tests.e2e.helpers import make_store
+
+WRONG = "AAAA-BBBB-CCCC-DDDD"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[tuple[sa.Engine, str]]:
+    engine = make_store(f"sqlite:///{tmp_path / 'store.db'}", items=5)
+    code = store_admin.add_terminal(engine, "T01").registration_code
+    yield engine, code
+    engine.dispose()
+
+
+def client_at(engine: sa.Engine, address: str) -> TestClient:
+    return TestClient(create_app(engine), client=(address, 50000), raise_server_exceptions=False)
+
+
+def register(client: TestClient, node: str, code: str) -> httpx.Response:
+    return client.post("/api/v1/register", json={"node": node, "code": code})
+
+
+def registered_at(engine: sa.Engine) -> str | None:
+    with read_tx(engine) as conn:
+        return conn.execute(
+            sa.select(sync_peer.c.registered_at).where(sync_peer.c.node_id == "T01")
+        ).scalar_one()
+
+
+def test_an_unknown_terminal_and_a_wrong_code_get_the_same_answer(
+    store: tuple[sa.Engine, str],
+) -> None:
+    engine, _ = store
+    app = create_app(engine)
+    answers = {}
+    for node in ("T01", "T99"):  # T01 exists, T99 does not
+        with TestClient(app, client=(f"192.0.2.{len(answers) + 1}", 1)) as client:
+            answers[node] = register(client, node, WRONG)
+    known, unknown = answers["T01"], answers["T99"]
+    assert known.status_code == unknown.status_code == 403
+    assert known.json() == {
+        "error": {
+            "code": "registration_failed",
+            "message": "no pending registration for T01 with that code",
+        }
+    }
+    assert unknown.json()["error"]["message"] == known.json()["error"]["message"].replace(
+        "T01", "T99"
+    )
+
+
+def test_a_terminal_not_allowed_offline_is_told_so_only_with_its_right_code(
+    store: tuple[sa.Engine, str],
+) -> None:
+    """The admission policy's reasons name the terminal's state: not before the code."""
+    engine, _ = store
+    store_admin.add_terminal(engine, "T02", offline_enabled=True)
+    offline_admin.set_store_offline(engine, False, force=True)
+    code2 = store_admin.add_terminal(engine, "T02").registration_code  # a fresh code
+    with client_at(engine, "192.0.2.9") as client:
+        wrong = register(client, "T02", WRONG)
+        assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "registration_failed"
+        right = register(client, "T02", code2)
+        assert right.status_code == 403
+        assert "offline mode is disabled" in right.json()["error"]["message"]
+
+
+def timed_ms(client: TestClient, node: str) -> float:
+    start = time.perf_counter()
+    assert register(client, node, WRONG).status_code == 403
+    return (time.perf_counter() - start) * 1000
+
+
+def test_unknown_and_known_terminals_take_about_the_same_time(
+    store: tuple[sa.Engine, str],
+) -> None:
+    engine, _ = store
+    known: list[float] = []
+    unknown: list[float] = []
+    for _ in range(3):  # a fresh app each round: nine failures each, under the limit
+        app = create_app(engine)
+        with (
+            TestClient(app, client=("192.0.2.20", 1)) as a,
+            TestClient(app, client=("192.0.2.21", 1)) as b,
+        ):
+            for _ in range(9):  # interleaved, so that a change of load hits both
+                known.append(timed_ms(a, "T01"))
+                unknown.append(timed_ms(b, "T99"))
+    k, u = statistics.median(known[2:]), statistics.median(unknown[2:])  # warmed up
+    print(f"median ms of {len(known) - 2}: known {k:.2f}, unknown {u:.2f}")
+    assert abs(u - k) / k < 0.30
+
+
+def test_ten_failures_a_minute_per_address_then_429_and_the_right_code_waits(
+    store: tuple[sa.Engine, str],
+) -> None:
+    engine, code = store
+    with client_at(engine, "192.0.2.30") as guesser:
+        statuses = [register(guesser, f"X{i}", WRONG).status_code for i in range(10)]
+        assert statuses == [403] * 10
+        refused = register(guesser, "T01", code)  # even the right code, from there
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "too_many_attempts"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert registered_at(engine) is None  # nothing changed
+    with client_at(engine, "192.0.2.31") as elsewhere:  # another address is not limited
+        assert register(elsewhere, "T01", code).status_code == 200
+    assert registered_at(engine) is not None
+
+
+def test_ten_failures_a_minute_per_node_from_many_addresses(
+    store: tuple[sa.Engine, str],
+) -> None:
+    engine, _ = store
+    app = create_app(engine)
+    for i in range(10):
+        with TestClient(app, client=(f"198.51.100.{i}", 1), raise_server_exceptions=False) as c:
+            assert register(c, "T01", WRONG).status_code == 403
+    with TestClient(app, client=("198.51.100.200", 1), raise_server_exceptions=False) as c:
+        assert register(c, "T01", WRONG).status_code == 429
+        assert register(c, "T02", WRONG).status_code == 403  # other nodes are not limited
+
+
+def test_parallel_attempts_are_counted_before_they_are_checked() -> None:
+    import threading
+
+    window = FailureWindow(max_failures=10, window=60.0)
+    admitted, refused = [], []
+    barrier = threading.Barrier(50)
+
+    def go(i: int) -> None:
+        barrier.wait()
+        try:
+            admitted.append(window.admit("addr:x", f"node:N{i}"))
+        except TooManyFailures as exc:
+            refused.append(exc.retry_after)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(admitted) == 10 and len(refused) == 40 and set(refused) == {60}
+
+
+def test_a_window_forgets_after_a_minute_and_a_success_takes_its_count_back() -> None:
+    now = [0.0]
+    window = FailureWindow(max_failures=2, window=60.0, clock=lambda: now[0])
+    ok = window.admit("a")
+    window.succeeded(ok)
+    window.admit("a")
+    window.admit("a")
+    with pytest.raises(TooManyFailures):
+        window.admit("a")
+    now[0] += 60.0
+    window.admit("a")
