@@ -54,6 +54,13 @@ CHUNK_ROWS = 10_000  # the most Parent.load_chunk hands out at once
 # gzip level. 50,000 items (6.3 MB of JSON): level 6 gives 0.84 MB in 0.06 s, level 9
 # 0.78 MB in 0.26 s; not worth it.
 COMPRESSION = 6
+# Reading a payload, which the holder of an import code can write at will (the code
+# alone signs it): it is read one line at a time, and both a line and the whole are
+# bounded, so a gzip bomb ends in a BackupError, not in MemoryError.
+# A row takes ~100-300 bytes of JSON; ROW_BYTES is a generous average to allow.
+ROW_BYTES = 4 * 1024
+SLACK_BYTES = 1 << 20  # for the records' own keys, the start record's lists...
+MAX_LINE = 256 * 1024 * 1024  # absolute: the start record of a million items fits
 _FIRST_LINE = re.compile(rb"POSSYNC-BACKUP (\d{1,6})\n")
 _SIGNATURE_LINE = re.compile(rb"hmac-sha256=([0-9a-f]{64})\n")
 
@@ -320,6 +327,7 @@ def restore(verified: Verified, child: Child, parent_url: str) -> int:
         peers.set_parent(conn, h.parent, parent_url, secret, list(h.route_keys))
     name = verified.path.name
     loaded, chunks, started, ended = 0, 0, False, False
+    per_table: dict[str, int] = {}
     try:
         for record in _records(verified):
             kind = record.get("kind") if isinstance(record, dict) else None
@@ -329,15 +337,23 @@ def restore(verified: Verified, child: Child, parent_url: str) -> int:
                 )
                 started = True
             elif kind == "chunk" and started and not ended:
-                more = record.get("more")
-                loaded += child.apply_chunk(
-                    record.get("table"),
+                more, table = record.get("more"), record.get("table")
+                applied = child.apply_chunk(
+                    table,
                     record.get("rows"),
                     record.get("last_key"),
                     more is True,
                     protocol=h.protocol,
                 )
+                loaded += applied
                 chunks += 1
+                # apply_chunk accepted the table's name, so it is a str
+                per_table[table] = per_table.get(table, 0) + applied
+                if per_table[table] > h.rows.get(table, 0):
+                    raise BackupError(
+                        f"{name} is damaged: it holds more rows of {table} than the "
+                        f"{h.rows.get(table, 0):,} its header declares"
+                    )
             elif kind == "end" and started and not ended:
                 if (record.get("chunks"), record.get("rows")) != (chunks, loaded):
                     raise BackupError(f"{name} is damaged: its data does not add up")
@@ -354,16 +370,40 @@ def restore(verified: Verified, child: Child, parent_url: str) -> int:
     return loaded
 
 
+def payload_limits(header: Header) -> tuple[int, int]:
+    """The most bytes of decompressed data a backup may hold in one line and in all,
+    from the rows its header declares (a line holds one chunk of at most CHUNK_ROWS
+    rows, or the start record with the baselines)."""
+    baseline_rows = sum(header.baselines.values())
+    rows = sum(header.rows.values()) + baseline_rows
+    line = min(MAX_LINE, SLACK_BYTES + ROW_BYTES * max(CHUNK_ROWS, baseline_rows))
+    return line, SLACK_BYTES + ROW_BYTES * rows
+
+
 def _records(verified: Verified) -> Iterator[Any]:
     """The payload's records, hashed again on the way: the file must not have
-    changed since it was verified."""
+    changed since it was verified. Read line by line within payload_limits."""
     name, header = verified.path.name, verified.header
+    max_line, max_total = payload_limits(header)
+    total = 0
     with open(verified.path, "rb") as f:
         f.seek(verified.payload_offset)
         source = _HashingReader(f, header.payload_bytes)
         try:
             with gzip.GzipFile(fileobj=source, mode="rb") as gz:
-                for line in gz:
+                while line := gz.readline(max_line + 1):
+                    total += len(line)
+                    if len(line) > max_line:
+                        raise BackupError(
+                            f"{name} is refused: a line of its data is longer than "
+                            f"{max_line:,} bytes, more than {header.node}'s rows can take"
+                        )
+                    if total > max_total:
+                        raise BackupError(
+                            f"{name} is refused: its data unpacks to more than {max_total:,} "
+                            f"bytes, more than the {sum(header.rows.values()):,} rows its "
+                            "header declares can take"
+                        )
                     yield orjson.loads(line)
         except (OSError, EOFError, zlib.error, orjson.JSONDecodeError) as exc:
             # The checksum was right when verified: the file has changed since.

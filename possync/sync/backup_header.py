@@ -16,6 +16,9 @@ FORMAT = "possync-offline-backup"
 VERSION = 2  # written; 2 added "protocol" (release 0.2.0)
 READABLE = (1, 2)
 MAX_HEADER = 1 << 20  # bytes; a real header is well under 4 KiB
+# Every integer of a header (cursor, counts, bytes) is at most what a signed 64-bit
+# column holds: a bigger one is refused here, not met as an OverflowError later.
+MAX_INT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,11 @@ class _Fields:
 
     def integer(self, key: str) -> int:
         value = int(self.get(key, int))
-        if value < 0:
-            raise BackupError(f"{self.name} is damaged: header field {self.prefix}{key}")
+        if not 0 <= value <= MAX_INT:
+            raise BackupError(
+                f"{self.name} is damaged: header field {self.prefix}{key} is out of range "
+                f"(0 to {MAX_INT})"
+            )
         return value
 
     def texts(self, key: str) -> list[str]:
@@ -119,6 +125,9 @@ class _Fields:
 
     def counts(self, key: str) -> dict[str, int]:
         values = self.get(key, dict)
-        if not all(type(v) is int and v >= 0 for v in values.values()):
-            raise BackupError(f"{self.name} is damaged: header field {self.prefix}{key}")
+        if not all(type(v) is int and 0 <= v <= MAX_INT for v in values.values()):
+            raise BackupError(
+                f"{self.name} is damaged: header field {self.prefix}{key} holds a count "
+                f"that is not a whole number from 0 to {MAX_INT}"
+            )
         return dict(values)
