@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +26,7 @@ from possync.transport.client import SyncClient
 DB_FILE = "terminal.db"
 LOCK_FILE = "sync.lock"
 LAST_SYNC_AT = "last_sync_at"
+INSTALLATION_ID = "installation_id"
 
 
 def how_to_upgrade(data_dir: Path) -> str:
@@ -48,8 +51,14 @@ class Terminal:
     def create(cls, data_dir: Path, terminal_id: str) -> Terminal:
         data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(data_dir, 0o700)  # the database holds the terminal's secret
+        # The file too, in case the directory's mode is changed later: SQLite gives
+        # the -wal and -shm files it makes the main file's mode. O_EXCL: an existing
+        # database (a registration resumed) keeps the mode its owner gave it.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(data_dir / DB_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         terminal = cls(data_dir)
         database.install(terminal.engine, terminal_id, how_to_upgrade(data_dir))
+        terminal.installation_id()  # each database made is an installation of its own
         return terminal
 
     @classmethod
@@ -102,8 +111,28 @@ class Terminal:
             node = self.child.node_id(conn)
             parent = self.child.parent(conn)
         return SyncClient(
-            url or parent.url or "", node, parent.secret, timeout=timeout, protocol=SPEC.protocol
+            url or parent.url or "",
+            node,
+            parent.secret,
+            timeout=timeout,
+            protocol=SPEC.protocol,
+            installation=self.installation_id(),
         )
+
+    def installation_id(self) -> str:
+        """This installation's id (made when its database was created; made now for
+        a database of an earlier release): the store binds the terminal to the first
+        installation that syncs and refuses a copy."""
+        with read_tx(self.engine) as conn:
+            found = state.get(conn, INSTALLATION_ID)
+        if found is not None:
+            return found
+        with write_tx(self.engine) as conn:
+            found = state.get(conn, INSTALLATION_ID)
+            if found is None:
+                found = str(uuid.uuid4())
+                state.put(conn, INSTALLATION_ID, found)
+        return found
 
     @contextmanager
     def sync_lock(self, wait: float = 0.0) -> Iterator[None]:
