@@ -33,7 +33,6 @@ class Peer:
     reported_head: int = 0
     sent_through: int = 0
     suspended_until: str | None = None
-    installation_id: str | None = None
 
     @property
     def unsent(self) -> int:
@@ -56,7 +55,6 @@ def _peer(row: Any) -> Peer:
         reported_head=row.reported_head or 0,
         sent_through=row.sent_through or 0,
         suspended_until=row.suspended_until,
-        installation_id=row.installation_id,
     )
 
 
@@ -115,7 +113,6 @@ def add_child(conn: sa.Connection, node_id: str, route_keys: list[str]) -> str:
         "outbound_seq": 0,
         "reported_head": 0,
         "sent_through": 0,
-        "installation_id": None,  # the next installation to sync is the child
     }
     if get(conn, node_id) is None:
         conn.execute(sync_peer.insert().values(node_id=node_id, **values))
@@ -184,7 +181,6 @@ def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
             sent_through=0,
             registered_at=now,
             last_contact_at=now,
-            installation_id=None,
         )
     )
     peer = get(conn, node_id)
@@ -305,28 +301,4 @@ def record_success(conn: sa.Connection, node_id: str) -> None:
         sync_peer.update()
         .where(sync_peer.c.node_id == node_id)
         .values(last_error=None, last_contact_at=utc_now())
-    )
-
-
-def bind_installation(conn: sa.Connection, node_id: str, installation: str) -> bool:
-    """Bind a child to the installation that syncs first; False if another did."""
-    bound = conn.execute(
-        sync_peer.update()
-        .where(sync_peer.c.node_id == node_id, sync_peer.c.installation_id.is_(None))
-        .values(installation_id=installation)
-    ).rowcount
-    return bool(bound) or get(conn, node_id).installation_id == installation  # type: ignore[union-attr]
-
-
-def refuse_installation(conn: sa.Connection, node_id: str, installation: str, why: str) -> None:
-    now = utc_now()
-    conn.execute(
-        sync_peer.update()
-        .where(sync_peer.c.node_id == node_id)
-        .values(
-            refused_installation=installation,
-            refused_installation_at=now,
-            last_error=why,
-            last_error_at=now,
-        )
     )

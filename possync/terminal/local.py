@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +25,6 @@ from possync.transport.client import SyncClient
 DB_FILE = "terminal.db"
 LOCK_FILE = "sync.lock"
 LAST_SYNC_AT = "last_sync_at"
-INSTALLATION_ID = "installation_id"
 
 
 def how_to_upgrade(data_dir: Path) -> str:
@@ -58,7 +56,6 @@ class Terminal:
             os.close(os.open(data_dir / DB_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         terminal = cls(data_dir)
         database.install(terminal.engine, terminal_id, how_to_upgrade(data_dir))
-        terminal.installation_id()  # each database made is an installation of its own
         return terminal
 
     @classmethod
@@ -111,28 +108,8 @@ class Terminal:
             node = self.child.node_id(conn)
             parent = self.child.parent(conn)
         return SyncClient(
-            url or parent.url or "",
-            node,
-            parent.secret,
-            timeout=timeout,
-            protocol=SPEC.protocol,
-            installation=self.installation_id(),
+            url or parent.url or "", node, parent.secret, timeout=timeout, protocol=SPEC.protocol
         )
-
-    def installation_id(self) -> str:
-        """This installation's id (made when its database was created; made now for
-        a database of an earlier release): the store binds the terminal to the first
-        installation that syncs and refuses a copy."""
-        with read_tx(self.engine) as conn:
-            found = state.get(conn, INSTALLATION_ID)
-        if found is not None:
-            return found
-        with write_tx(self.engine) as conn:
-            found = state.get(conn, INSTALLATION_ID)
-            if found is None:
-                found = str(uuid.uuid4())
-                state.put(conn, INSTALLATION_ID, found)
-        return found
 
     @contextmanager
     def sync_lock(self, wait: float = 0.0) -> Iterator[None]:
