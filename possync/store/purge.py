@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from possync.retail import purge_job
 from possync.retail.store_admin import store_row
+from possync.sync import failpoints
 from possync.sync.db import read_tx
 
 DEFAULT_RETENTION_DAYS = 365
@@ -36,6 +37,7 @@ def purge_store(
 ) -> purge_job.PurgeReport:
     with read_tx(engine) as conn:
         store_row(conn)  # refuse a database that is not a store
+    failpoints.hit("purge-before")
     return purge_job.run(
         engine,
         older_than_days,

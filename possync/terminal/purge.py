@@ -19,6 +19,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from possync.retail import purge_job
+from possync.sync import failpoints
 from possync.sync.db import read_tx
 from possync.sync.errors import SyncError
 from possync.terminal.local import Terminal
@@ -49,6 +50,7 @@ def purge_terminal(
     # says what the store has, and the engine would treat the whole log as read.
     with read_tx(term.engine) as conn:
         term.child.parent(conn)  # raises NotProvisioned
+    failpoints.hit("purge-before")
     return purge_job.run(
         term.engine,
         older_than_days,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from possync.sync import backup
+from possync.sync import backup, failpoints
 from possync.sync.backup_header import Header
 from possync.sync.backup_keys import BackupError
 from possync.terminal.local import DB_FILE, Terminal
@@ -73,6 +73,7 @@ def import_backup(
         raise BackupError(f"cannot create a directory in {target.parent}: {exc}") from None
     try:
         rows = _build(verified, building, terminal_id, url)
+        failpoints.hit("import-before-rename")
         try:
             # Atomic; replaces an empty directory, never a non-empty one.
             os.rename(building, target)
@@ -85,6 +86,7 @@ def import_backup(
         if isinstance(exc, OSError):  # disk full, unplugged...: one line, not a traceback
             raise BackupError(f"the import failed ({exc}); nothing was imported") from exc
         raise
+    failpoints.hit("import-after-rename")
     backup.fsync_dir(target.parent)  # make the rename itself durable
     return Imported(target, verified.header, url, rows)
 

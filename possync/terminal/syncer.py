@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from possync.sync import peers, state
+from possync.sync import failpoints, peers, state
 from possync.sync.child import Child
 from possync.sync.clock import utc_now
 from possync.sync.db import write_tx
@@ -63,6 +63,7 @@ def push(
                 _rewind(child, batch.after, exc)
                 batch = child.outgoing(PUSH_BATCH)
                 continue
+            failpoints.hit("push-before-ack")
             child.acknowledged(acknowledged)
             report.pushed += len(batch.changes)
             report.push_batches += 1
@@ -104,7 +105,9 @@ def pull(
     reload(child, client, progress)
     while not should_stop():
         body = client.pull(child.inbound_cursor(), PULL_BATCH, head=child.log_head(), mode=mode)
+        failpoints.hit("pull-before-apply")
         batch = child.apply_pulled(body)
+        failpoints.hit("pull-after-apply")
         report.pulled += len(batch.changes)
         report.pull_batches += 1
         report.pulled_through = batch.through
