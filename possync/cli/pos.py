@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from pathlib import Path
@@ -33,7 +34,7 @@ from possync.sync.db import write_tx
 from possync.sync.errors import SyncError
 from possync.terminal import modes, provision, selling, syncer
 from possync.terminal.agent import SyncAgent
-from possync.terminal.local import Terminal
+from possync.terminal.local import Terminal, read_ca_file
 from possync.terminal.purge import DEFAULT_RETENTION_DAYS, daily_purge
 from possync.terminal.schedule import SyncSchedule
 from possync.terminal.status import terminal_status
@@ -47,6 +48,14 @@ app = typer.Typer(help="Run a POS terminal.", no_args_is_help=True)
 customer_app = typer.Typer(help="Customers.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 
+CaFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-file",
+        metavar="FILE",
+        help="Trust only this CA certificate (PEM) for an https store, e.g. its self-signed one",
+    ),
+]
 StoreUrlOnce = Annotated[
     str | None,
     typer.Option("--store-url", help="Use this store address for this command only"),
@@ -89,10 +98,11 @@ def init(
     chunk_rows: Annotated[
         int, typer.Option(help="Rows per chunk (smaller on slow links)", min=100, max=10_000)
     ] = provision.CHUNK_ROWS,
+    ca_file: CaFile = None,
 ) -> None:
     """Synchronize with Store: register, then load this terminal's data (resumable)."""
     with user_errors():
-        term = provision.register(data, store_url, terminal, code)
+        term = provision.register(data, store_url, terminal, code, ca_file)
         with Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -216,15 +226,29 @@ def config(
             help="Online mode: switch to offline by itself when the store is unreachable",
         ),
     ] = None,
+    ca_file: CaFile = None,
+    system_ca: Annotated[
+        bool,
+        typer.Option("--system-ca", help="Forget --ca-file: trust the system's CAs again"),
+    ] = False,
 ) -> None:
     """Show or change this terminal's settings (e.g. the store moved)."""
+    if ca_file is not None and system_ca:
+        fail("--ca-file and --system-ca contradict each other: give one")
     with user_errors():
+        ca_pem = read_ca_file(ca_file) if ca_file is not None else None  # before any change
         term = Terminal.open(data)
         if store_url:
             term.set_store_url(store_url)
         if fallback is not None:
             modes.set_fallback(term, fallback)
+        if ca_pem is not None or system_ca:
+            term.set_store_ca(ca_pem)
         console.print(f"store url: {term.store_url()}")
+        console.print(
+            "store certificate checked against: "
+            + ("the CA given with --ca-file" if term.store_ca() else "the system's CAs")
+        )
         console.print(
             f"mode: {modes.current(term)}; falls back to offline: "
             f"{'yes' if modes.falls_back(term) else 'no'}"
@@ -286,14 +310,43 @@ def run(
     no_ui: Annotated[
         bool, typer.Option("--no-ui", help="Sync only: do not serve the cashier's screen")
     ] = False,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option("--tls-cert", metavar="FILE", help="Serve the screen over HTTPS (PEM)"),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", metavar="FILE", help="Its private key (PEM)")
+    ] = None,
+    insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-http",
+            help="Serve the screen beyond this machine without TLS (PINs travel in clear)",
+        ),
+    ] = False,
 ) -> None:
     """The long-running terminal process: serves the cashier's screen on
     http://127.0.0.1:8700 and syncs on a schedule (backing off while the store is
     unreachable) until SIGTERM or Ctrl-C, then stops cleanly."""
     import signal
 
+    from possync.store.server import TlsFilesError, check_tls_files
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     log = logging.getLogger("possync")
+    if not no_ui:
+        # Refused before anything starts: PINs typed on a screen reached over the
+        # network travel in clear without TLS.
+        try:
+            check_tls_files(tls_cert, tls_key)
+        except TlsFilesError as exc:
+            fail(str(exc))
+        if tls_cert is None and not is_loopback(ui_host) and not insecure_http:
+            fail(
+                f"--ui-host {ui_host} serves the cashier's screen beyond this machine, where "
+                "PINs would travel in clear: give --tls-cert and --tls-key, or --insecure-http "
+                "on a network you fully control"
+            )
     with user_errors():
         # A till upgrades its own database at start (after a safety copy): it may
         # have been offline for weeks with unsynced sales when its release changed.
@@ -305,7 +358,8 @@ def run(
             SyncSchedule(interval=interval, max_delay=max_backoff),
             maintenance=daily_purge(term, purge_older_than) if purge_older_than else None,
         )
-        screen = None if no_ui else cashier_screen(data, ui_host, ui_port)
+        tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+        screen = None if no_ui else cashier_screen(data, ui_host, ui_port, tls)
 
         def stop(signum: int, _frame: object) -> None:
             log.info("signal %d: stopping after the current batch", signum)
@@ -322,20 +376,42 @@ def run(
     log.info("stopped")
 
 
-def cashier_screen(data: Path, host: str, port: int) -> uvicorn.Server:
-    """The cashier's screen as a uvicorn server (not started)."""
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def cashier_screen(
+    data: Path, host: str, port: int, tls: tuple[Path, Path] | None = None
+) -> uvicorn.Server:
+    """The cashier's screen as a uvicorn server (not started); HTTPS with ``tls``
+    (certificate, key)."""
     import uvicorn  # here: the other commands start faster without it
 
     from possync.terminal.web.app import create_app
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        logging.getLogger("possync").warning(
-            "the cashier's screen listens on %s: anyone who can reach it can try PINs; "
-            "put it behind TLS on any network you do not control",
-            host,
+    if not is_loopback(host) and tls is None:
+        banner = "!" * 78
+        message = (
+            f"INSECURE: the cashier's screen is served over plain HTTP on {host} "
+            "(--insecure-http): cashier PINs and sessions travel in clear to anyone on "
+            "that network; use --tls-cert/--tls-key"
         )
+        logging.getLogger("possync").warning("\n%s\n%s\n%s", banner, message, banner)
     app = create_app(data)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    ssl_files = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **ssl_files,  # type: ignore[arg-type]
+    )
     return uvicorn.Server(config)
 
 
@@ -346,7 +422,10 @@ def serve_with_agent(screen: uvicorn.Server, agent: SyncAgent) -> None:
     worker = threading.Thread(target=agent.run, name="possync-agent", daemon=True)
     worker.start()
     host, port = screen.config.host, screen.config.port
-    logging.getLogger("possync").info("starting the cashier's screen on http://%s:%d", host, port)
+    scheme = "https" if screen.config.is_ssl else "http"
+    logging.getLogger("possync").info(
+        "starting the cashier's screen on %s://%s:%d", scheme, host, port
+    )
     try:
         screen.run()
     except SystemExit:

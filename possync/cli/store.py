@@ -250,10 +250,24 @@ def serve(
     secure_cookies: Annotated[
         str, typer.Option(help="auto: Secure cookies over HTTPS; always: behind a TLS proxy")
     ] = "auto",
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option("--tls-cert", metavar="FILE", help="Serve HTTPS: certificate chain (PEM)"),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option("--tls-key", metavar="FILE", help="Serve HTTPS: its private key (PEM)"),
+    ] = None,
 ) -> None:
     """Run the store server (sync API and web console) until stopped."""
     from possync.store.console.app import ConsoleSettings
+    from possync.store.server import TlsFilesError, check_tls_files
     from possync.store.server import serve as run
+
+    try:
+        check_tls_files(tls_cert, tls_key)
+    except TlsFilesError as exc:
+        fail(str(exc))
 
     if secure_cookies not in ("auto", "always"):
         fail("--secure-cookies is auto or always")
@@ -263,7 +277,7 @@ def serve(
         stale_after=stale_after * 60, backup_dir=backup_dir, secure_cookies=secure_cookies
     )
     with user_errors():
-        run(db, host, port, settings)
+        run(db, host, port, settings, tls_cert=tls_cert, tls_key=tls_key)
 
 
 @app.command()

@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -44,16 +45,22 @@ class StoreProcess:
         port: int | None = None,
         log_path: Path | None = None,
         extra_args: list[str] | None = None,
+        tls: tuple[Path, Path] | None = None,
+        ca_file: Path | None = None,
     ) -> None:
+        """``tls``: serve HTTPS with this certificate and key; ``ca_file``: the CA
+        that signed it, to check the server while waiting for it to start."""
         self.db_url = db_url
         self.extra_args = extra_args or []  # more `store serve` options
+        self.tls = tls
+        self.ca_file = ca_file
         self.port = port or free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         """The server's command line (a subclass may run it under a profiler)."""
@@ -67,6 +74,7 @@ class StoreProcess:
             self.db_url,
             "--port",
             str(self.port),
+            *(("--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])) if self.tls else ()),
             *self.extra_args,
         ]
 
@@ -83,7 +91,11 @@ class StoreProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"store server exited with {self.proc.returncode}")
             try:
-                if httpx.get(self.url + "/api/v1/health", timeout=1.0).status_code == 200:
+                # Checked against ca_file when given; a loopback liveness probe may
+                # skip the check otherwise (it sends nothing secret).
+                verify = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else False
+                answer = httpx.get(self.url + "/api/v1/health", timeout=1.0, verify=verify)
+                if answer.status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

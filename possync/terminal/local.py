@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,41 @@ from possync.transport.client import SyncClient
 DB_FILE = "terminal.db"
 LOCK_FILE = "sync.lock"
 LAST_SYNC_AT = "last_sync_at"
+# The CA certificate(s) this till trusts for an https store, as PEM text in
+# sync_state (so the data directory holds all it needs; no schema change).
+STORE_CA = "store_ca_pem"
+MAX_CA_BYTES = 1 << 20
+
+
+class TlsSetupError(SyncError):
+    code = "tls_setup"
+
+
+def read_ca_file(path: Path) -> str:
+    """The PEM text of a CA file, checked: readable, and certificates ssl can load."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CA_BYTES + 1)
+    except OSError as exc:
+        raise TlsSetupError(f"cannot read the CA file {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CA_BYTES:
+        raise TlsSetupError(f"{path} is larger than {MAX_CA_BYTES:,} bytes: not a CA file")
+    text = raw.decode("ascii", errors="replace")
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise TlsSetupError(f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    tls_verify(text)  # refuses what ssl cannot load
+    return text
+
+
+def tls_verify(ca_pem: str | None) -> ssl.SSLContext | bool:
+    """How to check the store's certificate: against ``ca_pem`` only, if given (the
+    system's CAs are then not trusted for the store), else the system's CAs."""
+    if not ca_pem:
+        return True
+    try:
+        return ssl.create_default_context(cadata=ca_pem)
+    except (ssl.SSLError, ValueError) as exc:
+        raise TlsSetupError(f"the store's CA certificate cannot be loaded: {exc}") from None
 
 
 def how_to_upgrade(data_dir: Path) -> str:
@@ -107,9 +143,26 @@ class Terminal:
         with read_tx(self.engine) as conn:
             node = self.child.node_id(conn)
             parent = self.child.parent(conn)
+            ca = state.get(conn, STORE_CA)
         return SyncClient(
-            url or parent.url or "", node, parent.secret, timeout=timeout, protocol=SPEC.protocol
+            url or parent.url or "",
+            node,
+            parent.secret,
+            timeout=timeout,
+            protocol=SPEC.protocol,
+            verify=tls_verify(ca),
         )
+
+    def store_ca(self) -> str | None:
+        return self.get_state(STORE_CA)
+
+    def set_store_ca(self, ca_pem: str | None) -> None:
+        """Trust only ``ca_pem`` for the store's certificate (None: the system's CAs)."""
+        with write_tx(self.engine) as conn:
+            if ca_pem is None:
+                state.delete(conn, STORE_CA)
+            else:
+                state.put(conn, STORE_CA, ca_pem)
 
     @contextmanager
     def sync_lock(self, wait: float = 0.0) -> Iterator[None]:

@@ -6,6 +6,7 @@ that routes to an in-process app, and production gets connection reuse.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -33,6 +34,16 @@ class ParentTooOld(Refused):
     first. Raised before anything of its answer is used."""
 
 
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate check that failed under an httpx error, if that is what it was."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # httpx -> httpcore -> ssl
+        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class SyncClient:
     def __init__(
         self,
@@ -43,9 +54,12 @@ class SyncClient:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         protocol: int | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         """``protocol``: the sync protocol this node speaks, sent with every request
-        and required of every answer (None: neither, for tools that only look)."""
+        and required of every answer (None: neither, for tools that only look).
+        ``verify``: how an https parent's certificate is checked (True: the system's
+        trusted CAs; an SSLContext: e.g. only the store's own CA)."""
         auth = httpx.BasicAuth(node_id, secret) if node_id and secret else None
         self.base_url = base_url.rstrip("/")
         self.protocol = protocol
@@ -56,6 +70,7 @@ class SyncClient:
             timeout=timeout,
             transport=transport,
             headers=headers,
+            verify=verify,
         )
 
     def close(self) -> None:
@@ -79,6 +94,13 @@ class SyncClient:
                 params={k: v for k, v in params.items() if v is not None},
             )
         except httpx.TransportError as exc:
+            untrusted = _certificate_error(exc)
+            if untrusted is not None:
+                raise Unreachable(
+                    f"cannot reach {self.base_url}: its TLS certificate is not trusted here "
+                    f"({untrusted.verify_message}); give this node the CA certificate that "
+                    "signed it (possync pos config --ca-file FILE)"
+                ) from exc
             raise Unreachable(f"cannot reach {self.base_url}: {exc}") from exc
         self._check_protocol(response)
         if response.status_code >= 400:
