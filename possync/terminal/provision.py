@@ -16,7 +16,7 @@ from possync.retail.replication import SPEC
 from possync.sync import failpoints, peers
 from possync.sync.db import write_tx
 from possync.sync.errors import NotProvisioned
-from possync.terminal.local import Terminal
+from possync.terminal.local import Terminal, read_ca_file, tls_verify
 from possync.transport.client import SyncClient
 
 CHUNK_ROWS = 5000
@@ -32,9 +32,13 @@ class LoadStatus:
 LoadProgress = Callable[[LoadStatus], None]
 
 
-def register(data_dir: Path, store_url: str, terminal_id: str, code: str) -> Terminal:
-    """Exchange the one-time code for this terminal's secret and store it."""
+def register(
+    data_dir: Path, store_url: str, terminal_id: str, code: str, ca_file: Path | None = None
+) -> Terminal:
+    """Exchange the one-time code for this terminal's secret and store it.
+    ``ca_file``: the CA certificate to trust for an https store (kept for later syncs)."""
     url = store_url.rstrip("/")
+    ca_pem = read_ca_file(ca_file) if ca_file is not None else None  # before any change
     if (data_dir / "terminal.db").exists():
         terminal = Terminal.open(data_dir)
         if terminal.terminal_id != terminal_id:
@@ -46,7 +50,9 @@ def register(data_dir: Path, store_url: str, terminal_id: str, code: str) -> Ter
                 return terminal  # registered before; the load may still be unfinished
     else:
         terminal = Terminal.create(data_dir, terminal_id)
-    with SyncClient(url, protocol=SPEC.protocol) as client:
+    if ca_pem is not None:
+        terminal.set_store_ca(ca_pem)
+    with SyncClient(url, protocol=SPEC.protocol, verify=tls_verify(terminal.store_ca())) as client:
         client.health()  # a store older than this till is refused before the code is used
         answer = client.register(terminal_id, code)
     with write_tx(terminal.engine) as conn:
