@@ -11,7 +11,7 @@ from possync.retail.schema import receipt
 from possync.sync import log, peers, state
 from possync.sync.db import read_tx
 from possync.terminal import modes
-from possync.terminal.local import LAST_SYNC_AT, Terminal
+from possync.terminal.local import LAST_SYNC_AT, STORE_CA, Terminal, tls_verify
 from possync.transport.client import Refused, SyncClient, Unreachable
 
 
@@ -25,12 +25,18 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
         )
         head = log.head(conn)
         last_sync = state.get(conn, LAST_SYNC_AT)
+        ca = state.get(conn, STORE_CA)
     reachable: bool | None = None
     lag: int | None = None
     if probe_store and parent is not None and parent.url and node:
         try:
             with SyncClient(
-                parent.url, node, parent.secret, timeout=3.0, protocol=SPEC.protocol
+                parent.url,
+                node,
+                parent.secret,
+                timeout=3.0,
+                protocol=SPEC.protocol,
+                verify=tls_verify(ca),  # the store's CA, as for a sync
             ) as client:
                 lag = int(client.lag(parent.inbound_seq)["backlog"])
             reachable = True
