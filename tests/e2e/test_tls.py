@@ -23,7 +23,7 @@ from possync.retail.schema import receipt
 from possync.store.process import StoreProcess, free_port
 from possync.sync.db import read_tx
 from possync.sync.schema import sync_peer
-from tests.e2e.helpers import cli, count, make_store
+from tests.e2e.helpers import cli, cli_json, count, make_store
 
 pytestmark = pytest.mark.e2e
 
@@ -102,6 +102,7 @@ def test_a_till_syncs_over_https_with_the_stores_ca_and_is_refused_without_it(
     assert count(engine, receipt) == 1
     config = cli("pos", "config", "--data", str(data)).stdout
     assert "checked against: the CA given with --ca-file" in config
+    assert cli_json("pos", "status", "--data", str(data))["store_reachable"] is True
 
     # forgetting the CA: the system's CAs do not know this store; nothing is lost
     cli("pos", "config", "--data", str(data), "--system-ca")
