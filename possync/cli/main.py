@@ -18,6 +18,9 @@ from possync.cli import backup  # noqa: F401  (registers its commands)
 # isort: split
 from possync.cli import upgrade  # noqa: F401  (registers its commands)
 
+# isort: split
+from possync.cli import quarantine  # noqa: F401  (registers its commands)
+
 app = typer.Typer(
     help="possync: offline-first point-of-sale data synchronisation.",
     no_args_is_help=True,

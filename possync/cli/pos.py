@@ -200,6 +200,32 @@ def add_customer(
         console.print(f"{row['customer_no']}  {row['name']}  ({row['customer_id']})")
 
 
+@customer_app.command("set")
+def set_customer(
+    data: DataDir,
+    customer_no: Annotated[str, typer.Argument(help="The customer's number")],
+    name: Annotated[str | None, typer.Option()] = None,
+    email: Annotated[str | None, typer.Option(help="'' clears it")] = None,
+    phone: Annotated[str | None, typer.Option(help="'' clears it")] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Change a customer's contact fields (any customer of the store, works offline);
+    edits made on several tills merge field by field at the next syncs."""
+    with user_errors():
+        term = Terminal.open(data)
+        till = term.till()
+        with write_tx(term.engine) as conn:
+            row = customers.change_contact(
+                conn, till.terminal_id, customer_no, name=name, email=email, phone=phone
+            )
+    if json:
+        print_json(row)
+    else:
+        console.print(
+            f"{row['customer_no']}  {row['name']}  {row['email'] or ''}  {row['phone'] or ''}"
+        )
+
+
 @app.command()
 def sync(data: DataDir, store_url: StoreUrlOnce = None, json: JsonFlag = False) -> None:
     """Synchronize Data from Store now: push pending changes, pull new ones."""
@@ -271,6 +297,24 @@ def online(data: DataDir, store_url: StoreUrlOnce = None, json: JsonFlag = False
         print_json({"mode": modes.current(term), **report.as_dict()})
     else:
         console.print(f"ONLINE (pushed {report.pushed}, pulled {report.pulled} changes first)")
+
+
+@app.command()
+def rescue(data: DataDir, json: JsonFlag = False) -> None:
+    """Send this till's unsynced data to the store's quarantine, for an administrator
+    to decide, when the store refuses this installation (a copy of the till, or a
+    till whose database went back to an older copy)."""
+    with user_errors():
+        from possync.terminal.rescue import rescue as hand_over
+
+        report = hand_over(Terminal.open(data))
+    if json:
+        print_json(report)
+        return
+    console.print(
+        f"sent {report['sent']} change(s): {report['held']} document(s) wait in the store's "
+        "quarantine for an administrator (possync store quarantine list)"
+    )
 
 
 @app.command()

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possync.retail import customers
 from possync.retail.errors import FieldErrors, RetailError
 from possync.retail.ids import new_id
 from possync.retail.money import parse_amount
@@ -150,11 +151,17 @@ def save_customer(
     if errors:
         raise FieldErrors(errors)
     if customer_id is not None:
-        done = conn.execute(
-            customer.update().where(customer.c.customer_id == customer_id).values(**values)
-        )
-        if done.rowcount != 1:
+        found = conn.execute(sa.select(customer).where(customer.c.customer_id == customer_id))
+        before = found.mappings().first()
+        if before is None:
             raise RetailError(f"no customer {customer_id!r}")
+        old = {str(k): v for k, v in before.items()}
+        after = customers.stamped(conn, store_id, old, {**old, **values})
+        conn.execute(
+            customer.update()
+            .where(customer.c.customer_id == customer_id)
+            .values(**values, field_clocks=after["field_clocks"])
+        )
         return customer_id
     prefix = store_customer_prefix(store_id)
     clash = conn.execute(
@@ -170,13 +177,12 @@ def save_customer(
         )
     number = highest_issued(conn, "customer", prefix) + 1
     new = new_id()
-    conn.execute(
-        customer.insert().values(
-            customer_id=new,
-            customer_no=f"{prefix}{number:06d}",
-            origin_terminal_id=None,
-            created_at=utc_now(),
-            **values,
-        )
-    )
+    row = {
+        "customer_id": new,
+        "customer_no": f"{prefix}{number:06d}",
+        "origin_terminal_id": None,
+        "created_at": utc_now(),
+        **values,
+    }
+    conn.execute(customer.insert().values(**customers.stamped(conn, store_id, None, row)))
     return new

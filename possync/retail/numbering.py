@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from possync.retail.errors import RetailError
-from possync.retail.schema import doc_counter, doc_series
+from possync.retail.schema import doc_counter, doc_series, doc_series_used
+from possync.sync.clock import utc_now
 
 RECEIPT, RETURN, CUSTOMER = "receipt", "return", "customer"
 KINDS = (RECEIPT, RETURN, CUSTOMER)
@@ -100,3 +101,33 @@ def next_number(conn: sa.Connection, terminal_id: str, kind: str) -> str:
         upsert.on_conflict_do_update(index_elements=["kind", "prefix"], set_={"last_no": number})
     )
     return f"{series.prefix}{number:0{series.padding}d}"
+
+
+def remember(conn: sa.Connection, series: Iterable[dict[str, object]]) -> None:
+    """Record the prefixes given to terminals (store side): a terminal's pushed
+    numbers are checked against every prefix it ever had, and a prefix stays with
+    its terminal for good."""
+    used = doc_series_used.c
+    for s in series:
+        found = conn.execute(
+            sa.select(used.terminal_id).where(used.prefix == s["prefix"], used.kind == s["kind"])
+        ).first()
+        if found is None:
+            conn.execute(
+                doc_series_used.insert().values(
+                    prefix=s["prefix"],
+                    kind=s["kind"],
+                    terminal_id=s["terminal_id"],
+                    since=utc_now(),
+                )
+            )
+
+
+def all_given(conn: sa.Connection) -> list[dict[str, object]]:
+    """Every series as it stands, and every prefix given before, for check_prefixes."""
+    current = [dict(r._mapping) for r in conn.execute(sa.select(doc_series))]
+    earlier = [
+        {"terminal_id": r.terminal_id, "kind": r.kind, "prefix": r.prefix}
+        for r in conn.execute(sa.select(doc_series_used))
+    ]
+    return current + earlier

@@ -167,9 +167,7 @@ def _change_series(
     }
     numbering.check_series(new)
     others = [
-        dict(r._mapping)
-        for r in conn.execute(sa.select(doc_series))
-        if (r.terminal_id, r.kind) != (terminal_id, kind)
+        s for s in numbering.all_given(conn) if (s["terminal_id"], s["kind"]) != (terminal_id, kind)
     ]
     numbering.check_prefixes([*others, new])
     issued = highest_issued(conn, kind, new["prefix"])
@@ -181,6 +179,7 @@ def _change_series(
             "next",
         )
     conn.execute(doc_series.update().where(*key).values(**new))
+    numbering.remember(conn, [new])
     _log(conn, "series_changed", f"{terminal_id}/{kind}: {new}")
     return new
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from possync.retail import integrity
 from possync.retail import schema as s
 from possync.sync.shapes import OlderShape
 from possync.sync.tables import Baseline, Direction, SyncSpec, SyncTable
@@ -11,13 +12,23 @@ DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
 # The sync protocol: raised whenever a replicated table changes shape, with the
 # previous shape kept below so that a store serves tills not yet upgraded.
 #   1  release 0.1.0
-#   2  release 0.2.0: store.address, store.vat_number, receipt_line.discount
+#   2  release 0.2.0: store.address, store.vat_number, receipt_line.discount,
+#      customer.field_clocks
 PROTOCOL = 2
 
 PROTOCOL_1 = OlderShape(
     protocol=1,
     columns={
         "store": ("store_id", "name", "currency", "offline_enabled"),
+        "customer": (
+            "customer_id",
+            "customer_no",
+            "name",
+            "email",
+            "phone",
+            "origin_terminal_id",
+            "created_at",
+        ),
         "receipt_line": (
             "receipt_id",
             "line_no",
@@ -46,8 +57,19 @@ SPEC = SyncSpec(
         SyncTable(s.item, DOWN),
         SyncTable(s.payment_method, DOWN),
         SyncTable(s.cashier, DOWN),
-        # Created on terminals and on the store.
-        SyncTable(s.customer, BOTH, owner_column="origin_terminal_id"),
+        # Created on terminals and on the store. Any till of the store may change a
+        # customer's contact fields (customers move between tills); none deletes one
+        # (the console deactivates).
+        SyncTable(
+            s.customer,
+            BOTH,
+            owner_column="origin_terminal_id",
+            child_ops=frozenset({"I", "U"}),
+            shared=True,
+            editable=("name", "email", "phone", "field_clocks"),
+            merged=("name", "email", "phone"),
+            clock_column="field_clocks",
+        ),
         # Stock moves as immutable movements; every node sums them itself. A new
         # terminal starts from the stock_level baseline instead of old movements.
         SyncTable(
@@ -76,4 +98,6 @@ SPEC = SyncSpec(
     baselines=(Baseline(s.stock_level, route_column="store_id"),),
     protocol=PROTOCOL,
     older_shapes=(PROTOCOL_1,),
+    documents=integrity.documents,
+    document_aliases=integrity.aliases,
 )

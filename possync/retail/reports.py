@@ -11,7 +11,7 @@ from possync.retail.replication import SPEC
 from possync.retail.schema import pos_terminal, receipt
 from possync.retail.stock import on_hand
 from possync.retail.store_admin import store_row
-from possync.sync import log, peers
+from possync.sync import conflicts, log, peers, quarantine
 from possync.sync.db import read_tx
 from possync.sync.parent import Parent
 
@@ -25,6 +25,7 @@ def terminal_activity(engine: sa.Engine) -> list[dict[str, Any]]:
     with read_tx(engine) as conn:
         children = {p.node_id: p for p in peers.children(conn)}
         activity = peers.activity(conn)
+        held = quarantine.held_counts(conn)
         per_terminal: dict[str, dict[str, int]] = {}
         for terminal_id, kind, n in conn.execute(
             sa.select(receipt.c.terminal_id, receipt.c.kind, sa.func.count()).group_by(
@@ -59,6 +60,10 @@ def terminal_activity(engine: sa.Engine) -> list[dict[str, Any]]:
                     "unsent": peer.unsent if peer else 0,
                     "sales": counts.get("sale", 0),
                     "returns": counts.get("return", 0),
+                    "quarantined": held.get(t.terminal_id, 0),
+                    "installation_id": seen.get("installation_id"),
+                    "refused_installation": seen.get("refused_installation"),
+                    "refused_installation_at": seen.get("refused_installation_at"),
                 }
             )
     return terminals
@@ -69,14 +74,15 @@ def store_status(engine: sa.Engine) -> dict[str, Any]:
     terminals = terminal_activity(engine)
     with read_tx(engine) as conn:
         the_store = store_row(conn)
+        high, low = _exact_sum(receipt.c.total)
         totals = conn.execute(
-            sa.select(
-                receipt.c.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(receipt.c.total), 0)
-            ).group_by(receipt.c.kind)
+            sa.select(receipt.c.kind, sa.func.count(), high, low).group_by(receipt.c.kind)
         ).all()
-        by_kind = {kind: (n, total) for kind, n, total in totals}
+        by_kind = {kind: (n, int(hi) * _SPLIT + int(lo)) for kind, n, hi, lo in totals}
         stock = on_hand(conn, the_store.store_id)
         head = log.head(conn)
+        held = sum(quarantine.held_counts(conn).values())
+        clashes = {"count": conflicts.count(conn), "recent": conflicts.recent(conn, 20)}
     sales, returns = by_kind.get("sale", (0, 0)), by_kind.get("return", (0, 0))
     return {
         "store": {
@@ -93,4 +99,19 @@ def store_status(engine: sa.Engine) -> dict[str, Any]:
             "net_total": format_amount(int(sales[1]) + int(returns[1])),
         },
         "stock": stock,
+        "quarantine": {"held": held},
+        "conflicts": clashes,
     }
+
+
+_SPLIT = 1_000_000
+
+
+def _exact_sum(column: sa.ColumnElement[int]) -> tuple[sa.ColumnElement[Any], ...]:
+    """SUM in two parts that cannot overflow a 64-bit integer (SQLite's sum() raises
+    on overflow), added up exactly in Python: x = (x / 10^6) * 10^6 + x % 10^6 with
+    the truncating division and remainder both databases use."""
+    return (
+        sa.func.coalesce(sa.func.sum(column / _SPLIT), 0),
+        sa.func.coalesce(sa.func.sum(column % _SPLIT), 0),
+    )

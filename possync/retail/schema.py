@@ -100,6 +100,10 @@ customer = sa.Table(
     sa.Column("phone", sa.String(40)),
     sa.Column("origin_terminal_id", sa.String(16)),  # NULL: created on the store
     sa.Column("created_at", TIMESTAMP, nullable=False),
+    # Per contact field, the hybrid logical clock of its value and of the value it
+    # replaced (sync/hlc.py): edits made on several nodes merge field by field.
+    # NULL: written by release 0.1.0 (older than any clock). Schema 0003.
+    sa.Column("field_clocks", sa.Text),
 )
 
 stock_movement = sa.Table(
@@ -189,6 +193,18 @@ doc_counter = sa.Table(
     sa.Column("kind", sa.String(16), primary_key=True),
     sa.Column("prefix", sa.String(32), primary_key=True),
     sa.Column("last_no", sa.BigInteger, nullable=False),
+)
+
+# Every prefix each terminal's series ever had (store only). A number pushed by a
+# terminal must come from one of its own prefixes, including ones it had before a
+# series change; and a prefix, once given, is never given to another terminal.
+doc_series_used = sa.Table(
+    "doc_series_used",
+    metadata,
+    sa.Column("prefix", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("terminal_id", sa.String(16), nullable=False),
+    sa.Column("since", TIMESTAMP, nullable=False),
 )
 
 # What administrators forced (e.g. disabling offline use with data still unsynced).

@@ -15,6 +15,7 @@ and running it again finishes it. On SQLite a copy of the file is made first
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -27,10 +28,11 @@ import sqlalchemy as sa
 from possync.retail.errors import RetailError
 
 # Revision -> the release that introduced it, and the sync protocol of its rows.
-RELEASES = {"0001": "0.1.0", "0002": "0.2.0"}
-PROTOCOLS = {"0001": 1, "0002": 2}
-HEAD = "0002"
+RELEASES = {"0001": "0.1.0", "0002": "0.2.0", "0003": "0.2.0"}
+PROTOCOLS = {"0001": 1, "0002": 2, "0003": 2}
+HEAD = "0003"
 BASELINE = "0001"  # release 0.1.0, which stored no revision
+SINCE_0_1_0 = [r for r in RELEASES if r != BASELINE]  # what upgrading a 0.1.0 database applies
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -219,6 +221,9 @@ def upgrade(
 
     from alembic import command
 
+    # Our own progress lines say what happens; Alembic's INFO lines are noise in a
+    # till's log (pos run logs at INFO).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # One transaction for every step and the new revision: BEGIN IMMEDIATE on SQLite.
     with engine.begin() as conn:
         current = revision(conn)  # again, under the write lock: another may have run

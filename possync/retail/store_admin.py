@@ -151,9 +151,9 @@ def add_terminal(
                 )
             )
             rows = _with_defaults(the_store.store_id, terminal_id, series or [])
-            others = [dict(r._mapping) for r in conn.execute(sa.select(doc_series))]
-            numbering.check_prefixes(others + rows)
+            numbering.check_prefixes(numbering.all_given(conn) + rows)
             conn.execute(doc_series.insert(), rows)
+            numbering.remember(conn, rows)
         else:
             _continue_series(conn, terminal_id)
         code = peers.add_child(conn, terminal_id, [the_store.store_id, terminal_id])

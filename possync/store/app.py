@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from possync import __version__
+from possync.retail import integrity
 from possync.retail.database import open_store
 from possync.retail.policy import admission
 from possync.retail.replication import SPEC
@@ -26,7 +27,9 @@ def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> Fas
     )
     install_error_handlers(app)
     app.add_middleware(AnnounceProtocol, protocol=SPEC.protocol)
-    app.include_router(sync_router(app, Parent(engine, SPEC, store_id, admission=admission)))
+    app.include_router(
+        sync_router(app, Parent(engine, SPEC, store_id, admission=admission, guard=integrity.guard))
+    )
     app.include_router(pos_router())  # retail calls of the terminals (issue 5)
     app.state.engine = engine
     install_console(app, engine, console or ConsoleSettings())

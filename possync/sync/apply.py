@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.sync import log
+from possync.sync import hlc, log
 from possync.sync.log import Change
 from possync.sync.tables import SyncSpec, SyncTable
 
@@ -31,19 +31,64 @@ class Applier:
         self.spec = spec
         self._statements: dict[tuple[str, str, str], sa.TextClause] = {}
 
-    def apply(self, conn: sa.Connection, changes: Iterable[Change], origin: str | None) -> int:
+    def apply(
+        self,
+        conn: sa.Connection,
+        changes: Iterable[Change],
+        origin: str | None,
+        conflicts: list[tuple[str, tuple[Any, ...], hlc.Conflict]] | None = None,
+    ) -> int:
         """Apply changes inside the caller's transaction, with the outcome of
         applying them one by one in order.
 
         ``origin`` stamps what the capture triggers record (the node the changes
-        came from, so they are never sent back there), or ``log.SUPPRESS``.
+        came from, so they are never sent back there), or ``log.SUPPRESS``. Rows of
+        tables with merged columns are merged with the stored ones (hlc.py); the
+        concurrent edits found are added to ``conflicts``.
         """
         applied = 0
         with log.capturing_as(conn, origin):
             for table, op, rows in plan(self.spec, changes):
+                spec = self.spec.table(table)
+                if op != "D" and spec is not None and spec.merged:
+                    rows = self._merge(conn, spec, rows, conflicts)
                 self._run(conn, table, op, rows)
                 applied += len(rows)
         return applied
+
+    def _merge(
+        self,
+        conn: sa.Connection,
+        table: SyncTable,
+        rows: list[dict[str, Any]],
+        conflicts: list[tuple[str, tuple[Any, ...], hlc.Conflict]] | None,
+    ) -> list[dict[str, Any]]:
+        """Fold each key's incoming versions into its stored row, column by column."""
+        assert table.clock_column is not None
+        keys = table.key_columns
+        t = table.table
+        wanted = [tuple(r[k] for k in keys) for r in rows]
+        stored: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            where = (
+                t.c[keys[0]].in_([k[0] for k in chunk])
+                if len(keys) == 1
+                else sa.tuple_(*(t.c[k] for k in keys)).in_(chunk)
+            )
+            for found in conn.execute(sa.select(t).where(where)).mappings():
+                row = {str(k): v for k, v in found.items()}
+                stored[tuple(row[k] for k in keys)] = row
+        seen = []
+        for row in rows:
+            key = tuple(row[k] for k in keys)
+            merged, found = hlc.merge(stored.get(key), row, table.merged, table.clock_column)
+            stored[key] = merged
+            seen += [line[0] for line in hlc.clocks_of(row, table.clock_column).values()]
+            if conflicts is not None:
+                conflicts += [(table.name, key, c) for c in found]
+        hlc.observe(conn, seen)
+        return [stored[key] for key in dict.fromkeys(wanted)]
 
     def upsert_rows(
         self, conn: sa.Connection, table: str, rows: list[dict[str, Any]], origin: str | None
@@ -90,6 +135,10 @@ def plan(spec: SyncSpec, changes: Iterable[Change]) -> list[Step]:
         if table is None:
             raise KeyError(name)
         if table.immutable:  # inserts only; a repeated row is ignored by DO NOTHING
+            steps.append((name, "I", [c.row for c in table_changes]))
+            continue
+        if table.merged and all(c.op != "D" for c in table_changes):
+            # Every version counts: they are merged one after another (hlc.py).
             steps.append((name, "I", [c.row for c in table_changes]))
             continue
         keys = table.key_columns

@@ -30,9 +30,12 @@ class Batch:
     changes: Sequence[Change]
     more: bool = False
     protocol: int = 1  # the sync protocol the rows are shaped for (see shapes.py)
+    # A child's push says where its log ends, so that the parent can tell a log that
+    # restarted (behind what it already applied) from a re-send (None: not said).
+    head: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire = {
             "protocol": self.protocol,
             "source": self.source,
             "after": self.after,
@@ -40,6 +43,9 @@ class Batch:
             "more": self.more,
             "changes": [c.to_wire() for c in self.changes],
         }
+        if self.head is not None:
+            wire["head"] = self.head
+        return wire
 
 
 class BatchReader:
@@ -78,8 +84,11 @@ class BatchReader:
         items = body.get("changes")
         if not isinstance(items, list):
             raise BadBatch("changes: expected a list")
+        head = _seq(body, "head") if "head" in body else None
+        if head is not None and head < through:
+            raise BadBatch(f"head ({head}) is before through ({through})")
         changes = self._changes(items, after, through, adapter)
-        return Batch(source, after, through, changes, more, self.protocol)
+        return Batch(source, after, through, changes, more, self.protocol, head)
 
     def _unsupported(self, protocol: Any) -> UnsupportedProtocol:
         if type(protocol) is not int:

@@ -17,7 +17,8 @@ from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
 from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import BadBatch, NotProvisioned, OutOfSequence
-from possync.sync.log import LogFilter
+from possync.sync.intake import DOWN, Intake
+from possync.sync.log import Change, LogFilter
 from possync.sync.peers import Peer
 from possync.sync.rows import RowChecker
 from possync.sync.schema import sync_load_progress
@@ -25,6 +26,9 @@ from possync.sync.tables import Direction, SyncSpec, SyncTable
 
 LOAD_CURSOR = "initial_load_cursor"
 LOAD_DONE = "initial_load_done"
+# How far before and after a full batch's last change to look for the rest of its
+# document (a receipt of up to this many rows is never split).
+DOCUMENT_WINDOW = 600
 RELOAD = "reload_tables"  # JSON list: tables to load again (after a schema upgrade)
 
 
@@ -36,6 +40,7 @@ class Child:
         self.spec = spec
         self.relays = relays
         self.applier = Applier(spec)
+        self.intake = Intake(spec, self.applier)
         self.reader = BatchReader(spec, Direction.DOWN)
         self._baseline_checkers = {
             b.table.name: RowChecker(SyncTable(b.table, Direction.DOWN)) for b in spec.baselines
@@ -73,15 +78,42 @@ class Child:
             head = log.head(conn)
             if head <= start:
                 return None
-            changes = log.read(
-                conn, self._up_filter(parent), after=start, through=head, limit=limit, raw=True
-            )
+            filt = self._up_filter(parent)
+            changes = log.read(conn, filt, after=start, through=head, limit=limit, raw=True)
+            full = len(changes) == limit
+            if full:
+                changes += self._rest_of_document(conn, filt, start, changes[-1].seq, head)
             source = self.node_id(conn)
-        full = len(changes) == limit
         through = changes[-1].seq if full else head
         return Batch(
-            source, start, through, changes, more=through < head, protocol=self.spec.protocol
+            source,
+            start,
+            through,
+            changes,
+            more=through < head,
+            protocol=self.spec.protocol,
+            head=head,
         )
+
+    def _rest_of_document(
+        self, conn: sa.Connection, filt: LogFilter, start: int, last: int, head: int
+    ) -> list[Change]:
+        """A full batch never ends inside a document (a receipt and its lines...):
+        the changes after ``last`` that belong to the same document as it, so that
+        the parent can check and apply (or quarantine) each document whole. Read
+        parsed, from a window around the cut."""
+        window = log.read(
+            conn, filt, after=max(start, last - DOCUMENT_WINDOW), through=head,
+            limit=2 * DOCUMENT_WINDOW,
+        )  # fmt: skip
+        keys = self.spec.document_keys(window)
+        cut = next(i for i, c in enumerate(window) if c.seq == last)
+        rest = []
+        for change, key in zip(window[cut + 1 :], keys[cut + 1 :], strict=True):
+            if key != keys[cut]:
+                break
+            rest.append(change)
+        return rest
 
     def acknowledged(self, through: int) -> None:
         """The parent has durably applied our changes up to ``through``."""
@@ -136,7 +168,10 @@ class Child:
                     expected_after=current,
                 )
             origin = parent.node_id if self.relays else log.SUPPRESS
-            self.applier.apply(conn, batch.changes, origin=origin)
+            # What clashes with data held here is quarantined, not a blocked channel.
+            self.intake.take(
+                conn, parent.node_id, DOWN, batch.changes, origin=origin, from_child=False
+            )
             peers.set_inbound_seq(conn, parent.node_id, batch.through, pushed=False)
         return batch
 

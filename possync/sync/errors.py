@@ -60,6 +60,21 @@ class UnsupportedProtocol(SyncError):
     code = "protocol_unsupported"
 
 
+class ForeignInstallation(SyncError):
+    """The credentials are right, but the child's identity is bound to another
+    installation: this one is a copy (or was installed again) and must not sync."""
+
+    code = "installation_mismatch"
+
+
+class LogDiverged(SyncError):
+    """The child's log is behind what the parent already applied from it: it was
+    restored from an older copy or started again, and its new changes would be
+    taken for re-sends of old ones."""
+
+    code = "log_diverged"
+
+
 class AuthenticationFailed(SyncError):
     code = "unauthenticated"
 

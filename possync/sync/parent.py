@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.sync import log, peers
+from possync.sync import log, peers, quarantine
 from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
 from possync.sync.clock import seconds_until
@@ -21,13 +21,17 @@ from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import (
     BadBatch,
     Conflict,
+    ForeignInstallation,
+    LogDiverged,
     NotAllowed,
+    NotProvisioned,
     OutOfScope,
     OutOfSequence,
     Suspended,
     SyncError,
     UnsupportedProtocol,
 )
+from possync.sync.intake import UP, Guard, Intake, Outcome
 from possync.sync.log import Change, LogFilter
 from possync.sync.peers import Peer
 from possync.sync.rows import INT_MAX, INT_MIN
@@ -52,13 +56,20 @@ Admission = Callable[[sa.Connection, str], str | None]
 
 class Parent:
     def __init__(
-        self, engine: sa.Engine, spec: SyncSpec, node_id: str, admission: Admission | None = None
+        self,
+        engine: sa.Engine,
+        spec: SyncSpec,
+        node_id: str,
+        admission: Admission | None = None,
+        guard: Guard | None = None,
     ) -> None:
+        """``guard``: the application's rules for what children push (intake.py)."""
         self.engine = engine
         self.spec = spec
         self.node_id = node_id
         self.admission = admission
         self.applier = Applier(spec)
+        self.intake = Intake(spec, self.applier, guard)
         self.reader = BatchReader(spec, Direction.UP)
 
     def admit(self, node_id: str) -> None:
@@ -77,6 +88,31 @@ class Parent:
                 )
         if reason:
             raise NotAllowed(reason)
+
+    def check_installation(self, peer: Peer, installation: str | None) -> None:
+        """Bind the child to the first installation that syncs after it was
+        provisioned; refuse any other (see docs/reliability.md). A request that
+        names none comes from a release before 0.2.0: it is let through while the
+        child is not bound yet."""
+        if installation is not None and installation == peer.installation_id:
+            return
+        if installation is None and peer.installation_id is None:
+            return
+        with write_tx(self.engine) as conn:
+            if installation is not None and peers.bind_installation(
+                conn, peer.node_id, installation
+            ):
+                return
+            bound = peers.get(conn, peer.node_id)
+            why = (
+                f"{peer.node_id} is bound to another installation "
+                f"({(bound.installation_id if bound else None) or '?'}); this one "
+                f"({installation or 'of an older release'}) is a copy or was installed "
+                "again, and is refused: its unsynced data stays on it (send it to the "
+                "quarantine with 'possync pos rescue'); provision it again to use it"
+            )
+            peers.refuse_installation(conn, peer.node_id, installation or "-", why)
+        raise ForeignInstallation(why)
 
     def register(self, node_id: str, code: str) -> tuple[Peer, str]:
         self.admit(node_id)
@@ -105,9 +141,19 @@ class Parent:
                         f"{peer.node_id}'s changes only up to {current}",
                         expected_after=current,
                     )
+                if batch.head is not None and batch.head < current:
+                    raise LogDiverged(
+                        f"{peer.node_id}'s log ends at {batch.head}, but this server has "
+                        f"applied its changes up to {current}: its database was restored "
+                        "from an older copy or started again, and its new changes would be "
+                        "taken for re-sends; provision it again (its unsynced data stays "
+                        "on it: send it to the quarantine with 'possync pos rescue')"
+                    )
                 fresh = [c for c in batch.changes if c.seq > current]
-                self._check_deletes(conn, peer, fresh)
-                self.applier.apply(conn, fresh, origin=peer.node_id)
+                # Refused documents are quarantined; the cursor still moves past them.
+                self.intake.take(
+                    conn, peer.node_id, UP, fresh, origin=peer.node_id, from_child=True
+                )
                 new_seq = max(current, batch.through)
                 peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
         except sa.exc.IntegrityError as exc:
@@ -119,11 +165,71 @@ class Parent:
             ) from None
         return new_seq
 
+    # -- the quarantine ----------------------------------------------------------
+
+    def rescue(self, peer: Peer, body: Any, installation: str | None) -> int:
+        """Take the unsynced changes of a refused installation of ``peer`` (a copy,
+        or one installed again) into the quarantine, never applied by themselves:
+        an administrator decides. Returns the documents held."""
+        batch = self.reader.parse(body)
+        if batch.source != peer.node_id:
+            raise OutOfScope(
+                f"batch claims to come from {batch.source!r} but the credentials are "
+                f"{peer.node_id!r}'s"
+            )
+        keys = self.spec.document_keys(batch.changes)
+        documents: dict[str, list[Change]] = {}
+        for change, key in zip(batch.changes, keys, strict=True):
+            documents.setdefault(key, []).append(change)
+        why = quarantine.Rejection(
+            quarantine.Reason.FOREIGN,
+            f"sent by installation {installation or 'of an older release'} of {peer.node_id}, "
+            "which was refused (a copy, or installed again): check whether these are real "
+            "sales before resubmitting them",
+        )
+        with write_tx(self.engine) as conn:
+            return quarantine.hold(
+                conn, peer.node_id, UP, ((k, why, cs) for k, cs in documents.items())
+            )
+
+    def resubmit(self, quarantine_id: int, *, by: str, note: str | None = None) -> Outcome:
+        """Apply a held document again, as if its sender pushed it now (after an
+        administrator fixed what it needed). Refused again, it is held again, in a
+        new entry with the new reason; either way this entry is closed."""
+        with write_tx(self.engine) as conn:
+            held = self._open_entry(conn, quarantine_id)
+            quarantine.decide(conn, quarantine_id, quarantine.Status.RESUBMITTED, by=by, note=note)
+            return self.intake.take(
+                conn,
+                held.peer,
+                held.direction,
+                held.as_changes(),
+                origin=held.peer,
+                from_child=held.direction == UP,
+            )  # other held parts of the same document are taken up with it
+
+    def discard(self, quarantine_id: int, *, by: str, note: str) -> None:
+        if not note.strip():
+            raise BadBatch("say why the document is discarded")
+        with write_tx(self.engine) as conn:
+            self._open_entry(conn, quarantine_id)
+            quarantine.decide(conn, quarantine_id, quarantine.Status.DISCARDED, by=by, note=note)
+
+    def _open_entry(self, conn: sa.Connection, quarantine_id: int) -> quarantine.Held:
+        held = quarantine.get(conn, quarantine_id, lock=True)
+        if held is None:
+            raise NotProvisioned(f"no quarantine entry {quarantine_id}")
+        if held.status != quarantine.Status.HELD:
+            raise Conflict(f"quarantine entry {quarantine_id} is already {held.status}")
+        return held
+
     def _check_scope(self, peer: Peer, change: Change, index: int) -> None:
         table = self.spec.table(change.table)
         assert table is not None  # the reader only admits known tables
         row = change.row
-        if table.owner_column and table.owner_column in row:
+        # A shared table's rows may be changed by others than their owner: the owner
+        # is checked against the stored row (intake.child_rules), not here.
+        if table.owner_column and table.owner_column in row and not table.shared:
             owner = row[table.owner_column]
             if owner != peer.node_id:
                 raise OutOfScope(
@@ -137,24 +243,6 @@ class Parent:
                     f"changes[{index}]: {table.name}.{table.route_column} is {route!r}, "
                     f"outside what {peer.node_id} may write ({', '.join(peer.route_keys)})"
                 )
-
-    def _check_deletes(self, conn: sa.Connection, peer: Peer, changes: list[Change]) -> None:
-        """A delete carries only the key, so check the row it would remove."""
-        for change in changes:
-            if change.op != "D":
-                continue
-            table = self.spec.table(change.table)
-            assert table is not None
-            if not table.owner_column:
-                raise OutOfScope(f"{peer.node_id} may not delete rows of {table.name}")
-            t = table.table
-            owner = conn.execute(
-                sa.select(t.c[table.owner_column]).where(
-                    *(t.c[k] == change.row[k] for k in table.key_columns)
-                )
-            ).first()
-            if owner is not None and owner[0] != peer.node_id:
-                raise OutOfScope(f"{peer.node_id} may not delete another node's {table.name} row")
 
     # -- pulls by children ------------------------------------------------------
 
@@ -186,6 +274,13 @@ class Parent:
         child's working mode, kept for dashboards; ``protocol`` the sync protocol
         the child speaks (default: ours), which shapes the rows."""
         protocol, adapter = self._shape(protocol)
+        if reported_head is not None and reported_head < peer.inbound_seq:
+            raise LogDiverged(
+                f"{peer.node_id}'s log ends at {reported_head}, but this server has applied "
+                f"its changes up to {peer.inbound_seq}: its database was restored from an "
+                "older copy or started again; provision it again (its unsynced data stays "
+                "on it: send it to the quarantine with 'possync pos rescue')"
+            )
         if not 1 <= limit <= MAX_PULL_LIMIT:
             raise BadBatch(f"limit: expected 1 to {MAX_PULL_LIMIT}, got {limit}")
         self.admit(peer.node_id)

@@ -33,6 +33,7 @@ class Peer:
     reported_head: int = 0
     sent_through: int = 0
     suspended_until: str | None = None
+    installation_id: str | None = None
 
     @property
     def unsent(self) -> int:
@@ -55,6 +56,7 @@ def _peer(row: Any) -> Peer:
         reported_head=row.reported_head or 0,
         sent_through=row.sent_through or 0,
         suspended_until=row.suspended_until,
+        installation_id=row.installation_id,
     )
 
 
@@ -90,6 +92,9 @@ def activity(conn: sa.Connection) -> dict[str, dict[str, Any]]:
             cols.last_sync_at,
             cols.reported_mode,
             cols.suspended_until,
+            cols.installation_id,
+            cols.refused_installation,
+            cols.refused_installation_at,
         )
     )
     return {r.node_id: dict(r._mapping) for r in rows}
@@ -113,6 +118,7 @@ def add_child(conn: sa.Connection, node_id: str, route_keys: list[str]) -> str:
         "outbound_seq": 0,
         "reported_head": 0,
         "sent_through": 0,
+        "installation_id": None,  # the next installation to sync is the child
     }
     if get(conn, node_id) is None:
         conn.execute(sync_peer.insert().values(node_id=node_id, **values))
@@ -181,6 +187,7 @@ def register(conn: sa.Connection, node_id: str, code: str) -> tuple[Peer, str]:
             sent_through=0,
             registered_at=now,
             last_contact_at=now,
+            installation_id=None,
         )
     )
     peer = get(conn, node_id)
@@ -301,4 +308,28 @@ def record_success(conn: sa.Connection, node_id: str) -> None:
         sync_peer.update()
         .where(sync_peer.c.node_id == node_id)
         .values(last_error=None, last_contact_at=utc_now())
+    )
+
+
+def bind_installation(conn: sa.Connection, node_id: str, installation: str) -> bool:
+    """Bind a child to the installation that syncs first; False if another did."""
+    bound = conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id, sync_peer.c.installation_id.is_(None))
+        .values(installation_id=installation)
+    ).rowcount
+    return bool(bound) or get(conn, node_id).installation_id == installation  # type: ignore[union-attr]
+
+
+def refuse_installation(conn: sa.Connection, node_id: str, installation: str, why: str) -> None:
+    now = utc_now()
+    conn.execute(
+        sync_peer.update()
+        .where(sync_peer.c.node_id == node_id)
+        .values(
+            refused_installation=installation,
+            refused_installation_at=now,
+            last_error=why,
+            last_error_at=now,
+        )
     )

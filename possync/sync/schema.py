@@ -44,6 +44,12 @@ sync_peer = sa.Table(
     sa.Column("reported_mode", sa.String(16)),
     # An administrator may suspend a child's sync until this instant (UTC).
     sa.Column("suspended_until", sa.String(32)),
+    # The installation of the child bound to its identity: the first that synced
+    # after it was provisioned. Another one (a copied database, a backup imported
+    # twice) is refused, and the last one refused is kept for the dashboard.
+    sa.Column("installation_id", sa.String(64)),
+    sa.Column("refused_installation", sa.String(64)),
+    sa.Column("refused_installation_at", sa.String(32)),
 )
 
 # Local settings of this node (its id, its parent, initial-load state...).
@@ -64,4 +70,41 @@ sync_load_progress = sa.Table(
     sa.Column("rows_loaded", sa.BigInteger, nullable=False, default=0),
     sa.Column("rows_total", sa.BigInteger, nullable=False, default=0),  # as the parent said
     sa.Column("done", sa.Boolean, nullable=False, default=False),
+)
+
+# Documents set aside by the receiver (see quarantine.py): well formed, but refused
+# by a rule or clashing with data held. Each row keeps a whole document's changes.
+sync_quarantine = sa.Table(
+    "sync_quarantine",
+    metadata,
+    sa.Column("quarantine_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("peer", sa.String(64), nullable=False),  # the node the changes came from
+    sa.Column("direction", sa.String(8), nullable=False),  # "up" (pushed) | "down" (pulled)
+    sa.Column("document", sa.String(120), nullable=False),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # held | resubmitted | discarded
+    sa.Column("received_at", sa.String(32), nullable=False),
+    sa.Column("changes", sa.Text, nullable=False),  # JSON list of changes, as on the wire
+    sa.Column("decided_at", sa.String(32)),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("note", sa.Text),
+    sa.Index("sync_quarantine_by_peer", "peer", "status"),
+)
+
+# Concurrent edits of one merged column (sync/hlc.py): the value kept and the one
+# that lost, kept where both met (the parent), for people to look at.
+sync_conflict = sa.Table(
+    "sync_conflict",
+    metadata,
+    sa.Column("conflict_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("table_name", sa.String(64), nullable=False),
+    sa.Column("row_key", sa.Text, nullable=False),  # JSON list of the key's values
+    sa.Column("column_name", sa.String(64), nullable=False),
+    sa.Column("kept_value", sa.Text),  # JSON
+    sa.Column("kept_clock", sa.String(96), nullable=False),
+    sa.Column("lost_value", sa.Text),  # JSON
+    sa.Column("lost_clock", sa.String(96), nullable=False),
+    sa.Column("peer", sa.String(64)),  # who sent the change that met the other
+    sa.Column("recorded_at", sa.String(32), nullable=False),
 )

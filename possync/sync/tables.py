@@ -8,12 +8,13 @@ learns about application tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import sqlalchemy as sa
 
+from possync.sync.log import Change
 from possync.sync.shapes import Adapter, OlderShape, adapters
 
 
@@ -46,6 +47,15 @@ class SyncTable:
         only insert them.
     initial_load: whether a new child receives the table's current rows when it is
         first provisioned.
+
+    What a child may write (checked by the parent against the row as it stands, see
+    docs/reliability.md; a change that breaks it is quarantined):
+    child_ops: the operations a child may push: "I" (create), "U" (change), "D"
+        (delete). Default: create only for immutable tables, all three otherwise.
+    shared: any child in the row's route may change it, not only its owner (the
+        owner column itself never changes).
+    editable: the columns a child may change in a row it updates (None: any but the
+        key and owner columns).
     """
 
     table: sa.Table
@@ -54,6 +64,19 @@ class SyncTable:
     owner_column: str | None = None
     immutable: bool = False
     initial_load: bool = True
+    child_ops: frozenset[str] | None = None
+    shared: bool = False
+    editable: tuple[str, ...] | None = None
+    # Columns changed on several nodes that merge one by one, by the hybrid logical
+    # clocks kept in ``clock_column`` (see hlc.py), rather than whole rows.
+    merged: tuple[str, ...] = ()
+    clock_column: str | None = None
+
+    @property
+    def ops_for_children(self) -> frozenset[str]:
+        if self.child_ops is not None:
+            return self.child_ops
+        return frozenset({"I"}) if self.immutable else frozenset({"I", "U", "D"})
 
     @property
     def name(self) -> str:
@@ -91,6 +114,13 @@ class SyncSpec:
     baselines: tuple[Baseline, ...] = field(default=())
     protocol: int = 1
     older_shapes: tuple[OlderShape, ...] = field(default=())
+    # The document each change belongs to (a receipt with its lines...): changes of
+    # one document travel in one batch and are quarantined together. Default: each
+    # row is its own document.
+    documents: Callable[[Sequence[Change]], list[str]] | None = None
+    # Every key a later part of a document may carry (a part sent without the row
+    # that names the document): default, the keys of its changes.
+    document_aliases: Callable[[Sequence[Change]], set[str]] | None = None
     adapters: dict[int, Adapter] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +131,9 @@ class SyncSpec:
             for col in (t.route_column, t.owner_column):
                 if col is not None and col not in t.table.c:
                     raise ValueError(f"{t.name} has no column {col!r}")
+        for t in self.tables:
+            if bool(t.merged) != bool(t.clock_column):
+                raise ValueError(f"{t.name}: merged columns need a clock column, and back")
         for shape in self.older_shapes:
             if shape.protocol >= self.protocol:
                 raise ValueError(f"older shape {shape.protocol} is not older than {self.protocol}")
@@ -114,6 +147,15 @@ class SyncSpec:
     def adapter(self, protocol: int) -> Adapter | None:
         """How to shape rows for a peer on ``protocol`` (None: as they are)."""
         return None if protocol == self.protocol else self.adapters[protocol]
+
+    def document_keys(self, changes: Sequence[Change]) -> list[str]:
+        if self.documents is not None:
+            return self.documents(changes)
+        return [row_document(self, c) for c in changes]
+
+    def aliases_of(self, changes: Sequence[Change], document: str) -> set[str]:
+        found = (self.document_aliases or (lambda cs: set(self.document_keys(cs))))(changes)
+        return found | {document}
 
     def table(self, name: str) -> SyncTable | None:
         return self._by_name.get(name)
@@ -136,3 +178,10 @@ class SyncSpec:
     @property
     def up_tables(self) -> tuple[SyncTable, ...]:
         return tuple(t for t in self.tables if t.direction.flows_up)
+
+
+def row_document(spec: SyncSpec, change: Change) -> str:
+    """A change's own document: its table and key (the default grouping)."""
+    table = spec.table(change.table)
+    key = [change.row.get(k) for k in table.key_columns] if table else []
+    return f"{change.table}:" + ":".join(str(k) for k in key)

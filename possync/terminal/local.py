@@ -7,6 +7,7 @@ import fcntl
 import os
 import ssl
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +64,9 @@ def tls_verify(ca_pem: str | None) -> ssl.SSLContext | bool:
         raise TlsSetupError(f"the store's CA certificate cannot be loaded: {exc}") from None
 
 
+INSTALLATION_ID = "installation_id"
+
+
 def how_to_upgrade(data_dir: Path) -> str:
     return (
         f"run 'possync pos upgrade --data {data_dir}' first "
@@ -92,6 +96,7 @@ class Terminal:
             os.close(os.open(data_dir / DB_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         terminal = cls(data_dir)
         database.install(terminal.engine, terminal_id, how_to_upgrade(data_dir))
+        terminal.installation_id()  # each database made is an installation of its own
         return terminal
 
     @classmethod
@@ -150,6 +155,7 @@ class Terminal:
             parent.secret,
             timeout=timeout,
             protocol=SPEC.protocol,
+            installation=self.installation_id(),
             verify=tls_verify(ca),
         )
 
@@ -163,6 +169,21 @@ class Terminal:
                 state.delete(conn, STORE_CA)
             else:
                 state.put(conn, STORE_CA, ca_pem)
+
+    def installation_id(self) -> str:
+        """This installation's id (made when its database was created; made now for
+        a database of an earlier release): the store binds the terminal to the first
+        installation that syncs and refuses a copy."""
+        with read_tx(self.engine) as conn:
+            found = state.get(conn, INSTALLATION_ID)
+        if found is not None:
+            return found
+        with write_tx(self.engine) as conn:
+            found = state.get(conn, INSTALLATION_ID)
+            if found is None:
+                found = str(uuid.uuid4())
+                state.put(conn, INSTALLATION_ID, found)
+        return found
 
     @contextmanager
     def sync_lock(self, wait: float = 0.0) -> Iterator[None]:

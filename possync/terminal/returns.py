@@ -14,10 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote
-
-import httpx
-import orjson
 
 from possync.retail import receipts, sales
 from possync.retail.errors import RetailError
@@ -41,29 +37,8 @@ class Lookup:
 def fetch_from_store(term: Terminal, receipt_no: str) -> Any | None:
     """The store's answer for ``receipt_no`` (None: the store has no such sale in
     this store). Raises Unreachable / Refused."""
-    with read_tx(term.engine) as conn:
-        node = term.child.node_id(conn)
-        parent = term.child.parent(conn)
-    url = f"{parent.url}/api/v1/pos/receipts/{quote(receipt_no, safe='')}"
-    try:
-        response = httpx.get(url, auth=(node, parent.secret or ""), timeout=LOOKUP_TIMEOUT)
-    except httpx.TransportError as exc:
-        raise Unreachable(f"cannot reach {parent.url}: {exc}") from exc
-    if response.status_code == 404:
-        return None
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise Unreachable(f"{parent.url} sent an invalid answer") from exc
-    if response.status_code >= 400:
-        error = body.get("error", {}) if isinstance(body, dict) else {}
-        raise Refused(
-            response.status_code,
-            error.get("code", "http_error"),
-            error.get("message", ""),
-            {},
-        )
-    return body
+    with term.client(timeout=LOOKUP_TIMEOUT) as client:
+        return client.receipt_for_return(receipt_no)
 
 
 def _with_store_returns(term: Terminal, body: Any) -> tuple[sales.OriginalSale, Returns]:

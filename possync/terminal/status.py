@@ -6,13 +6,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail.replication import SPEC
 from possync.retail.schema import receipt
-from possync.sync import log, peers, state
+from possync.sync import log, peers, quarantine, state
 from possync.sync.db import read_tx
 from possync.terminal import modes
-from possync.terminal.local import LAST_SYNC_AT, STORE_CA, Terminal, tls_verify
-from possync.transport.client import Refused, SyncClient, Unreachable
+from possync.terminal.local import LAST_SYNC_AT, Terminal
+from possync.transport.client import Refused, Unreachable
 
 
 def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str, Any]:
@@ -25,19 +24,12 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
         )
         head = log.head(conn)
         last_sync = state.get(conn, LAST_SYNC_AT)
-        ca = state.get(conn, STORE_CA)
+        held = sum(quarantine.held_counts(conn).values())
     reachable: bool | None = None
     lag: int | None = None
     if probe_store and parent is not None and parent.url and node:
         try:
-            with SyncClient(
-                parent.url,
-                node,
-                parent.secret,
-                timeout=3.0,
-                protocol=SPEC.protocol,
-                verify=tls_verify(ca),  # the store's CA, as for a sync
-            ) as client:
+            with terminal.client(timeout=3.0) as client:
                 lag = int(client.lag(parent.inbound_seq)["backlog"])
             reachable = True
         except Refused:
@@ -63,4 +55,5 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
         "last_error_at": activity.get("last_error_at"),
         "sales": receipts.get("sale", 0),
         "returns": receipts.get("return", 0),
+        "quarantined": held,
     }

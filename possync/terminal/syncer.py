@@ -112,9 +112,11 @@ def pull(
         report.pull_batches += 1
         report.pulled_through = batch.through
         progress("pull", report.pulled)
-        # Stop at an empty batch: asking once more after the last non-empty one is
-        # what acknowledges it, so the store knows exactly where this terminal is.
-        if not batch.more and not batch.changes:
+        # Stop at a batch that is empty and moved nothing: asking once more after the
+        # last one that moved the cursor (even one whose changes were all filtered
+        # out, e.g. this terminal's own changes coming back) is what acknowledges it,
+        # so the store knows exactly where this terminal is.
+        if not batch.more and not batch.changes and batch.through == batch.after:
             return
 
 

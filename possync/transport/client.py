@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ssl
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
 
 from possync.sync.batch import Batch
-from possync.transport.protocol import HEADER
+from possync.transport.protocol import HEADER, INSTALLATION_HEADER
 from possync.transport.protocol import parse as parse_protocol
 
 
@@ -54,16 +55,20 @@ class SyncClient:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         protocol: int | None = None,
+        installation: str | None = None,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         """``protocol``: the sync protocol this node speaks, sent with every request
-        and required of every answer (None: neither, for tools that only look).
+        and required of every answer (None: neither, for tools that only look);
+        ``installation``: this node's installation id, sent with every request.
         ``verify``: how an https parent's certificate is checked (True: the system's
         trusted CAs; an SSLContext: e.g. only the store's own CA)."""
         auth = httpx.BasicAuth(node_id, secret) if node_id and secret else None
         self.base_url = base_url.rstrip("/")
         self.protocol = protocol
-        headers = {HEADER: str(protocol)} if protocol is not None else None
+        headers = {HEADER: str(protocol)} if protocol is not None else {}
+        if installation is not None:
+            headers[INSTALLATION_HEADER] = installation
         self._http = httpx.Client(
             base_url=self.base_url + "/api/v1/",
             auth=auth,
@@ -152,6 +157,24 @@ class SyncClient:
         if type(acknowledged) is not int:
             raise Unreachable("the parent's answer to a push has no acknowledgement")
         return acknowledged
+
+    def receipt_for_return(self, receipt_no: str) -> Any | None:
+        """A sale of this store, with the returns of it the parent holds, for the
+        retail call ``GET pos/receipts/{no}`` (None: no such sale)."""
+        try:
+            return self._call("GET", f"pos/receipts/{quote(receipt_no, safe='')}")
+        except Refused as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def rescue(self, batch: Batch) -> int:
+        """Hand changes of this (refused) installation to the parent's quarantine."""
+        answer = self._call("POST", "sync/rescue", body=batch.to_wire())
+        held = answer.get("held") if isinstance(answer, dict) else None
+        if type(held) is not int:
+            raise Unreachable("the parent's answer to a rescue has no count")
+        return held
 
     def pull(self, after: int, limit: int, head: int | None = None, mode: str | None = None) -> Any:
         """``head``: the head of this node's own log, so the parent knows how much

@@ -12,6 +12,8 @@ STATUS_BY_CODE = {
     errors.NotAllowed.code: 403,
     errors.Suspended.code: 503,
     errors.UnsupportedProtocol.code: 409,
+    errors.ForeignInstallation.code: 409,
+    errors.LogDiverged.code: 409,
     errors.AuthenticationFailed.code: 401,
     errors.RegistrationFailed.code: 403,
     errors.NotProvisioned.code: 409,

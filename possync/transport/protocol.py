@@ -16,6 +16,9 @@ from possync.sync.errors import UnsupportedProtocol
 from possync.sync.tables import SyncSpec
 
 HEADER = "Possync-Protocol"
+# The installation a child's request comes from (a random id made when its database
+# was created): a copy of a child's database is told apart from the child by it.
+INSTALLATION_HEADER = "Possync-Installation"
 PROTOCOL_BEFORE_HEADER = 1  # what a request without the header speaks
 
 
@@ -27,6 +30,16 @@ def parse(value: str | None) -> int | None:
     if not value.isdigit() or len(value) > 4:
         return None
     return int(value)
+
+
+def installation(value: str | None) -> str | None:
+    """A request's installation id: None if absent (a release before 0.2.0)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not 1 <= len(value) <= 64 or not all(c.isalnum() or c == "-" for c in value):
+        raise UnsupportedProtocol(f"{INSTALLATION_HEADER}: expected an id, got {value!r:.20}")
+    return value
 
 
 def requested(value: str | None, spec: SyncSpec) -> int:

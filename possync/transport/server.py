@@ -127,9 +127,19 @@ def _authenticate(parent: Parent, node: str, secret: str) -> Peer:
         return peers.authenticate(conn, node, secret)
 
 
-async def authenticated(request: Request, parent: ParentNode) -> Peer:
+async def credentials_only(request: Request, parent: ParentNode) -> Peer:
     node, secret = _credentials(request)
     return await run_in_threadpool(_authenticate, parent, node, secret)
+
+
+async def authenticated(request: Request, parent: ParentNode) -> Peer:
+    """The child, if its credentials are right and it is the installation its
+    identity is bound to (a copy of it is refused: Parent.check_installation)."""
+    peer = await credentials_only(request, parent)
+    installation = protocol.installation(request.headers.get(protocol.INSTALLATION_HEADER))
+    if installation is None or installation != peer.installation_id:
+        await run_in_threadpool(parent.check_installation, peer, installation)
+    return peer
 
 
 AuthPeer = Annotated[Peer, Depends(authenticated)]
@@ -223,6 +233,16 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
         body = await read_json(request)  # the batch names the protocol of its rows
         acknowledged = await _guarded(parent, peer, parent.receive, peer, body)
         return {"acknowledged": acknowledged}
+
+    @router.post("/sync/rescue")
+    async def rescue(request: Request, parent: ParentNode, _: PeerProtocol) -> Any:
+        """A refused installation (a copy) hands its unsynced changes to the quarantine:
+        authenticated by the node's credentials, not bound to its installation."""
+        peer = await credentials_only(request, parent)
+        installation = protocol.installation(request.headers.get(protocol.INSTALLATION_HEADER))
+        body = await read_json(request)
+        held = await run_in_threadpool(parent.rescue, peer, body, installation)
+        return {"held": held}
 
     @router.get("/sync/pull")
     async def pull(

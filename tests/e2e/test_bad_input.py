@@ -174,28 +174,6 @@ def test_oversized_bodies_are_refused(served: Any) -> None:
     assert httpx.get(server.url + "/api/v1/health").status_code == 200
 
 
-def test_a_duplicate_document_number_is_a_conflict_not_a_crash(served: Any) -> None:
-    server, store, secret = served
-    ok = httpx.post(
-        server.url + "/api/v1/sync/push",
-        headers=basic("T01", secret),
-        content=orjson.dumps(batch(receipt_row())),
-    )
-    assert ok.status_code == 200 and ok.json() == {"acknowledged": 1}
-    again = httpx.post(
-        server.url + "/api/v1/sync/push",
-        headers=basic("T01", secret),
-        content=orjson.dumps(batch(receipt_row())),
-    )  # re-sent: a no-op
-    assert again.status_code == 200 and again.json() == {"acknowledged": 1}
-    clash = batch(receipt_row(receipt_id="r-2"), after=1)  # same number, other record
-    r = httpx.post(
-        server.url + "/api/v1/sync/push", headers=basic("T01", secret), content=orjson.dumps(clash)
-    )
-    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
-    assert count(store, receipt) == 1
-
-
 def test_registration_refuses_wrong_and_reused_codes(db_url: str, tmp_path: Path) -> None:
     store = make_store(db_url)
     with StoreProcess(db_url) as server:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -60,6 +62,13 @@ def attempt(client: TestClient, password: str, username: str = "admin") -> httpx
     )
 
 
+def _run(burst: Any) -> Any:
+    """asyncio.run in a thread of its own: a browser test before this one, in the same
+    worker, may have left an event loop set on this thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(burst())).result()
+
+
 def test_a_hundred_parallel_wrong_passwords_are_evaluated_only_up_to_the_limit(
     store: sa.Engine, tmp_path: Path, evaluated: list[str]
 ) -> None:
@@ -80,13 +89,15 @@ def test_a_hundred_parallel_wrong_passwords_are_evaluated_only_up_to_the_limit(
                 )
             )
 
-    answers = asyncio.run(burst())
+    answers = _run(burst)
     statuses = sorted(a.status_code for a in answers)
     assert len(evaluated) == auth.MAX_FAILURES, "every other attempt refused before its hash"
     assert statuses == [401] * auth.MAX_FAILURES + [429] * (ATTEMPTS - auth.MAX_FAILURES)
     refused = next(a for a in answers if a.status_code == 429)
     assert "Too many failed attempts for admin from this address" in refused.text
-    assert int(refused.headers["Retry-After"]) == int(auth.LOCKOUT_SECONDS)
+    # The lock runs from the fifth failure: a loaded machine may answer a moment later.
+    assert int(auth.LOCKOUT_SECONDS) - 5 <= int(refused.headers["Retry-After"])
+    assert int(refused.headers["Retry-After"]) <= int(auth.LOCKOUT_SECONDS)
 
 
 def test_the_throttle_admits_exactly_the_limit_from_many_threads() -> None:

@@ -15,6 +15,7 @@ from possync.retail import store_admin
 from possync.retail.replication import PROTOCOL
 from possync.retail.schema import receipt_line
 from possync.store.app import create_app
+from possync.sync import quarantine
 from possync.sync.db import read_tx
 from possync.transport.protocol import HEADER
 from tests.e2e.helpers import make_store
@@ -94,7 +95,10 @@ def test_rows_of_a_protocol_1_till_get_the_new_columns_defaults(api: Any) -> Non
     pushed = client.post("/api/v1/sync/push", json=_batch(1, _line(1)), headers=auth)
     assert pushed.status_code == 200, pushed.text
     with read_tx(store) as conn:
-        assert conn.execute(sa.select(receipt_line.c.discount)).scalars().all() == [0]
+        # A line without its receipt is held, whole, completed with discount 0.
+        [held] = quarantine.listing(conn, peer="T01")
+        assert held.code == "incomplete" and held.changes[0]["row"]["discount"] == 0
+        assert conn.execute(sa.select(receipt_line.c.discount)).scalars().all() == []
     # A protocol-1 row may not carry a column protocol 1 did not have.
     bad = client.post("/api/v1/sync/push", json=_batch(1, _line(2, discount=5)), headers=auth)
     assert bad.status_code == 422 and "unknown column for table receipt_line" in bad.text

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from possync.retail import store_admin
+from possync.retail.schema_version import HEAD
 from possync.store.process import StoreProcess
 from possync.sync.backup_keys import CodeKeys
 from possync.sync.db import open_engine
@@ -39,7 +40,7 @@ def test_a_0_1_0_backup_is_imported_and_migrated(
             "--terminal", "T02", "--code", made["import_code"], "--store-url", server.url,
         )  # fmt: skip
         assert imported["rows"] == sum(made["rows"].values())
-        assert revision(till_engine(till)) == "0002"
+        assert revision(till_engine(till)) == HEAD
         cli("store", "details", "--db", shop_0_1_0.store_url, "--address", "9 Quay")
         cli("pos", "sell", "--data", str(till), "SKU1:1", "--pay", "cash")
         cli("pos", "sync", "--data", str(till))

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from possync.retail import store_admin
 from possync.retail.schema import receipt, receipt_line
+from possync.retail.schema_version import HEAD, SINCE_0_1_0
 from possync.store.process import StoreProcess
 from possync.sync.db import open_engine, read_tx
 from tests.e2e.helpers import catalog_csv, cli, cli_json, make_store
@@ -69,7 +70,7 @@ def test_store_first_then_the_till_weeks_later(
     till = str(shop.till)
     assert old_status(old_release, shop.till)["pending_changes"] == 27  # 6 sales, a return...
     upgraded = cli_json("store", "upgrade", "--db", shop.store_url)
-    assert upgraded["applied"] == ["0002"] and upgraded["to"]["release"] == "0.2.0"
+    assert upgraded["applied"] == SINCE_0_1_0 and upgraded["to"]["release"] == "0.2.0"
     assert Path(upgraded["copy"]).name == "store.db.pre-0.2.0" and Path(upgraded["copy"]).exists()
 
     with StoreProcess(shop.store_url) as server:
@@ -102,7 +103,7 @@ def test_store_first_then_the_till_weeks_later(
         # Weeks later the till is upgraded (pos upgrade: what pos run does at start).
         cli("pos", "upgrade", "--data", till)
         assert (shop.till / "terminal.db.pre-0.2.0").exists()
-        assert revision(till_engine(shop.till)) == "0002"
+        assert revision(till_engine(shop.till)) == HEAD
         sale = cli_json("pos", "sell", "--data", till, "SKU2:1", "--pay", "cash")
         cli("pos", "sync", "--data", till, "--store-url", server.url)
         # The store row, cut to 0.1.0's columns when it was pulled, was loaded again.
@@ -192,9 +193,9 @@ def test_a_0_1_0_store_on_postgres_is_upgraded_and_serves_its_old_till(
     refused = cli("store", "status", "--db", pg_url, expect=1)
     assert "run 'possync store upgrade --db" in refused.stderr
     upgraded = cli_json("store", "upgrade", "--db", pg_url)
-    assert upgraded["applied"] == ["0002"] and upgraded["copy"] is None
+    assert upgraded["applied"] == SINCE_0_1_0 and upgraded["copy"] is None
     engine = open_engine(pg_url)
-    assert revision(engine) == "0002"
+    assert revision(engine) == HEAD
 
     with StoreProcess(pg_url) as server:
         old(old_release, "pos", "sync", "--data", str(till), "--store-url", server.url)
@@ -223,7 +224,7 @@ def test_pos_run_upgrades_its_till_at_start_then_syncs(shop_0_1_0: Shop, tmp_pat
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 60
-            while revision(till_engine(shop.till)) != "0002":
+            while revision(till_engine(shop.till)) != HEAD:
                 assert agent.poll() is None and time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
             assert (shop.till / "terminal.db.pre-0.2.0").exists()
@@ -238,5 +239,5 @@ def test_pos_run_upgrades_its_till_at_start_then_syncs(shop_0_1_0: Shop, tmp_pat
         finally:
             agent.send_signal(signal.SIGTERM)
             assert agent.wait(30) == 0, log.read_text()
-    assert "upgraded to schema 0002" in log.read_text()
+    assert f"upgraded to schema {HEAD}" in log.read_text()
     assert_in_step(open_engine(shop.store_url), shop.till)

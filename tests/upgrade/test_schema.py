@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from possync import __version__
 from possync.retail import schema_version, store_admin
-from possync.retail.schema_version import FAILPOINT_ENV, HEAD, RELEASES
+from possync.retail.schema_version import FAILPOINT_ENV, HEAD, RELEASES, SINCE_0_1_0
 from possync.store.process import StoreProcess
 from possync.sync.db import open_engine, read_tx
 from tests.e2e.helpers import cli, cli_json
@@ -138,18 +138,21 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+NEWER = f"{int(HEAD) + 1:04d}"  # a revision of a release after this one
+
+
 def test_a_database_of_a_newer_release_is_refused_and_left_untouched(shop_0_1_0: Shop) -> None:
     shop = shop_0_1_0
     cli("store", "upgrade", "--db", shop.store_url)
     cli("pos", "upgrade", "--data", str(shop.till))
     for db in (shop.store_db, shop.till_db):
         with sqlite3.connect(db) as conn:
-            conn.execute("UPDATE alembic_version SET version_num = '0003'")
+            conn.execute("UPDATE alembic_version SET version_num = ?", (NEWER,))
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
     before = {db: _digest(db) for db in (shop.store_db, shop.till_db)}
 
-    newer = "was written by a newer release (schema 0003)"
+    newer = f"was written by a newer release (schema {NEWER})"
     for args in (
         ("pos", "sell", "--data", str(shop.till), "SKU1", "--pay", "cash"),
         ("pos", "status", "--data", str(shop.till)),
@@ -180,7 +183,7 @@ def test_an_old_database_names_the_command_that_upgrades_it(shop_0_1_0: Shop) ->
         StoreProcess(shop.store_url, log_path=log).start()
     assert "possync store upgrade" in log.read_text()
     plan = cli_json("store", "upgrade", "--db", shop.store_url, "--dry-run")
-    assert [s["revision"] for s in plan["pending"]] == ["0002"] and plan["applied"] == []
+    assert [s["revision"] for s in plan["pending"]] == SINCE_0_1_0 and plan["applied"] == []
     assert revision(open_engine(shop.store_url)) == "0001"  # a dry run changes nothing
 
 
@@ -210,7 +213,7 @@ def _has_discount(db: Path) -> bool:
 
 @pytest.mark.parametrize(
     ("point", "ends_with"),
-    [("upgrade-before-commit", "0001"), ("upgrade-after-commit", "0002")],
+    [("upgrade-before-commit", "0001"), ("upgrade-after-commit", HEAD)],
 )
 def test_an_upgrade_killed_at_a_failpoint_leaves_one_schema_and_finishes_when_run_again(
     shop_0_1_0: Shop, point: str, ends_with: str
@@ -225,11 +228,11 @@ def test_an_upgrade_killed_at_a_failpoint_leaves_one_schema_and_finishes_when_ru
     )
     assert killed.returncode == -9  # SIGKILL, at the failpoint
     assert _revision(shop_0_1_0.till_db) == ends_with
-    assert _has_discount(shop_0_1_0.till_db) is (ends_with == "0002")  # never a mix
+    assert _has_discount(shop_0_1_0.till_db) is (ends_with == HEAD)  # never a mix
     assert (till / "terminal.db.pre-0.2.0").exists()
     again = cli_json("pos", "upgrade", "--data", str(till), "--json")
-    assert again["applied"] == (["0002"] if ends_with == "0001" else [])
-    assert _revision(shop_0_1_0.till_db) == "0002" and _pending(till) == 27
+    assert again["applied"] == (SINCE_0_1_0 if ends_with == "0001" else [])
+    assert _revision(shop_0_1_0.till_db) == HEAD and _pending(till) == 27
 
 
 def test_upgrades_killed_at_random_instants_leave_old_or_new_and_recover(
@@ -253,11 +256,11 @@ def test_upgrades_killed_at_random_instants_leave_old_or_new_and_recover(
         proc.kill()
         proc.wait()
         found = _revision(shop_0_1_0.till_db)
-        assert found in ("0001", "0002")
-        assert _has_discount(shop_0_1_0.till_db) is (found == "0002")
+        assert found in ("0001", HEAD)
+        assert _has_discount(shop_0_1_0.till_db) is (found == HEAD)
         cases["old schema" if found == "0001" else "new schema"] += 1
         cli("pos", "upgrade", "--data", str(shop_0_1_0.till))
-        assert _revision(shop_0_1_0.till_db) == "0002"
+        assert _revision(shop_0_1_0.till_db) == HEAD
         assert _pending(shop_0_1_0.till) == 27
     assert sum(cases.values()) == 6
 

@@ -128,6 +128,7 @@ def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) 
         items,
         master_data,
         offline_store,
+        quarantine,
         terminals,
         transactions,
     )
@@ -139,7 +140,8 @@ def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) 
     rendering.mount_static(app)
     app.add_middleware(BodyLimit, limit_for=body_limit)
     app.add_middleware(SecurityHeaders, covers=is_console_page)  # outer: 413s get them too
-    for module in (auth, dashboard, offline_store, terminals, items, master_data, transactions):
+    pages = (auth, dashboard, quarantine, offline_store, terminals, items, master_data)
+    for module in (*pages, transactions):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

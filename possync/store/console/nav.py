@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 NAV: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Replication", [("Dashboard", "/console/")]),
+    (
+        "Replication",
+        [
+            ("Dashboard", "/console/"),
+            ("Quarantine", "/console/quarantine"),
+            ("Conflicts", "/console/quarantine/conflicts"),
+        ],
+    ),
     (
         "Retail Configuration",
         [

@@ -1,0 +1,315 @@
+"""What a till may push, checked by the store document by document.
+
+The sync engine checks the form of every row and who owns it (possync.sync.intake,
+with the rules declared in replication.py); this module is the retail part, the
+engine's guard: a receipt must be a sale or a return of the sender's store, numbered
+from the sender's own series, its total the sum of its lines, its payments its total,
+its stock movements its lines, every amount and quantity within bounds. A document
+that breaks a rule is quarantined whole, with the reason; the rest of the batch is
+applied. See docs/reliability.md for the rule table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from possync.retail import numbering
+from possync.retail.basket import MAX_QTY
+from possync.retail.money import MAX_AMOUNT, format_amount, included_tax
+from possync.retail.schema import (
+    cashier,
+    customer,
+    doc_series_used,
+    item,
+    payment_method,
+    pos_terminal,
+    store,
+)
+from possync.sync.log import Change
+from possync.sync.quarantine import Reason, Rejection
+
+MAX_LINES = 1000  # per receipt: more is a fault, not a basket
+TILL_REASONS = {"sale": -1, "return": 1}  # the movements a till makes, and their sign
+_DIGITS = re.compile(r"\d{1,18}")
+
+
+# -- documents ------------------------------------------------------------------------
+
+
+def documents(changes: Sequence[Change]) -> list[str]:
+    """A receipt with its lines, payments and stock movements is one document;
+    any other row is its own."""
+    by_number = {
+        c.row.get("receipt_no"): c.row.get("receipt_id")
+        for c in changes
+        if c.table == "receipt" and c.op != "D"
+    }
+    keys = []
+    for c in changes:
+        row = c.row
+        if c.table in ("receipt", "receipt_line", "receipt_payment"):
+            keys.append(f"receipt:{row.get('receipt_id')}")
+        elif c.table == "stock_movement" and row.get("doc_ref") and row.get("terminal_id"):
+            owner = by_number.get(row["doc_ref"])
+            keys.append(f"receipt:{owner}" if owner else f"receipt-no:{row['doc_ref']}")
+        else:
+            table_key = row.get("customer_id") or row.get("movement_id") or row.get("sku")
+            keys.append(f"{c.table}:{table_key}")
+    return keys
+
+
+def aliases(changes: Sequence[Change]) -> set[str]:
+    """The keys later parts of a held document may carry: its receipt's id and number."""
+    found = set(documents(changes))
+    for c in changes:
+        if c.table == "receipt":
+            found.add(f"receipt-no:{c.row.get('receipt_no')}")
+    return found
+
+
+# -- the guard ------------------------------------------------------------------------
+
+
+@dataclass
+class _Receipt:
+    head: dict[str, Any] | None = None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    movements: list[dict[str, Any]] = field(default_factory=list)
+    other: list[Change] = field(default_factory=list)
+
+
+class _Refused(Exception):
+    def __init__(self, code: Reason, message: str) -> None:
+        super().__init__(message)
+        self.rejection = Rejection(code, message)
+
+
+def _rule(message: str) -> _Refused:
+    return _Refused(Reason.RULE, message)
+
+
+def guard(
+    conn: sa.Connection, sender: str, changes: Sequence[Change], keys: Sequence[str]
+) -> dict[str, Rejection]:
+    """The retail rules for what terminal ``sender`` pushed (see the module doc)."""
+    docs: dict[str, _Receipt] = {}
+    for change, key in zip(changes, keys, strict=True):
+        doc = docs.setdefault(key, _Receipt())
+        if change.op == "D":
+            doc.other.append(change)
+        elif change.table == "receipt":
+            doc.head = change.row
+        elif change.table == "receipt_line":
+            doc.lines.append(change.row)
+        elif change.table == "receipt_payment":
+            doc.payments.append(change.row)
+        elif change.table == "stock_movement" and key.startswith("receipt"):
+            doc.movements.append(change.row)
+        else:
+            doc.other.append(change)
+    facts = _Facts(conn, sender, changes)
+    rejected: dict[str, Rejection] = {}
+    for key, doc in docs.items():
+        try:
+            if key.startswith("receipt"):
+                _check_receipt(facts, doc)
+            for change in doc.other:
+                _check_row(facts, change)
+        except _Refused as refused:
+            rejected[key] = refused.rejection
+    return rejected
+
+
+class _Facts:
+    """What the rules look up, read once per batch."""
+
+    def __init__(self, conn: sa.Connection, sender: str, changes: Sequence[Change]) -> None:
+        self.conn = conn
+        self.sender = sender
+        shop = conn.execute(sa.select(store.c.store_id, store.c.currency)).first()
+        till = conn.execute(
+            sa.select(pos_terminal.c.store_id).where(pos_terminal.c.terminal_id == sender)
+        ).first()
+        self.store_id = till.store_id if till else (shop.store_id if shop else None)
+        self.currency = shop.currency if shop else None
+        self.prefixes: dict[str, list[str]] = {}
+        for kind, prefix in conn.execute(
+            sa.select(doc_series_used.c.kind, doc_series_used.c.prefix).where(
+                doc_series_used.c.terminal_id == sender
+            )
+        ):
+            self.prefixes.setdefault(kind, []).append(prefix)
+        skus = {c.row.get("sku") for c in changes if "sku" in c.row}
+        self.skus = _existing(conn, item.c.sku, skus)
+        methods = {c.row.get("method_code") for c in changes if c.table == "receipt_payment"}
+        self.methods = _existing(conn, payment_method.c.method_code, methods)
+        self.customers = _existing(
+            conn, customer.c.customer_id, {c.row.get("customer_id") for c in changes}
+        ) | {c.row.get("customer_id") for c in changes if c.table == "customer"}
+        self.cashiers = _existing(
+            conn, cashier.c.cashier_id, {c.row.get("cashier_id") for c in changes}
+        )
+
+    def numbered(self, number: Any, kind: str) -> bool:
+        """Whether ``number`` comes from one of the sender's series of ``kind``, as
+        they are or as they ever were (a prefix, once given, stays with its till)."""
+        if not isinstance(number, str):
+            return False
+        for prefix in self.prefixes.get(kind, ()):
+            if number.startswith(prefix) and _DIGITS.fullmatch(number[len(prefix) :]):
+                return int(number[len(prefix) :]) >= 1
+        return False
+
+
+def _existing(conn: sa.Connection, column: sa.Column[Any], values: set[Any]) -> set[Any]:
+    wanted = [v for v in values if v is not None]
+    found: set[Any] = set()
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        found |= set(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
+    return found
+
+
+def _bounded(value: Any, what: str, limit: int = MAX_AMOUNT) -> int:
+    if type(value) is not int or not -limit <= value <= limit:
+        raise _rule(f"{what} is {value!r:.30}, beyond the maximum of {limit:,}")
+    return value
+
+
+def _money(value: int) -> str:
+    return format_amount(value)
+
+
+def _check_receipt(facts: _Facts, doc: _Receipt) -> None:
+    head = doc.head
+    if head is None:
+        parts = len(doc.lines) + len(doc.payments) + len(doc.movements)
+        raise _Refused(Reason.INCOMPLETE, f"{parts} part(s) of a receipt that was not received")
+    number = head["receipt_no"]
+    kind = head["kind"]
+    if kind not in TILL_REASONS:
+        raise _rule(f"receipt {number}: kind {kind!r} is neither sale nor return")
+    if head["store_id"] != facts.store_id:
+        raise _rule(f"receipt {number} names store {head['store_id']!r}, not {facts.store_id}")
+    if head["currency"] != facts.currency:
+        raise _rule(f"receipt {number} is in {head['currency']!r}, not {facts.currency}")
+    series = numbering.RECEIPT if kind == "sale" else numbering.RETURN
+    if not facts.numbered(number, series):
+        raise _rule(f"{number!r} is not a number of {facts.sender}'s {series} series")
+    if head["customer_id"] is not None and head["customer_id"] not in facts.customers:
+        raise _Refused(Reason.INCOMPLETE, f"receipt {number}: unknown customer")
+    if head["cashier_id"] is not None and head["cashier_id"] not in facts.cashiers:
+        raise _rule(f"receipt {number}: unknown cashier {head['cashier_id']!r}")
+    if kind == "return" and head["original_receipt_id"] is None:
+        raise _rule(f"return {number} names no sale")
+    if not doc.lines:
+        raise _Refused(Reason.INCOMPLETE, f"receipt {number} has no lines (yet)")
+    if len(doc.lines) > MAX_LINES:
+        raise _rule(f"receipt {number} has {len(doc.lines)} lines; at most {MAX_LINES}")
+
+    sign = 1 if kind == "sale" else -1
+    sold: dict[str, int] = {}
+    for line in doc.lines:
+        _check_line(facts, head, line, sign)
+        sold[line["sku"]] = sold.get(line["sku"], 0) + line["qty"]
+    total = _bounded(head["total"], f"receipt {number}'s total")
+    tax_total = _bounded(head["tax_total"], f"receipt {number}'s tax")
+    lines_total = sum(line["line_total"] for line in doc.lines)
+    if total != lines_total:
+        raise _Refused(
+            Reason.INCOMPLETE,
+            f"receipt {number}: its total {_money(total)} is not the sum of its lines "
+            f"{_money(lines_total)} (received so far)",
+        )
+    if tax_total != sum(line["tax_amount"] for line in doc.lines):
+        raise _rule(f"receipt {number}: its tax {_money(tax_total)} is not its lines' tax")
+    paid = 0
+    for payment in doc.payments:
+        amount = _bounded(payment["amount"], f"receipt {number}'s payment")
+        if payment["method_code"] not in facts.methods:
+            raise _rule(f"receipt {number}: unknown payment method {payment['method_code']!r}")
+        if amount * sign < 0:
+            raise _rule(f"receipt {number}: a {kind} cannot have a payment of {_money(amount)}")
+        if (payment["store_id"], payment["terminal_id"]) != (head["store_id"], facts.sender):
+            raise _rule(f"receipt {number}: a payment names another store or terminal")
+        paid += amount
+    if paid != total:
+        raise _Refused(
+            Reason.INCOMPLETE,
+            f"receipt {number}: payments of {_money(paid)} for a total of {_money(total)} "
+            "(received so far)",
+        )
+    moved: dict[str, int] = {}
+    for movement in doc.movements:
+        if movement["reason"] != kind or movement["doc_ref"] != number:
+            raise _rule(f"receipt {number}: a stock movement of reason {movement['reason']!r}")
+        if movement["store_id"] != head["store_id"]:
+            raise _rule(f"receipt {number}: a stock movement names another store")
+        moved[movement["sku"]] = moved.get(movement["sku"], 0) + movement["qty"]
+    if moved != {sku: -qty for sku, qty in sold.items()}:
+        raise _Refused(
+            Reason.INCOMPLETE,
+            f"receipt {number}: its stock movements do not match its lines (received so far)",
+        )
+
+
+def _check_line(facts: _Facts, head: dict[str, Any], line: dict[str, Any], sign: int) -> None:
+    number = head["receipt_no"]
+    where = f"receipt {number} line {line['line_no']}"
+    qty = _bounded(line["qty"], f"{where}: quantity", MAX_QTY)
+    if qty == 0 or (qty > 0) != (sign > 0):
+        raise _rule(f"{where}: a quantity of {qty} on a {head['kind']}")
+    if line["sku"] not in facts.skus:
+        raise _rule(f"{where}: unknown item {line['sku']!r}")
+    if (line["store_id"], line["terminal_id"]) != (head["store_id"], facts.sender):
+        raise _rule(f"{where} names another store or terminal")
+    price = _bounded(line["unit_price"], f"{where}: price")
+    line_total = _bounded(line["line_total"], f"{where}: amount")
+    discount = _bounded(line["discount"], f"{where}: discount")
+    if price < 0:
+        raise _rule(f"{where}: a negative price")
+    if line_total != qty * price - discount or not 0 <= discount * sign <= qty * price * sign:
+        raise _rule(
+            f"{where}: {qty} x {_money(price)} less a discount of {_money(discount)} "
+            f"is not {_money(line_total)}"
+        )
+    if not 0 <= line["tax_rate_bp"] <= 10_000:
+        raise _rule(f"{where}: a tax rate of {line['tax_rate_bp']} basis points")
+    if line["tax_amount"] != included_tax(line_total, line["tax_rate_bp"]):
+        raise _rule(f"{where}: its tax {_money(line['tax_amount'])} is not its rate's")
+
+
+def _check_row(facts: _Facts, change: Change) -> None:
+    """Rows that are not part of a receipt: customers, and stock movements (a till
+    makes movements only with its receipts)."""
+    row = change.row
+    if change.table == "stock_movement":
+        raise _Refused(
+            Reason.INCOMPLETE
+            if row.get("reason") in TILL_REASONS and row.get("doc_ref")
+            else Reason.RULE,
+            f"a stock movement of {row.get('sku')!r} ({row.get('reason')!r}) that is not "
+            "part of a receipt of this terminal",
+        )
+    if change.table != "customer" or change.op != "I":
+        return
+    number = row.get("customer_no")
+    if row.get("origin_terminal_id") != facts.sender or _is_update(facts, row):
+        return  # another's customer, changed: the engine's rules decide (contact fields)
+    if not facts.numbered(number, numbering.CUSTOMER):
+        raise _rule(f"{number!r} is not a number of {facts.sender}'s customer series")
+
+
+def _is_update(facts: _Facts, row: dict[str, Any]) -> bool:
+    return (
+        facts.conn.execute(
+            sa.select(customer.c.customer_no).where(customer.c.customer_id == row["customer_id"])
+        ).scalar()
+        == row["customer_no"]
+    )

@@ -1,0 +1,93 @@
+"""Replication > Quarantine: documents the store set aside, and the decisions on them
+(resubmit after a fix, or discard with a reason). Rules in retail/quarantine_admin.py."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from possync.retail import quarantine_admin
+from possync.retail.errors import RetailError
+from possync.store.console.app import redirect
+from possync.store.console.auth import Admin, ConsoleApp
+
+router = APIRouter(prefix="/console/quarantine")
+PAGE = "/console/quarantine"
+
+
+@router.get("")
+async def listing(
+    request: Request,
+    console: ConsoleApp,
+    _: Admin,
+    terminal: str | None = None,
+    show_all: Annotated[bool, Query(alias="all")] = False,
+) -> HTMLResponse:
+    entries = await run_in_threadpool(
+        lambda: quarantine_admin.listing(
+            console.engine, terminal=terminal or None, status=None if show_all else "held"
+        )
+    )
+    return console.render(
+        request, "quarantine.html", entries=entries, terminal=terminal or "", show_all=show_all
+    )
+
+
+@router.get("/conflicts")
+async def clashes(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+    """Concurrent edits of one customer field on several tills: what was kept."""
+    found = await run_in_threadpool(quarantine_admin.conflicts, console.engine)
+    return console.render(request, "conflicts.html", conflicts=found)
+
+
+@router.get("/{entry_id}")
+async def entry(request: Request, console: ConsoleApp, _: Admin, entry_id: int) -> Response:
+    try:
+        found = await run_in_threadpool(quarantine_admin.entry, console.engine, entry_id)
+    except RetailError as exc:
+        return redirect(PAGE, str(exc), "bad")
+    return console.render(request, "quarantine_entry.html", entry=found)
+
+
+@router.post("/{entry_id}/resubmit")
+async def resubmit(
+    console: ConsoleApp,
+    admin: Admin,
+    entry_id: int,
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    try:
+        result = await run_in_threadpool(
+            lambda: quarantine_admin.resubmit(
+                console.engine, entry_id, by=admin.username, note=note.strip() or None
+            )
+        )
+    except RetailError as exc:
+        return redirect(f"{PAGE}/{entry_id}", str(exc), "bad")
+    if result["applied"]:
+        return redirect(PAGE, f"Entry {entry_id} was applied.")
+    again = result["held_again"][0]
+    return redirect(
+        f"{PAGE}/{again['quarantine_id']}",
+        f"Entry {entry_id} was refused again: {again['reason']}",
+        "bad",
+    )
+
+
+@router.post("/{entry_id}/discard")
+async def discard(
+    console: ConsoleApp,
+    admin: Admin,
+    entry_id: int,
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    try:
+        await run_in_threadpool(
+            lambda: quarantine_admin.discard(console.engine, entry_id, by=admin.username, note=note)
+        )
+    except RetailError as exc:
+        return redirect(f"{PAGE}/{entry_id}", str(exc), "bad")
+    return redirect(PAGE, f"Entry {entry_id} was discarded.")
