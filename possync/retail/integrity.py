@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from possync.retail import numbering
@@ -168,12 +169,19 @@ class _Facts:
 
 
 def _existing(conn: sa.Connection, column: sa.Column[Any], values: set[Any]) -> set[Any]:
+    """Which of ``values`` the column holds: one query, the values as one parameter
+    (an array on PostgreSQL, JSON on SQLite), whatever their number."""
     wanted = [v for v in values if v is not None]
-    found: set[Any] = set()
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        found |= set(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
-    return found
+    if not wanted:
+        return set()
+    table, name = column.table.name, column.name  # type: ignore[attr-defined]
+    if conn.dialect.name == "sqlite":
+        sql = f'SELECT "{name}" FROM "{table}" WHERE "{name}" IN (SELECT value FROM json_each(:v))'
+        bound: Any = orjson.dumps(wanted).decode()
+    else:
+        sql = f'SELECT "{name}" FROM "{table}" WHERE "{name}" = ANY(:v)'
+        bound = wanted
+    return set(conn.execute(sa.text(sql), {"v": bound}).scalars())
 
 
 def _bounded(value: Any, what: str, limit: int = MAX_AMOUNT) -> int:

@@ -6,6 +6,7 @@ Screenshots of the main screens go to artifacts/screenshots/pos-*.png."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -117,10 +118,16 @@ def pay_split(page: Any, card: str, reference: str, cash: str) -> None:
     page.wait_for_selector("#pay-balance:has-text('Change')")
 
 
+OPERATIONS = {"#op-sync": "Synchronize Data from Store", "#op-online": "Enable Online POS"}
+
+
 def store_operation(page: Any, button: str) -> str:
+    """Run a Store Operation and wait for *its* outcome (the previous operation's
+    result may still be on the page when the next one starts)."""
     page.keyboard.press("F10")
     page.click(button)
-    page.wait_for_selector("#op-result")
+    finished = re.compile(rf"{re.escape(OPERATIONS[button])} (done|failed)")
+    page.locator("#op-result").filter(has_text=finished).wait_for()
     return " ".join(str(page.inner_text("#op-result")).split())
 
 
