@@ -48,8 +48,17 @@ def user_errors() -> Iterator[None]:
         yield
     except Unreachable as exc:
         fail(str(exc), EXIT_UNREACHABLE)
-    except (RetailError, SyncError, Refused) as exc:
+    except Refused as exc:
+        if exc.code in _REFUSED_INSTALLATION:
+            fail(f"{exc} Run 'possync pos rescue' to hand this till's unsynced data to the store.")
         fail(str(exc))
+    except (RetailError, SyncError) as exc:
+        fail(str(exc))
+
+
+# The store refused this installation (a copy, or a database gone back to an older
+# copy): the sync engine says so; the till's command says what to run.
+_REFUSED_INSTALLATION = ("installation_mismatch", "log_diverged")
 
 
 def print_json(value: Any) -> None:

@@ -224,12 +224,3 @@ def _continue_series(conn: sa.Connection, terminal_id: str) -> None:
                 .where(doc_series.c.terminal_id == terminal_id, doc_series.c.kind == series.kind)
                 .values(start_no=issued + 1)
             )
-
-
-def terminal_ids(engine: sa.Engine) -> list[str]:
-    with read_tx(engine) as conn:
-        return list(
-            conn.execute(
-                sa.select(pos_terminal.c.terminal_id).order_by(pos_terminal.c.terminal_id)
-            ).scalars()
-        )

@@ -108,8 +108,8 @@ class Parent:
                 f"{peer.node_id} is bound to another installation "
                 f"({(bound.installation_id if bound else None) or '?'}); this one "
                 f"({installation or 'of an older release'}) is a copy or was installed "
-                "again, and is refused: its unsynced data stays on it (send it to the "
-                "quarantine with 'possync pos rescue'); provision it again to use it"
+                "again, and is refused: its unsynced data stays on it (it can hand it to "
+                "this server's quarantine: rescue); provision it again to use it"
             )
             peers.refuse_installation(conn, peer.node_id, installation or "-", why)
         raise ForeignInstallation(why)
@@ -147,7 +147,7 @@ class Parent:
                         f"applied its changes up to {current}: its database was restored "
                         "from an older copy or started again, and its new changes would be "
                         "taken for re-sends; provision it again (its unsynced data stays "
-                        "on it: send it to the quarantine with 'possync pos rescue')"
+                        "on it: it can hand it to this server's quarantine: rescue)"
                     )
                 fresh = [c for c in batch.changes if c.seq > current]
                 # Refused documents are quarantined; the cursor still moves past them.
@@ -279,7 +279,7 @@ class Parent:
                 f"{peer.node_id}'s log ends at {reported_head}, but this server has applied "
                 f"its changes up to {peer.inbound_seq}: its database was restored from an "
                 "older copy or started again; provision it again (its unsynced data stays "
-                "on it: send it to the quarantine with 'possync pos rescue')"
+                "on it: it can hand it to this server's quarantine: rescue)"
             )
         if not 1 <= limit <= MAX_PULL_LIMIT:
             raise BadBatch(f"limit: expected 1 to {MAX_PULL_LIMIT}, got {limit}")

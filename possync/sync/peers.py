@@ -127,14 +127,6 @@ def add_child(conn: sa.Connection, node_id: str, route_keys: list[str]) -> str:
     return code
 
 
-def set_child_route_keys(conn: sa.Connection, node_id: str, route_keys: list[str]) -> None:
-    conn.execute(
-        sync_peer.update()
-        .where(sync_peer.c.node_id == node_id)
-        .values(route_keys=orjson.dumps(route_keys).decode())
-    )
-
-
 def registration_refused(node_id: str) -> RegistrationFailed:
     """The one answer to an unknown node and to a wrong code alike, so that trying
     codes does not tell which node ids exist."""
