@@ -8,41 +8,33 @@ stays offline and says why.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from possync.retail.errors import RetailError
-from possync.retail.schema import pos_terminal
-from possync.sync.db import read_tx
 from possync.terminal import syncer
 from possync.terminal.local import Terminal
 
-OFFLINE, ONLINE = "offline", "online"
-MODE = "mode"
-FALLBACK = "fallback_to_offline"
+# The mode as stored lives in mode_state (read by the sync loop too).
+from possync.terminal.mode_state import (
+    FALLBACK,
+    MODE,
+    OFFLINE,
+    ONLINE,
+    current,
+    falls_back,
+    offline_enabled,
+)
 
-
-def offline_enabled(term: Terminal) -> bool:
-    """What the store says: may this terminal work offline?"""
-    with read_tx(term.engine) as conn:
-        flag = conn.execute(
-            sa.select(pos_terminal.c.offline_enabled).where(
-                pos_terminal.c.terminal_id == term.child.node_id(conn)
-            )
-        ).scalar()
-    return bool(flag)
-
-
-def current(term: Terminal) -> str:
-    mode = term.get_state(MODE)
-    if mode in (OFFLINE, ONLINE):
-        if mode == OFFLINE and not offline_enabled(term):
-            return ONLINE  # the store has withdrawn offline use
-        return mode
-    return OFFLINE if offline_enabled(term) else ONLINE
-
-
-def falls_back(term: Terminal) -> bool:
-    return term.get_state(FALLBACK) == "1" and offline_enabled(term)
+__all__ = [  # the mode as stored, read here and by callers, and what changes it
+    "FALLBACK",
+    "MODE",
+    "OFFLINE",
+    "ONLINE",
+    "current",
+    "enable_online",
+    "falls_back",
+    "go_offline",
+    "offline_enabled",
+    "set_fallback",
+]
 
 
 def set_fallback(term: Terminal, enabled: bool) -> None:

@@ -16,6 +16,7 @@ from possync.sync.clock import utc_now
 from possync.sync.db import write_tx
 from possync.sync.errors import OutOfSequence, SyncError
 from possync.terminal.local import DB_FILE, LAST_SYNC_AT, Terminal
+from possync.terminal.mode_state import current
 from possync.transport.client import Refused, SyncClient, Unreachable
 
 PUSH_BATCH = 10_000  # changes; ~1,250 receipts, ~3 MB of JSON
@@ -97,9 +98,6 @@ def pull(
     progress: Progress,
     should_stop: StopCheck,
 ) -> None:
-    # Imported here: modes builds on this module (Enable Online POS syncs first).
-    from possync.terminal.modes import current
-
     child = terminal.child
     mode = current(terminal)
     reload(child, client, progress)
