@@ -7,37 +7,18 @@ on PostgreSQL: the two databases fail differently on a number beyond 64 bits.
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
-from possync.retail import store_admin
 from possync.retail.schema import receipt
-from possync.store.app import create_app
 from possync.sync.db import read_tx
 from possync.sync.schema import sync_peer
-from tests.e2e.helpers import make_store
 
 TOO_BIG = 2**63  # one above what a BIGINT column holds
-
-
-@pytest.fixture
-def api(db_url: str) -> Iterator[tuple[TestClient, sa.Engine, dict[str, str]]]:
-    """The store's app, and the credentials of terminal T01 registered on it."""
-    store = make_store(db_url, items=5)
-    code = store_admin.add_terminal(store, "T01").registration_code
-    with TestClient(create_app(store), raise_server_exceptions=False) as client:
-        registered = client.post("/api/v1/register", json={"node": "T01", "code": code})
-        assert registered.status_code == 200, registered.text
-        token = base64.b64encode(f"T01:{registered.json()['secret']}".encode()).decode()
-        yield client, store, {"authorization": f"Basic {token}"}
-    store.dispose()
 
 
 # What a refused request must leave as it was: the terminal's cursors and reported

@@ -3,35 +3,16 @@ and how the store shapes rows for a till of the previous release."""
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
 from possync.retail import store_admin
 from possync.retail.replication import PROTOCOL
 from possync.retail.schema import receipt_line
-from possync.store.app import create_app
 from possync.sync import quarantine
 from possync.sync.db import read_tx
 from possync.transport.protocol import HEADER
-from tests.e2e.helpers import make_store
-
-
-@pytest.fixture
-def api(db_url: str) -> Iterator[tuple[TestClient, sa.Engine, dict[str, str]]]:
-    store = make_store(db_url, items=5)
-    store_admin.set_details(store, address="1 Main St", vat_number="FR12")
-    code = store_admin.add_terminal(store, "T01").registration_code
-    with TestClient(create_app(store), raise_server_exceptions=False) as client:
-        registered = client.post("/api/v1/register", json={"node": "T01", "code": code})
-        assert registered.status_code == 200, registered.text
-        token = base64.b64encode(f"T01:{registered.json()['secret']}".encode()).decode()
-        yield client, store, {"authorization": f"Basic {token}"}
-    store.dispose()
 
 
 def _line(seq: int, **extra: Any) -> dict[str, Any]:
