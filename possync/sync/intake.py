@@ -116,8 +116,10 @@ class Intake:
         self, conn: sa.Connection, sender: str, direction: str, keys: set[str]
     ) -> dict[str, quarantine.Held]:
         waiting = {}
-        for held in quarantine.listing(conn, peer=sender):
-            if held.direction != direction or held.code != Reason.INCOMPLETE:
+        # Only incomplete documents wait for a part: however many others a sender
+        # has in the quarantine, they cost this look-up nothing.
+        for held in quarantine.listing(conn, peer=sender, code=Reason.INCOMPLETE.value):
+            if held.direction != direction:
                 continue
             if keys & self.spec.aliases_of(held.as_changes(), held.document):
                 waiting[held.document] = held

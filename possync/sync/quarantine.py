@@ -138,12 +138,18 @@ def get(conn: sa.Connection, quarantine_id: int, *, lock: bool = False) -> Held 
 
 
 def listing(
-    conn: sa.Connection, *, peer: str | None = None, status: str | None = Status.HELD.value
+    conn: sa.Connection,
+    *,
+    peer: str | None = None,
+    status: str | None = Status.HELD.value,
+    code: str | None = None,
 ) -> list[Held]:
     q = sync_quarantine
     stmt = sa.select(q).order_by(q.c.quarantine_id)
     if peer is not None:
         stmt = stmt.where(q.c.peer == peer)
+    if code is not None:
+        stmt = stmt.where(q.c.code == code)
     if status is not None:
         stmt = stmt.where(q.c.status == status)
     return [_held(r) for r in conn.execute(stmt)]
