@@ -166,16 +166,6 @@ def held_counts(conn: sa.Connection) -> dict[str, int]:
     return {peer: int(n) for peer, n in rows}
 
 
-def held_documents(conn: sa.Connection, peer: str, direction: str) -> set[str]:
-    q = sync_quarantine
-    rows = conn.execute(
-        sa.select(q.c.document).where(
-            q.c.peer == peer, q.c.direction == direction, q.c.status == Status.HELD.value
-        )
-    )
-    return set(rows.scalars())
-
-
 def decide(
     conn: sa.Connection,
     quarantine_id: int,

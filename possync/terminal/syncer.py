@@ -15,8 +15,9 @@ from possync.sync.child import Child
 from possync.sync.clock import utc_now
 from possync.sync.db import write_tx
 from possync.sync.errors import OutOfSequence, SyncError
-from possync.terminal.local import DB_FILE, LAST_SYNC_AT, Terminal
+from possync.terminal.local import LAST_SYNC_AT, Terminal
 from possync.terminal.mode_state import current
+from possync.terminal.upgrade import COPY_GLOB as SAFETY_COPIES
 from possync.transport.client import Refused, SyncClient, Unreachable
 
 PUSH_BATCH = 10_000  # changes; ~1,250 receipts, ~3 MB of JSON
@@ -160,7 +161,7 @@ def sync(
     if do_push and do_pull:
         # In step with the store in this release's shape: the copy kept by the
         # last upgrade is no longer needed for a rollback.
-        for path in terminal.data_dir.glob(f"{DB_FILE}.pre-*"):
+        for path in terminal.data_dir.glob(SAFETY_COPIES):
             path.unlink(missing_ok=True)
     return report
 

@@ -24,7 +24,3 @@ def upgrade(data_dir: Path, *, dry_run: bool = False, progress: Progress | None 
             return schema_version.upgrade(terminal.engine, dry_run=dry_run, progress=progress)
     finally:
         terminal.close()
-
-
-def safety_copies(data_dir: Path) -> list[Path]:
-    return sorted(p for p in data_dir.glob(COPY_GLOB) if not p.name.endswith(".partial"))

@@ -101,3 +101,24 @@ def pos_init(engine: sa.Engine, store_url: str, data: Path, terminal: str) -> No
     cli_init(
         data, store_url, terminal, store_admin.add_terminal(engine, terminal).registration_code
     )
+
+
+def line_row(**over: Any) -> dict[str, Any]:
+    """A receipt line as release 0.1.0 (sync protocol 1) sends it: 1 x SKU1 at 2.01,
+    20 % tax included; ``discount=0`` and others make the current shape."""
+    return {
+        "receipt_id": "r1",
+        "line_no": 1,
+        "store_id": "S01",
+        "terminal_id": "T01",
+        "sku": "SKU1",
+        "name": "Item 1",
+        "qty": 1,
+        "unit_price": 201,
+        "line_total": 201,
+        "tax_code": "STD",
+        "tax_rate_bp": 2000,
+        "tax_amount": 34,
+        "original_line_no": None,
+        **over,
+    }

@@ -15,23 +15,9 @@ from possync.sync import quarantine
 from possync.sync.db import read_tx, write_tx
 from possync.sync.log import Change
 from possync.sync.quarantine import Reason, Rejection
+from tests.e2e.helpers import line_row
 
-LINE = {
-    "receipt_id": "r-9",
-    "line_no": 1,
-    "store_id": "S01",
-    "terminal_id": "T01",
-    "sku": "SKU1",
-    "name": "Item 1",
-    "qty": 1,
-    "unit_price": 201,
-    "line_total": 201,
-    "tax_code": "STD",
-    "tax_rate_bp": 2000,
-    "tax_amount": 34,
-    "original_line_no": None,
-    "discount": 0,
-}
+LINE = line_row(receipt_id="r-9", discount=0)
 
 
 def _hold(store: sa.Engine) -> int:

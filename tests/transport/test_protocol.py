@@ -13,26 +13,11 @@ from possync.retail.schema import receipt_line
 from possync.sync import quarantine
 from possync.sync.db import read_tx
 from possync.transport.protocol import HEADER
+from tests.e2e.helpers import line_row
 
 
 def _line(seq: int, **extra: Any) -> dict[str, Any]:
-    row = {
-        "receipt_id": "r1",
-        "line_no": 1,
-        "store_id": "S01",
-        "terminal_id": "T01",
-        "sku": "SKU1",
-        "name": "Item 1",
-        "qty": 1,
-        "unit_price": 201,
-        "line_total": 201,
-        "tax_code": "STD",
-        "tax_rate_bp": 2000,
-        "tax_amount": 34,
-        "original_line_no": None,
-        **extra,
-    }
-    return {"seq": seq, "table": "receipt_line", "op": "I", "row": row}
+    return {"seq": seq, "table": "receipt_line", "op": "I", "row": line_row(**extra)}
 
 
 def _batch(protocol: int, *changes: dict[str, Any]) -> dict[str, Any]:
