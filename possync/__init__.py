@@ -10,4 +10,4 @@ Layers (imports point one way: apps -> retail -> sync):
 * ``possync.cli``       the command line.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -1,9 +1,15 @@
 """Cashiers: master data made on the store, with a PIN to sign in at a till.
 
 The PIN travels to the terminals only as an argon2id hash, so a stolen terminal
-database does not give the PINs away cheaply. Parameters are lighter than for
-passwords (a till checks a PIN in ~10-20 ms on modest hardware); PINs are short,
-so lock-out after failed attempts is the till's job, not the hash's.
+database does not give the PINs away cheaply. The hash's cost is as high as a
+sign-in at the till can afford (about 100 ms, measured in docs/security.md); PINs
+are short, so lock-out after failed attempts is the till's job, not the hash's, and
+a store may require longer PINs (``min_pin_length``, a setting of the store only:
+it is checked where PINs are set).
+
+A hash records its own parameters, so hashes made with an older, cheaper cost keep
+verifying; a till that checks one with the right PIN makes it again at today's cost
+(``stronger_hash``).
 """
 
 from __future__ import annotations
@@ -11,18 +17,37 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from possync.retail.errors import FieldErrors, RetailError
 from possync.retail.schema import cashier
+from possync.sync import state
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# 40 MiB, 2 passes: about 105 ms per check on the 2-core test machine (19 MiB and
+# 2 passes, 37 ms, until release 0.3.0). Memory is what makes guessing on a GPU dear.
+_hasher = PasswordHasher(time_cost=2, memory_cost=40 * 1024, parallelism=1)
 PIN_LENGTH = (4, 12)
+MIN_PIN_LENGTH = "min_pin_length"  # sync_state key of the store's setting (local)
 
 
-def _pin_problem(pin: str) -> str | None:
+def min_pin_length(conn: sa.Connection) -> int:
+    """The shortest PIN this store accepts when one is set (4 unless raised)."""
+    found = state.get(conn, MIN_PIN_LENGTH)
+    return int(found) if found and found.isdigit() else PIN_LENGTH[0]
+
+
+def set_min_pin_length(conn: sa.Connection, length: int) -> None:
+    """Require PINs of at least ``length`` digits from now on. PINs already set stay
+    good until they are changed (the store never knows them)."""
     low, high = PIN_LENGTH
+    if not low <= length <= high:
+        raise FieldErrors({"min_pin_length": f"the shortest PIN is {low} to {high} digits"})
+    state.put(conn, MIN_PIN_LENGTH, str(length))
+
+
+def _pin_problem(pin: str, low: int) -> str | None:
+    high = PIN_LENGTH[1]
     return None if pin.isdigit() and low <= len(pin) <= high else f"a PIN is {low} to {high} digits"
 
 
@@ -59,7 +84,7 @@ def save(
         errors["cashier_id"] = f"no cashier {cashier_id!r}"
     if not name.strip() or len(name) > 100:
         errors["name"] = "a cashier's name is 1 to 100 characters"
-    if pin is not None and (problem := _pin_problem(pin)):
+    if pin is not None and (problem := _pin_problem(pin, min_pin_length(conn))):
         errors["pin"] = problem
     elif pin is None and not exists:
         errors["pin"] = "a new cashier needs a PIN"
@@ -86,6 +111,31 @@ def verify(conn: sa.Connection, cashier_id: str, pin: str) -> dict[str, Any]:
     except (VerificationError, InvalidHashError):
         raise refused from None
     return {"cashier_id": row.cashier_id, "name": row.name}
+
+
+def stronger_hash(pin_hash: str, pin: str) -> str | None:
+    """A new hash of ``pin`` (already verified against ``pin_hash``) if ``pin_hash``
+    was made at a lower cost than today's, else None. Never weakens a hash made at a
+    higher cost."""
+    try:
+        made = extract_parameters(pin_hash)
+    except InvalidHashError:
+        return None
+    today = _hasher
+    if made.memory_cost * made.time_cost >= today.memory_cost * today.time_cost:
+        return None
+    return _hasher.hash(pin)
+
+
+def replace_hash(conn: sa.Connection, cashier_id: str, old: str, new: str) -> bool:
+    """Store ``new`` in place of ``old``, unless the hash changed meanwhile (a new
+    PIN arrived from the store: it wins)."""
+    done = conn.execute(
+        cashier.update()
+        .where(cashier.c.cashier_id == cashier_id, cashier.c.pin_hash == old)
+        .values(pin_hash=new)
+    )
+    return bool(done.rowcount)
 
 
 def listing(conn: sa.Connection) -> list[dict[str, Any]]:

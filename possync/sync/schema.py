@@ -108,3 +108,18 @@ sync_conflict = sa.Table(
     sa.Column("peer", sa.String(64)),  # who sent the change that met the other
     sa.Column("recorded_at", sa.String(32), nullable=False),
 )
+
+# Failed attempts at something guessable (a password, a PIN, a code), per scope and
+# key (sync/guess_limits.py). Local to each node, never replicated: a restart of the
+# server process does not forgive, and every process sharing the database counts
+# together. Times are seconds since the epoch (they must survive a restart).
+guess_limit = sa.Table(
+    "guess_limit",
+    metadata,
+    sa.Column("scope", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.BigInteger, nullable=False, default=0),
+    sa.Column("locked_until", sa.Float, nullable=False, default=0.0),
+    sa.Column("window_start", sa.Float, nullable=False, default=0.0),
+    sa.Column("last_at", sa.Float, nullable=False, default=0.0),
+)

@@ -3,72 +3,78 @@
 PINs are short (4 to 12 digits), so the hash alone does not stop someone at the
 till from trying them all: after ``max_failures`` wrong PINs in a row for one
 cashier id, that id is refused for ``lock_seconds``, even with the right PIN. Ids
-that do not exist lock the same way, so trying ids reveals nothing. The counts live
-in the memory of the ``pos run`` process (a restart clears them; a till cannot be
-restarted from its screen; no schema change for now, see docs/security.md).
+that do not exist lock the same way, so trying ids reveals nothing.
 
-An attempt is counted when it is admitted, under one lock and before the PIN's
-hash is checked, so racing requests cannot all pass the check before any of them
-is counted: at most ``max_failures`` PINs are ever checked per lock period.
-The lock is per cashier id, not per client address: the screen is meant for the
-till itself (loopback), where every request has the same address.
+The counts are kept in the till's database (``guess_limit``, see
+possync/sync/guess_limits.py), never replicated: restarting ``pos run`` forgives
+nothing. An attempt is counted when it is admitted, in a transaction that holds the
+database's write lock, before the PIN's hash is checked, so racing requests cannot
+all pass the check before any of them is counted: at most ``max_failures`` PINs are
+ever checked per lock period. The lock is per cashier id, not per client address:
+the screen is meant for the till itself (loopback), where every request has the
+same address.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from possync.sync import guess_limits
+from possync.sync.db import read_tx, write_tx
 
 MAX_FAILURES = 5
 LOCK_SECONDS = 300.0
-MAX_TRACKED = 10_000  # ids remembered at most (someone typing random ids)
-
-
-@dataclass
-class _Record:
-    failures: int = 0
-    locked_until: float = 0.0
+SCOPE = "pin"
+QUIET_DAYS = 1  # an id with no wrong PIN for a day starts afresh
 
 
 class PinLockout:
+    """The policy; the counts are in the database passed to each call."""
+
     def __init__(
         self,
         max_failures: int = MAX_FAILURES,
         lock_seconds: float = LOCK_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.max_failures = max_failures
         self.lock_seconds = lock_seconds
-        self.clock = clock
-        self._records: dict[str, _Record] = {}
-        self._lock = threading.Lock()
+        self.clock = clock  # wall time: the counts outlive the process
+        self._admitted = 0
 
-    def locked_for(self, cashier_id: str) -> float:
+    def locked_for(self, engine: sa.Engine, cashier_id: str) -> float:
         """Seconds this id stays locked (0: it may try)."""
-        with self._lock:
-            record = self._records.get(cashier_id)
-            return max(record.locked_until - self.clock(), 0.0) if record else 0.0
+        g = guess_limits.guess_limit.c
+        with read_tx(engine) as conn:
+            until = conn.execute(
+                sa.select(g.locked_until).where(g.scope == SCOPE, g.key == _key(cashier_id))
+            ).scalar()
+        return max((until or 0.0) - self.clock(), 0.0)
 
-    def admit(self, cashier_id: str) -> float:
+    def admit(self, engine: sa.Engine, cashier_id: str) -> float:
         """Seconds this id stays locked (the attempt is refused), or 0: the attempt
         may be checked, and is already counted as a failure (``succeeded`` takes it
         back). The attempt that reaches ``max_failures`` starts the lock and is still
         checked; the ones after it are refused."""
-        with self._lock:
-            now = self.clock()
-            if len(self._records) >= MAX_TRACKED:
-                self._records = {k: r for k, r in self._records.items() if r.locked_until > now}
-            record = self._records.setdefault(cashier_id, _Record())
-            if record.locked_until > now:
-                return record.locked_until - now
-            record.failures += 1
-            if record.failures >= self.max_failures:
-                record.failures = 0
-                record.locked_until = now + self.lock_seconds
-            return 0.0
+        key = _key(cashier_id)
+        with write_tx(engine) as conn:
+            row = guess_limits.locked(conn, SCOPE, [key])[key]
+            now = self.clock()  # once the row is ours: waiting for it takes time
+            self._admitted += 1
+            if self._admitted % guess_limits.PRUNE_EVERY == 0:
+                guess_limits.prune(conn, SCOPE, now - QUIET_DAYS * 86400, now)
+            wait = guess_limits.lockout_admit(row, now, self.max_failures, self.lock_seconds)
+            if not wait:
+                guess_limits.save(conn, row)
+            return wait
 
-    def succeeded(self, cashier_id: str) -> None:
-        with self._lock:
-            self._records.pop(cashier_id, None)
+    def succeeded(self, engine: sa.Engine, cashier_id: str) -> None:
+        with write_tx(engine) as conn:
+            guess_limits.forget(conn, SCOPE, _key(cashier_id))
+
+
+def _key(cashier_id: str) -> str:
+    return guess_limits.key_of(cashier_id)

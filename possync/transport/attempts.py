@@ -1,33 +1,38 @@
-"""Counting failed attempts of something guessable (registration codes), in memory.
+"""Limits on guessing registration codes (``POST /api/v1/register``), in the
+database (``guess_limit``, see possync/sync/guess_limits.py).
 
-A sliding window per key (a client address, a node id): once a key has
-``max_failures`` failures within ``window`` seconds, attempts under it are refused
-until the oldest leaves the window. An attempt is counted as a failure when it is
-admitted, under one lock and before the guess is checked, so parallel attempts
-cannot all pass before any is counted; a success takes its count back.
+* Per client address and per node id, 10 failures a minute (a window from the
+  first failure), then 429 ``too_many_attempts`` with Retry-After.
+* Per pending code, 5 failures: the code is void (cleared from ``sync_peer``, with
+  why in the terminal's ``last_error``, which the dashboard and ``store status``
+  show); the administrator issues a new one (``store terminal add`` again). Counted
+  under (node id, the code's hash), so a new code starts afresh, and for unknown
+  node ids alike, so the answers tell nothing about which ids exist.
 
-In the memory of the server process: a restart forgives, and two server processes
-count apart (no schema change for now; see docs/security.md).
+Every attempt is counted when it is admitted, in one transaction that locks its
+rows, before the code is checked: parallel attempts, from one server process or
+several, cannot all pass before any is counted. A success takes its counts back.
+A restart of the server forgives nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-MAX_TRACKED = 10_000  # keys remembered at most
-MAX_KEY = 100  # characters of a key kept (a node id is far shorter)
+import sqlalchemy as sa
 
+from possync.sync import guess_limits
+from possync.sync.clock import utc_now
+from possync.sync.db import write_tx
+from possync.sync.schema import sync_peer
 
-@dataclass(frozen=True)
-class Admitted:
-    keys: tuple[str, ...]
-    stamp: float
+WINDOW_SCOPE, CODE_SCOPE = "register", "register-code"
+MAX_FAILURES, WINDOW = 10, 60.0  # per client address and per node id
+CODE_FAILURES = 5  # wrong codes for one pending code before it is void
+QUIET_DAYS = 1
 
 
 class TooManyFailures(Exception):
@@ -36,46 +41,123 @@ class TooManyFailures(Exception):
         self.retry_after = retry_after
 
 
+class CodeVoided(Exception):
+    """Too many wrong codes for this node: its code is void (or, for an id that has
+    none, would be), and only a new one from the administrator helps."""
+
+
+@dataclass(frozen=True)
+class Admitted:
+    keys: tuple[str, ...]
+    stamps: dict[str, float]  # per key, the window its failure was counted in
+
+
 class FailureWindow:
+    """At most ``max_failures`` within ``window`` seconds per key, counted in the
+    caller's write transaction."""
+
     def __init__(
         self,
-        max_failures: int = 10,
-        window: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
+        scope: str = WINDOW_SCOPE,
+        max_failures: int = MAX_FAILURES,
+        window: float = WINDOW,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.scope = scope
         self.max_failures = max_failures
         self.window = window
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, deque[float]] = {}
+        self.clock = clock  # wall time: the counts outlive the process
 
-    def admit(self, *keys: str) -> Admitted:
+    def admit(self, conn: sa.Connection, *keys: str) -> Admitted:
         """Count an attempt under every key, or raise TooManyFailures (counting
         nothing) if one of them is over its limit."""
-        keys = tuple(k[:MAX_KEY] for k in keys)
-        now = self.clock()
-        with self._lock:
-            if len(self._failures) >= MAX_TRACKED:
-                self._failures = {
-                    k: d for k, d in self._failures.items() if d and d[-1] > now - self.window
-                }
-            wait = 0.0
-            for key in keys:
-                failures = self._failures.get(key)
-                while failures and failures[0] <= now - self.window:
-                    failures.popleft()
-                if failures and len(failures) >= self.max_failures:
-                    wait = max(wait, failures[0] + self.window - now)
-            if wait > 0:
-                raise TooManyFailures(max(math.ceil(wait), 1))
-            for key in keys:
-                self._failures.setdefault(key, deque()).append(now)
-        return Admitted(keys, now)
+        keys = tuple(guess_limits.key_of(k) for k in keys)
+        rows = guess_limits.locked(conn, self.scope, keys)
+        now = self.clock()  # once the rows are ours: waiting for them takes time
+        waits = [
+            guess_limits.window_admit(rows[k], now, self.max_failures, self.window) for k in keys
+        ]
+        if max(waits) > 0:
+            raise TooManyFailures(max(math.ceil(max(waits)), 1))  # rolled back: nothing counted
+        for key in keys:
+            guess_limits.save(conn, rows[key])
+        return Admitted(keys, {k: rows[k].window_start for k in keys})
 
-    def succeeded(self, admitted: Admitted) -> None:
-        with self._lock:
-            for key in admitted.keys:
-                failures = self._failures.get(key)
-                if failures is not None:
-                    with contextlib.suppress(ValueError):  # already out of the window
-                        failures.remove(admitted.stamp)
+    def succeeded(self, conn: sa.Connection, admitted: Admitted) -> None:
+        rows = guess_limits.locked(conn, self.scope, admitted.keys)
+        for key in admitted.keys:
+            guess_limits.window_take_back(rows[key], admitted.stamps[key])
+            guess_limits.save(conn, rows[key])
+
+    def prune(self, conn: sa.Connection) -> None:
+        now = self.clock()
+        guess_limits.prune(conn, self.scope, now - QUIET_DAYS * 86400, now)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    node: str
+    code_hash: str | None  # the pending code when the attempt was admitted
+    code_key: str
+    code_failures: int  # counted with this one
+    window: Admitted
+
+
+class RegistrationGuard:
+    """Both limits, for one store database (shared by its server processes)."""
+
+    def __init__(self, engine: sa.Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.window = FailureWindow(clock=clock)
+        self._admitted = 0
+
+    def admit(self, node: str, client: str) -> Attempt:
+        """Count the attempt, or raise CodeVoided or TooManyFailures (nothing counted)."""
+        with write_tx(self.engine) as conn:
+            self._admitted += 1
+            if self._admitted % guess_limits.PRUNE_EVERY == 0:
+                self.window.prune(conn)
+            pending = conn.execute(
+                sa.select(sync_peer.c.code_hash).where(
+                    sync_peer.c.node_id == node, sync_peer.c.relation == "child"
+                )
+            ).scalar()
+            code_key = guess_limits.key_of(node, pending or "")
+            codes = guess_limits.locked(conn, CODE_SCOPE, [code_key])[code_key]
+            if codes.failures >= CODE_FAILURES:
+                raise CodeVoided(
+                    f"too many wrong codes for {node}: ask the store's administrator for a "
+                    "new registration code"
+                )
+            admitted = self.window.admit(conn, f"addr:{client}", f"node:{node}")
+            codes.failures += 1
+            codes.last_at = self.window.clock()
+            guess_limits.save(conn, codes)
+        return Attempt(node, pending, code_key, codes.failures, admitted)
+
+    def failed(self, attempt: Attempt) -> None:
+        """The code was wrong: the attempt that used the last try voids the code."""
+        if attempt.code_failures < CODE_FAILURES or attempt.code_hash is None:
+            return
+        with write_tx(self.engine) as conn:
+            conn.execute(
+                sync_peer.update()
+                .where(
+                    sync_peer.c.node_id == attempt.node,
+                    sync_peer.c.code_hash == attempt.code_hash,  # not a newer code
+                )
+                .values(
+                    code_hash=None,
+                    code_expires_at=None,
+                    last_error=f"registration code void after {CODE_FAILURES} wrong codes: "
+                    f"issue a new one (possync store terminal add {attempt.node})",
+                    last_error_at=utc_now(),
+                )
+            )
+
+    def succeeded(self, attempt: Attempt) -> None:
+        with write_tx(self.engine) as conn:
+            self.window.succeeded(conn, attempt.window)
+            codes = guess_limits.locked(conn, CODE_SCOPE, [attempt.code_key])[attempt.code_key]
+            codes.failures = max(codes.failures - 1, 0)
+            guess_limits.save(conn, codes)

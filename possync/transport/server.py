@@ -28,7 +28,7 @@ from possync.sync.errors import AuthenticationFailed, BadBatch, SyncError
 from possync.sync.parent import Parent
 from possync.sync.peers import Peer
 from possync.transport import protocol
-from possync.transport.attempts import FailureWindow, TooManyFailures
+from possync.transport.attempts import CodeVoided, RegistrationGuard, TooManyFailures
 from possync.transport.errors import STATUS_BY_CODE
 
 log = logging.getLogger("possync.api")
@@ -184,8 +184,8 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
             "protocols": list(parent.spec.protocols),
         }
 
-    # Failed registrations, per app: 10 a minute per client address and per node id.
-    registration_failures = FailureWindow(max_failures=10, window=60.0)
+    # Failed registrations, counted in the database (see attempts.py).
+    registration_guard = RegistrationGuard(parent.engine)
 
     @router.post("/register")
     async def register(request: Request, parent: ParentNode, _: PeerProtocol) -> Any:
@@ -196,11 +196,11 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
             or not isinstance(body.get("code"), str)
         ):
             raise BadBatch('expected {"node": <node id>, "code": <registration code>}')
-        # Guessing codes: failures counted per client address and per node id, before
-        # the code is checked (see attempts.py); 429 with Retry-After past the limit.
+        # Guessing codes: failures counted per client address, per node id and per
+        # pending code, before the code is checked (see attempts.py).
         client = request.client.host if request.client else "unknown"
         try:
-            admitted = registration_failures.admit(f"addr:{client}", f"node:{body['node']}")
+            attempt = await run_in_threadpool(registration_guard.admit, body["node"], client)
         except TooManyFailures as exc:
             raise ApiError(
                 429,
@@ -209,13 +209,17 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
                 f"try again in {exc.retry_after} seconds",
                 retry_after=exc.retry_after,
             ) from None
+        except CodeVoided as exc:
+            raise ApiError(429, "too_many_attempts", str(exc)) from None
 
         def _register() -> dict[str, Any]:
             # The code first, the same answer for an unknown node and a wrong code;
             # only the holder of the right code learns more (suspended, not allowed).
             with read_tx(parent.engine) as conn:
-                if not peers.code_matches(conn, body["node"], body["code"]):
-                    raise peers.registration_refused(body["node"])
+                matches = peers.code_matches(conn, body["node"], body["code"])
+            if not matches:
+                registration_guard.failed(attempt)  # the last try voids the code
+                raise peers.registration_refused(body["node"])
             peer, secret = parent.register(body["node"], body["code"])
             return {
                 "node": peer.node_id,
@@ -225,7 +229,7 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
             }
 
         answer = await run_in_threadpool(_register)
-        registration_failures.succeeded(admitted)
+        await run_in_threadpool(registration_guard.succeeded, attempt)
         return OrjsonResponse(answer)
 
     @router.post("/sync/push")

@@ -50,7 +50,7 @@ def evaluated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def app_for(store: sa.Engine, tmp_path: Path, clock: list[float] | None = None):  # type: ignore[no-untyped-def]
     app = create_app(store, ConsoleSettings(backup_dir=tmp_path / "backups"))
     if clock is not None:
-        app.state.console_throttle = auth.Throttle(clock=lambda: clock[0])
+        app.state.console_throttle = auth.Throttle(store, clock=lambda: clock[0])
     return app
 
 
@@ -100,8 +100,8 @@ def test_a_hundred_parallel_wrong_passwords_are_evaluated_only_up_to_the_limit(
     assert int(refused.headers["Retry-After"]) <= int(auth.LOCKOUT_SECONDS)
 
 
-def test_the_throttle_admits_exactly_the_limit_from_many_threads() -> None:
-    throttle = auth.Throttle()
+def test_the_throttle_admits_exactly_the_limit_from_many_threads(store: sa.Engine) -> None:
+    throttle = auth.Throttle(store)
     admitted: list[auth.Admission] = []
     start = threading.Barrier(50)
 
@@ -146,9 +146,11 @@ def test_a_guesser_locks_only_its_own_address_with_growing_waits(
     assert len(evaluated) == auth.MAX_FAILURES + 1 + 5
 
 
-def test_many_addresses_slow_a_name_down_but_never_lock_out_its_usual_address() -> None:
+def test_many_addresses_slow_a_name_down_but_never_lock_out_its_usual_address(
+    store: sa.Engine,
+) -> None:
     now = [1000.0]
-    throttle = auth.Throttle(clock=lambda: now[0])
+    throttle = auth.Throttle(store, clock=lambda: now[0])
     usual = throttle.admit("admin", "10.0.0.5")
     throttle.succeeded("admin", "10.0.0.5", usual)  # the administrator's own machine
 

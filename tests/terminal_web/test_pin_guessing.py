@@ -81,16 +81,17 @@ def test_racing_wrong_pins_are_checked_only_up_to_the_limit(
         app.state.pos.terminal.close()
 
 
-def test_the_lockout_admits_exactly_max_failures_from_many_threads() -> None:
+def test_the_lockout_admits_exactly_max_failures_from_many_threads(terminal_dir: Path) -> None:
     import threading
 
+    engine = open_engine(f"sqlite:///{terminal_dir / 'terminal.db'}")
     lockout = PinLockout(max_failures=5)
     admitted = []
     barrier = threading.Barrier(40)
 
     def go() -> None:
         barrier.wait()
-        if not lockout.admit("ADA"):
+        if not lockout.admit(engine, "ADA"):
             admitted.append(1)
 
     threads = [threading.Thread(target=go) for _ in range(40)]
@@ -98,7 +99,8 @@ def test_the_lockout_admits_exactly_max_failures_from_many_threads() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(admitted) == 5 and lockout.locked_for("ADA") > 0
+    assert len(admitted) == 5 and lockout.locked_for(engine, "ADA") > 0
+    engine.dispose()
 
 
 def median_ms(client: TestClient, cashier_id: str, pin: str, tries: int = 10) -> float:

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from possync import __version__
 from possync.retail import store_admin
 from possync.retail.schema_version import HEAD
 from possync.store.process import StoreProcess
@@ -86,6 +87,6 @@ def test_a_backup_of_a_newer_protocol_is_refused(tmp_path: Path) -> None:
         "--terminal", "T04", "--code", made["import_code"], expect=1,
     )  # fmt: skip
     said = " ".join(refused.stderr.split())
-    assert "for sync protocol 3; this possync (0.2.0) reads protocols 1, 2" in said, said
+    assert f"for sync protocol 3; this possync ({__version__}) reads protocols 1, 2" in said, said
     assert "update possync here first" in said
     assert not (tmp_path / "T04").exists()

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from possync.retail import store_admin
 from possync.retail.schema import receipt, receipt_line
-from possync.retail.schema_version import HEAD, SINCE_0_1_0
+from possync.retail.schema_version import HEAD, RELEASES, SINCE_0_1_0
 from possync.store.process import StoreProcess
 from possync.sync.db import open_engine, read_tx
 from tests.e2e.helpers import catalog_csv, cli, cli_json, make_store
@@ -30,6 +30,7 @@ from tests.upgrade.checks import assert_in_step, documents, revision, till_engin
 from tests.upgrade.conftest import Shop
 
 pytestmark = pytest.mark.e2e
+COPY = f"pre-{RELEASES[HEAD]}"  # the safety copies' suffix
 
 
 def old(rel: Path, *args: str, expect: int | None = 0) -> str:
@@ -70,8 +71,8 @@ def test_store_first_then_the_till_weeks_later(
     till = str(shop.till)
     assert old_status(old_release, shop.till)["pending_changes"] == 27  # 6 sales, a return...
     upgraded = cli_json("store", "upgrade", "--db", shop.store_url)
-    assert upgraded["applied"] == SINCE_0_1_0 and upgraded["to"]["release"] == "0.2.0"
-    assert Path(upgraded["copy"]).name == "store.db.pre-0.2.0" and Path(upgraded["copy"]).exists()
+    assert upgraded["applied"] == SINCE_0_1_0 and upgraded["to"]["release"] == RELEASES[HEAD]
+    assert Path(upgraded["copy"]).name == f"store.db.{COPY}" and Path(upgraded["copy"]).exists()
 
     with StoreProcess(shop.store_url) as server:
         # The till still runs 0.1.0: it sends its unsynced sales to the upgraded store,
@@ -102,14 +103,14 @@ def test_store_first_then_the_till_weeks_later(
 
         # Weeks later the till is upgraded (pos upgrade: what pos run does at start).
         cli("pos", "upgrade", "--data", till)
-        assert (shop.till / "terminal.db.pre-0.2.0").exists()
+        assert (shop.till / f"terminal.db.{COPY}").exists()
         assert revision(till_engine(shop.till)) == HEAD
         sale = cli_json("pos", "sell", "--data", till, "SKU2:1", "--pay", "cash")
         cli("pos", "sync", "--data", till, "--store-url", server.url)
         # The store row, cut to 0.1.0's columns when it was pulled, was loaded again.
         row = store_row(shop.till)
         assert (row["address"], row["vat_number"]) == ("1 Main St", "FR12")
-        assert not (shop.till / "terminal.db.pre-0.2.0").exists()  # dropped after the sync
+        assert not (shop.till / f"terminal.db.{COPY}").exists()  # dropped after the sync
 
     held = assert_in_step(engine, shop.till)
     assert sale["receipt_no"] in {r[1] for r in held["receipt"]}
@@ -227,13 +228,13 @@ def test_pos_run_upgrades_its_till_at_start_then_syncs(shop_0_1_0: Shop, tmp_pat
             while revision(till_engine(shop.till)) != HEAD:
                 assert agent.poll() is None and time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
-            assert (shop.till / "terminal.db.pre-0.2.0").exists()
+            assert (shop.till / f"terminal.db.{COPY}").exists()
             # The fixture's store address is stale: point the running till at this one.
             cli("pos", "config", "--data", till, "--store-url", server.url)
             while cli_json("pos", "status", "--data", till)["pending_changes"]:
                 assert agent.poll() is None and time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
-            while (shop.till / "terminal.db.pre-0.2.0").exists():
+            while (shop.till / f"terminal.db.{COPY}").exists():
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
         finally:

@@ -229,7 +229,7 @@ def test_an_upgrade_killed_at_a_failpoint_leaves_one_schema_and_finishes_when_ru
     assert killed.returncode == -9  # SIGKILL, at the failpoint
     assert _revision(shop_0_1_0.till_db) == ends_with
     assert _has_discount(shop_0_1_0.till_db) is (ends_with == HEAD)  # never a mix
-    assert (till / "terminal.db.pre-0.2.0").exists()
+    assert (till / f"terminal.db.pre-{RELEASES[HEAD]}").exists()
     again = cli_json("pos", "upgrade", "--data", str(till), "--json")
     assert again["applied"] == (SINCE_0_1_0 if ends_with == "0001" else [])
     assert _revision(shop_0_1_0.till_db) == HEAD and _pending(till) == 27

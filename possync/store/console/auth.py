@@ -2,28 +2,27 @@
 
 The guard takes the session from its cookie and, for anything but GET/HEAD, checks
 the request's CSRF token against the session's. Failed sign-ins are throttled (see
-:class:`Throttle` and docs/security.md): per user name *and* client address with a
-growing lock, and per user name over all addresses with a pace that slows guessing
-down without ever locking the name out.
+:class:`Throttle` and docs/security.md), in the store's database: per user name
+*and* client address with a growing lock, and per user name over all addresses with
+a pace that slows guessing down without ever locking the name out.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from possync.store.console import accounts
 from possync.store.console.app import Console, SignInRequired, console_of, redirect
+from possync.sync import guess_limits
 from possync.sync.db import read_tx, write_tx
 from possync.webui import csrf
 
@@ -35,13 +34,13 @@ MAX_FAILURES = 5
 LOCKOUT_SECONDS = 60.0
 MAX_LOCKOUT_SECONDS = 900.0
 # Per user name, over every address (a guesser with many addresses): past
-# USER_CEILING failures within USER_WINDOW seconds, sign-ins for that name are paced
-# to one evaluated attempt per USER_PACE seconds. A pace, never a lock: the name
-# stays usable, and addresses it signed in from before are not paced at all.
+# USER_CEILING failures within a window of USER_WINDOW seconds from its first,
+# sign-ins for that name are paced to one evaluated attempt per USER_PACE seconds.
+# A pace, never a lock: the name stays usable, and addresses it signed in from
+# before are not paced at all.
 USER_CEILING = 50
 USER_WINDOW = 900.0
 USER_PACE = 5.0
-MAX_TRACKED = 10_000  # (user, address) pairs and names remembered at most
 
 router = APIRouter(prefix="/console")
 ConsoleApp = Annotated[Console, Depends(console_of)]
@@ -78,97 +77,88 @@ async def admin_session(request: Request, console: ConsoleApp) -> accounts.Sessi
 Admin = Annotated[accounts.Session, Depends(admin_session)]
 
 
-@dataclass
-class _Pair:
-    """One (user name, client address): failures since its last success."""
-
-    failures: int = 0  # counted when an attempt is admitted, before it is evaluated
-    locked_until: float = 0.0
-
-
 @dataclass(frozen=True)
 class Admission:
     """The throttle's answer: ``wait`` > 0 refuses (seconds to wait, and why)."""
 
     wait: float = 0.0
     reason: str = ""
-    stamp: float = 0.0  # the failure counted in advance, taken back on success
+    stamp: float = 0.0  # the name's window when its failure was counted in advance
+
+
+PAIR, NAME, KNOWN = "console-pair", "console-name", "console-known"
+QUIET_DAYS = 1  # a (name, address) or a name with no failure for a day is forgotten
+KNOWN_DAYS = 90  # an address a name signed in from stays "known" this long
 
 
 class Throttle:
-    """Guessing limits of the console's sign-in, in the memory of the server
-    process (a restart forgives; no schema change for now, see docs/security.md).
+    """Guessing limits of the console's sign-in, kept in the store's database
+    (``guess_limit``, see possync/sync/guess_limits.py): a restart of the server
+    forgives nothing, and every server process on the database counts together.
 
-    Every attempt is counted as a failure when it is admitted, under one lock and
-    before the slow password hash runs, so parallel attempts cannot all pass the
-    check before any of them is counted: at most MAX_FAILURES are ever evaluated
-    for one (name, address), however many arrive at once. A success takes its count
-    back."""
+    Every attempt is counted as a failure when it is admitted, in one transaction
+    that locks its rows, before the slow password hash runs, so parallel attempts,
+    from one process or several, cannot all pass the check before any of them is
+    counted: at most MAX_FAILURES are ever evaluated for one (name, address),
+    however many arrive at once. A success takes its count back."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._pairs: dict[tuple[str, str], _Pair] = {}
-        self._recent: dict[str, deque[float]] = {}  # per name: when its failures were
-        self._paced_until: dict[str, float] = {}  # per name: the next paced slot
-        self._trusted: dict[str, set[str]] = {}  # per name: addresses it signed in from
+    def __init__(self, engine: sa.Engine, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.clock = clock  # wall time: the counts outlive the process
+        self._admitted = 0
 
     def admit(self, username: str, address: str) -> Admission:
-        now = self.clock()
-        with self._lock:
-            self._prune(now)
-            pair = self._pairs.setdefault((username, address), _Pair())
+        pair_key = guess_limits.key_of(username, address)  # in PAIR and in KNOWN
+        with write_tx(self.engine) as conn:
+            pair = guess_limits.locked(conn, PAIR, [pair_key])[pair_key]
+            now = self.clock()  # once the row is ours: waiting for it takes time
+            self._prune(conn, now)
             if pair.locked_until > now:
                 return Admission(pair.locked_until - now, "address")
-            recent = self._recent.setdefault(username, deque())
-            while recent and recent[0] <= now - USER_WINDOW:
-                recent.popleft()
-            if len(recent) >= USER_CEILING and address not in self._trusted.get(username, ()):
-                slot = self._paced_until.get(username, 0.0)
-                if slot > now:
-                    return Admission(slot - now, "name")
-                self._paced_until[username] = now + USER_PACE
-            pair.failures += 1
-            if pair.failures >= MAX_FAILURES:
-                # This attempt is still evaluated; the ones after it wait.
-                doublings = min(pair.failures - MAX_FAILURES, 16)
-                pair.locked_until = now + min(LOCKOUT_SECONDS * 2**doublings, MAX_LOCKOUT_SECONDS)
-            recent.append(now)
-            return Admission(stamp=now)
+            name_key = guess_limits.key_of(username)
+            name = guess_limits.locked(conn, NAME, [name_key])[name_key]
+            if name.window_start <= now - USER_WINDOW:
+                name.failures, name.window_start = 0, now
+            if name.failures >= USER_CEILING and not guess_limits.exists(conn, KNOWN, pair_key):
+                # The name's next paced slot is kept in its locked_until.
+                if name.locked_until > now:
+                    return Admission(name.locked_until - now, "name")
+                name.locked_until = now + USER_PACE
+            guess_limits.lockout_admit(
+                pair, now, MAX_FAILURES, LOCKOUT_SECONDS, MAX_LOCKOUT_SECONDS
+            )
+            name.failures += 1
+            name.last_at = now
+            guess_limits.save(conn, pair)
+            guess_limits.save(conn, name)
+            return Admission(stamp=name.window_start)
 
     def succeeded(self, username: str, address: str, admission: Admission) -> None:
-        with self._lock:
-            self._pairs.pop((username, address), None)
-            recent = self._recent.get(username)
-            if recent is not None:
-                with contextlib.suppress(ValueError):  # already out of the window
-                    recent.remove(admission.stamp)
-            trusted = self._trusted.setdefault(username, set())
-            if len(trusted) < 64:
-                trusted.add(address)
+        key = guess_limits.key_of(username, address)
+        with write_tx(self.engine) as conn:
+            guess_limits.forget(conn, PAIR, key)
+            name_key = guess_limits.key_of(username)
+            name = guess_limits.locked(conn, NAME, [name_key])[name_key]
+            guess_limits.window_take_back(name, admission.stamp)
+            guess_limits.save(conn, name)
+            guess_limits.mark(conn, KNOWN, key, self.clock())
 
-    def _prune(self, now: float) -> None:
-        """Keep memory bounded against someone cycling names or addresses: forget
-        pairs that are not locked (they start afresh at 0 failures: the cost of a
-        reset is MAX_TRACKED slow attempts), and names with no recent failure."""
-        if len(self._pairs) >= MAX_TRACKED:
-            self._pairs = {k: p for k, p in self._pairs.items() if p.locked_until > now}
-        if len(self._recent) >= MAX_TRACKED:
-            self._recent = {
-                name: times
-                for name, times in self._recent.items()
-                if times and times[-1] > now - USER_WINDOW
-            }
-            self._paced_until = {n: t for n, t in self._paced_until.items() if t > now}
-        if len(self._trusted) >= MAX_TRACKED:
-            self._trusted.clear()  # only ever costs those names a pace
+    def _prune(self, conn: sa.Connection, now: float) -> None:
+        """Keep the table small against someone cycling names or addresses: forget,
+        now and then, what has been quiet for a day (and is not locked)."""
+        self._admitted += 1
+        if self._admitted % guess_limits.PRUNE_EVERY:
+            return
+        for scope in (PAIR, NAME):
+            guess_limits.prune(conn, scope, now - QUIET_DAYS * 86400, now)
+        guess_limits.prune(conn, KNOWN, now - KNOWN_DAYS * 86400, now)
 
 
-def _throttle(request: Request) -> Throttle:
-    """One per app (a restart forgives; so does a second server process)."""
+def _throttle(request: Request, console: Console) -> Throttle:
+    """One per app; its counts are in the database, shared by every process."""
     state = request.app.state
     if not hasattr(state, "console_throttle"):
-        state.console_throttle = Throttle()
+        state.console_throttle = Throttle(console.engine)
     return state.console_throttle
 
 
@@ -219,9 +209,10 @@ async def login(
             status=403,
         )
     address = request.client.host if request.client else "unknown"
-    # Counted now, before the password hash runs: see Throttle. Nothing is awaited
-    # between this check and the count, and the count is taken under a lock.
-    admission = _throttle(request).admit(username, address)
+    # Counted now, before the password hash runs, in one transaction that locks the
+    # counts (see Throttle): parallel attempts cannot all pass before one is counted.
+    throttle = _throttle(request, console)
+    admission = await run_in_threadpool(throttle.admit, username, address)
     if admission.wait:
         wait = math.ceil(admission.wait)
         why = (
@@ -246,7 +237,7 @@ async def login(
         return _login_page(
             request, console, error="Wrong user name or password.", username=username, status=401
         )
-    _throttle(request).succeeded(username, address, admission)
+    await run_in_threadpool(throttle.succeeded, username, address, admission)
     # Only ever go on to a console page (no open redirect to another site).
     target = next if next.startswith("/console/") and not next.startswith("//") else "/console/"
     response = redirect(target)

@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from possync.retail import cashiers
 from possync.retail.errors import RetailError
 from possync.retail.schema import cashier
-from possync.sync.db import read_tx
+from possync.sync import log
+from possync.sync.db import read_tx, write_tx
 from possync.terminal.web.context import Pos, pos_state, redirect, render
 from possync.terminal.web.sessions import (
     COOKIE,
@@ -77,21 +78,23 @@ def sign_in(
         )
     if not cashier_id:
         return _form(request, errors={"cashier_id": "enter your cashier id"}, status_code=422)
-    # Counted before the PIN is checked (see PinLockout): racing requests cannot
-    # all pass this test before any of them is counted.
-    locked = state.lockout.admit(cashier_id)
+    # Counted before the PIN is checked, in the till's database (see PinLockout):
+    # racing requests cannot all pass this test before any of them is counted.
+    engine = state.terminal.engine
+    locked = state.lockout.admit(engine, cashier_id)
     if locked:
         return _form(request, cashier_id=cashier_id, errors=_locked(locked), status_code=429)
     try:
-        with read_tx(state.terminal.engine) as conn:
+        with read_tx(engine) as conn:
             who = _verify(conn, cashier_id, pin)
     except RetailError as exc:
-        locked = state.lockout.locked_for(cashier_id)  # this failure may have started it
+        locked = state.lockout.locked_for(engine, cashier_id)  # this failure may have started it
         errors = _locked(locked) if locked else {"pin": str(exc)}
         return _form(
             request, cashier_id=cashier_id, errors=errors, status_code=429 if locked else 422
         )
-    state.lockout.succeeded(cashier_id)
+    state.lockout.succeeded(engine, cashier_id)
+    _strengthen(engine, cashier_id, who["pin_hash"], pin)
     session = state.sessions.create(who["cashier_id"], who["name"])
     response = redirect(request, "/")
     set_cookie(request, response, COOKIE, session.token)
@@ -109,7 +112,8 @@ def _dummy_hash() -> str:
 def _verify(conn: sa.Connection, cashier_id: str, pin: str) -> dict[str, Any]:
     """cashiers.verify, in the same time whether or not the id exists: for an
     unknown or inactive id, a dummy hash is checked so the answer takes as long as
-    for a wrong PIN (6 ms against 30 ms told which ids exist)."""
+    for a wrong PIN (6 ms against 30 ms told which ids exist). With the hash it
+    checked, for _strengthen."""
     row = conn.execute(
         sa.select(cashier.c.active, cashier.c.pin_hash).where(cashier.c.cashier_id == cashier_id)
     ).first()
@@ -117,7 +121,20 @@ def _verify(conn: sa.Connection, cashier_id: str, pin: str) -> dict[str, Any]:
         with suppress(VerificationError, InvalidHashError):
             cashiers._hasher.verify(_dummy_hash(), pin)
         raise RetailError("unknown cashier or wrong PIN")  # cashiers.verify's own words
-    return cashiers.verify(conn, cashier_id, pin)
+    return {**cashiers.verify(conn, cashier_id, pin), "pin_hash": row.pin_hash}
+
+
+def _strengthen(engine: sa.Engine, cashier_id: str, pin_hash: str, pin: str) -> None:
+    """A hash made at an older, lower cost is made again at today's, now that the
+    PIN is known to be right, so that this till's database stops holding a cheap
+    hash. Not captured: the cashier is the store's master data, and the till only
+    changes its own copy (a new PIN from the store replaces it, and is made
+    stronger here at its first sign-in in turn)."""
+    stronger = cashiers.stronger_hash(pin_hash, pin)
+    if stronger is None:
+        return
+    with write_tx(engine) as conn, log.capturing_as(conn, log.SUPPRESS):
+        cashiers.replace_hash(conn, cashier_id, pin_hash, stronger)
 
 
 def _locked(seconds: float) -> dict[str, str]:
