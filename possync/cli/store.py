@@ -258,15 +258,19 @@ def serve(
         Path | None,
         typer.Option("--tls-key", metavar="FILE", help="Serve HTTPS: its private key (PEM)"),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (PostgreSQL only: SQLite has one writer)")
+    ] = 1,
 ) -> None:
     """Run the store server (sync API and web console) until stopped."""
     from possync.store.console.app import ConsoleSettings
-    from possync.store.server import TlsFilesError, check_tls_files
+    from possync.store.server import TlsFilesError, WorkersError, check_tls_files, check_workers
     from possync.store.server import serve as run
 
     try:
         check_tls_files(tls_cert, tls_key)
-    except TlsFilesError as exc:
+        check_workers(db, workers)
+    except (TlsFilesError, WorkersError) as exc:
         fail(str(exc))
 
     if secure_cookies not in ("auto", "always"):
@@ -277,7 +281,7 @@ def serve(
         stale_after=stale_after * 60, backup_dir=backup_dir, secure_cookies=secure_cookies
     )
     with user_errors():
-        run(db, host, port, settings, tls_cert=tls_cert, tls_key=tls_key)
+        run(db, host, port, settings, tls_cert=tls_cert, tls_key=tls_key, workers=workers)
 
 
 @app.command()

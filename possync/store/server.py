@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import os
 import ssl
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from possync.store.app import create_app_from_url
 from possync.store.console.app import ConsoleSettings
@@ -46,9 +50,47 @@ def serve(
     *,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    workers: int = 1,
 ) -> None:
     check_tls_files(tls_cert, tls_key)
+    check_workers(db_url, workers)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = create_app_from_url(db_url, console)
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **tls)  # type: ignore[arg-type]
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False, **tls}
+    if workers == 1:
+        app = create_app_from_url(db_url, console)
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
+        return
+    # Each worker process builds its own app (and engine) from the environment:
+    # uvicorn starts workers from an import string, not from an app object.
+    os.environ[_DB_ENV] = db_url
+    os.environ[_CONSOLE_ENV] = json.dumps(
+        dataclasses.asdict(console or ConsoleSettings()), default=str
+    )
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+
+
+_DB_ENV = "POSSYNC_SERVE_DB"
+_CONSOLE_ENV = "POSSYNC_SERVE_CONSOLE"
+
+
+class WorkersError(Exception):
+    """A number of workers this database cannot use; says why."""
+
+
+def check_workers(db_url: str, workers: int) -> None:
+    if workers < 1:
+        raise WorkersError("--workers is at least 1")
+    if workers > 1 and db_url.startswith("sqlite"):
+        raise WorkersError(
+            "--workers above 1 needs a PostgreSQL store: SQLite lets one process write at a "
+            "time, so more workers would only queue on its lock (and wait out its busy "
+            "timeout) instead of applying in parallel"
+        )
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (``serve`` with ``workers`` > 1)."""
+    settings = json.loads(os.environ[_CONSOLE_ENV])
+    settings["backup_dir"] = Path(settings["backup_dir"])
+    return create_app_from_url(os.environ[_DB_ENV], ConsoleSettings(**settings))
