@@ -6,8 +6,9 @@ database (``guess_limit``, see possync/sync/guess_limits.py).
 * Per pending code, 5 failures: the code is void (cleared from ``sync_peer``, with
   why in the terminal's ``last_error``, which the dashboard and ``store status``
   show); the administrator issues a new one (``store terminal add`` again). Counted
-  under (node id, the code's hash), so a new code starts afresh, and for unknown
-  node ids alike, so the answers tell nothing about which ids exist.
+  under (node id, the code's hash), so a new code starts afresh; a node without a
+  code (unknown, or its code void) under (node id, ""), so the answers tell nothing
+  about which ids exist.
 
 Every attempt is counted when it is admitted, in one transaction that locks its
 rows, before the code is checked: parallel attempts, from one server process or
@@ -154,6 +155,13 @@ class RegistrationGuard:
                     last_error_at=utc_now(),
                 )
             )
+            # Without a code the node is counted under (node, ""): full at once, or the
+            # void code would give the guessers five more tries against nothing.
+            none_key = guess_limits.key_of(attempt.node, "")
+            after = guess_limits.locked(conn, CODE_SCOPE, [none_key])[none_key]
+            after.failures = max(after.failures, CODE_FAILURES)
+            after.last_at = self.window.clock()
+            guess_limits.save(conn, after)
 
     def succeeded(self, attempt: Attempt) -> None:
         with write_tx(self.engine) as conn:
