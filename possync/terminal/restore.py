@@ -20,6 +20,7 @@ from typing import Any
 from possync.sync import backup, failpoints
 from possync.sync.backup_header import Header
 from possync.sync.backup_keys import BackupError
+from possync.terminal.import_attempts import checked
 from possync.terminal.local import DB_FILE, Terminal
 
 
@@ -57,7 +58,9 @@ def import_backup(
 
     ``store_url`` overrides the address written into the backup; one of the two is
     needed. ``store_id``, if given, refuses a backup made by another store."""
-    verified = backup.verify(file, code, node=terminal_id, parent=store_id)
+    verified = checked(
+        file, data_dir, lambda: backup.verify(file, code, node=terminal_id, parent=store_id)
+    )
     url = (store_url or verified.header.parent_url or "").rstrip("/")
     if not url:
         raise BackupError("the backup does not name the store's address: give it with --store-url")
