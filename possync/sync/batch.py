@@ -130,7 +130,7 @@ class BatchReader:
                     f"{self.direction.value}"
                 )
             op = item.get("op")
-            if op not in _OPS:
+            if not isinstance(op, str) or op not in _OPS:  # a list or object is unhashable
                 raise BadBatch(f"{where}.op: expected one of I, U, D, got {op!r}")
             if op != "I" and table in self._immutable:
                 raise BadBatch(f"{where}.op: rows of {table} are immutable; only I is allowed")

@@ -38,7 +38,13 @@ async def submitted_token(request: Request) -> str:
 
 
 def same(expected: str | None, given: str) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(expected or "", given)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a
+    # 500), and a forged token or cookie may hold any.
+    return (
+        bool(expected)
+        and bool(given)
+        and hmac.compare_digest((expected or "").encode(), given.encode())
+    )
 
 
 def is_https(request: Request) -> bool:
