@@ -32,7 +32,7 @@ from possync.retail.errors import RetailError
 from possync.retail.money import parse_amount
 from possync.sync.db import write_tx
 from possync.sync.errors import SyncError
-from possync.terminal import modes, provision, selling, syncer
+from possync.terminal import modes, provision, selling, syncer, trust
 from possync.terminal.agent import SyncAgent
 from possync.terminal.local import Terminal, read_ca_file
 from possync.terminal.purge import DEFAULT_RETENTION_DAYS, daily_purge
@@ -54,6 +54,21 @@ CaFile = Annotated[
         "--ca-file",
         metavar="FILE",
         help="Trust only this CA certificate (PEM) for an https store, e.g. its self-signed one",
+    ),
+]
+Pin = Annotated[
+    str | None,
+    typer.Option(
+        "--pin",
+        metavar="sha256:HEX",
+        help="Check the store by its certificate's fingerprint, as printed with the code",
+    ),
+]
+InsecureHttp = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-http",
+        help="Accept a plain http:// store on another machine (the secret travels in clear)",
     ),
 ]
 StoreUrlOnce = Annotated[
@@ -99,10 +114,14 @@ def init(
         int, typer.Option(help="Rows per chunk (smaller on slow links)", min=100, max=10_000)
     ] = provision.CHUNK_ROWS,
     ca_file: CaFile = None,
+    pin: Pin = None,
+    insecure_http: InsecureHttp = False,
 ) -> None:
     """Synchronize with Store: register, then load this terminal's data (resumable)."""
     with user_errors():
-        term = provision.register(data, store_url, terminal, code, ca_file)
+        term = provision.register(
+            data, store_url, terminal, code, ca_file, pin=pin, insecure_http=insecure_http
+        )
         with Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -255,30 +274,49 @@ def config(
     ca_file: CaFile = None,
     system_ca: Annotated[
         bool,
-        typer.Option("--system-ca", help="Forget --ca-file: trust the system's CAs again"),
+        typer.Option(
+            "--system-ca", help="Forget --ca-file and --pin: trust the system's CAs again"
+        ),
     ] = False,
+    pin: Pin = None,
+    insecure_http: InsecureHttp = False,
 ) -> None:
     """Show or change this terminal's settings (e.g. the store moved)."""
-    if ca_file is not None and system_ca:
-        fail("--ca-file and --system-ca contradict each other: give one")
+    if sum((ca_file is not None, system_ca, pin is not None)) > 1:
+        fail("--ca-file, --pin and --system-ca are three ways to check the store: give one")
     with user_errors():
-        ca_pem = read_ca_file(ca_file) if ca_file is not None else None  # before any change
+        # all checked before any change
+        ca_pem = read_ca_file(ca_file) if ca_file is not None else None
+        pin_hex = trust.check_pin(pin) if pin is not None else None
         term = Terminal.open(data)
+        url = (store_url or term.store_url()).rstrip("/")
+        if store_url or pin_hex is not None:
+            trust.check_store_url(url, insecure_http=insecure_http, pinned=pin_hex is not None)
         if store_url:
             term.set_store_url(store_url)
+            trust.remember_insecure_http(term, url, insecure_http)
         if fallback is not None:
             modes.set_fallback(term, fallback)
-        if ca_pem is not None or system_ca:
-            term.set_store_ca(ca_pem)
+        if ca_pem is not None or pin_hex is not None or system_ca:
+            term.set_store_ca(ca_pem)  # one way at a time
+            term.set_store_pin(pin_hex)
         console.print(f"store url: {term.store_url()}")
-        console.print(
-            "store certificate checked against: "
-            + ("the CA given with --ca-file" if term.store_ca() else "the system's CAs")
-        )
+        console.print(f"store certificate checked {describe_check(term)}", highlight=False)
         console.print(
             f"mode: {modes.current(term)}; falls back to offline: "
             f"{'yes' if modes.falls_back(term) else 'no'}"
         )
+
+
+def describe_check(term: Terminal) -> str:
+    link = trust.describe(term, term.store_url())
+    return {
+        "plain-http": "by nobody: PLAIN HTTP"
+        + (" to another machine (--insecure-http)" if link["store_insecure_http"] else ""),
+        "pinned": f"by its pinned fingerprint {link['store_tls_pin']}",
+        "ca-file": "against: the CA given with --ca-file",
+        "system-ca": "against: the system's CAs",
+    }[link["store_tls"]]
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,6 +13,9 @@ from possync.cli.common import DbUrl, JsonFlag, console, fail, print_json, user_
 from possync.retail import cashiers, catalog, database, offline_admin, reports, store_admin
 from possync.retail import stock as stock_rules
 from possync.sync.db import open_engine, read_tx, write_tx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="Set up and run a store server.", no_args_is_help=True)
 items_app = typer.Typer(help="The item catalog.", no_args_is_help=True)
@@ -41,11 +44,51 @@ def init(
     offline: Annotated[
         bool, typer.Option("--offline-store/--no-offline-store", help="Enable Offline Store")
     ] = True,
+    self_signed_cert: Annotated[
+        bool,
+        typer.Option(
+            "--self-signed-cert",
+            "--tls",
+            help="Make a self-signed TLS certificate that store serve then uses; tills pin "
+            "its fingerprint (kept if made before)",
+        ),
+    ] = False,
+    tls_hosts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tls-host",
+            help="A name or address tills and browsers reach the store by (repeatable; "
+            "localhost, 127.0.0.1 and this machine's name are always in)",
+        ),
+    ] = None,
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-dir", help="Where to write it (default: beside a SQLite database, else here)"
+        ),
+    ] = None,
 ) -> None:
     """Create the store database (safe to run again)."""
     with user_errors():
-        store_admin.init_store(open_engine(db), store, name, currency, offline_enabled=offline)
+        engine = open_engine(db)
+        store_admin.init_store(engine, store, name, currency, offline_enabled=offline)
     console.print(f"store {store} ({name}) ready in {db}")
+    if self_signed_cert or tls_hosts or tls_dir:
+        make_certificate(engine, name, tls_hosts or [], tls_dir)
+
+
+def make_certificate(engine: Engine, name: str, hosts: list[str], directory: Path | None) -> None:
+    from possync.store import selfsigned, tls_state
+
+    with user_errors():
+        made = tls_state.self_signed(
+            engine, directory, selfsigned.default_hosts() + hosts, f"possync store {name}"
+        )
+    console.print(
+        f"{'made' if made.made else 'kept'} the TLS certificate {made.cert} "
+        f"(key {made.key}, readable by its owner only); store serve uses it"
+    )
+    console.print(f"tills pin it with: --pin sha256:{made.sha256}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -94,22 +137,34 @@ def add_terminal(
 ) -> None:
     """Add a terminal (or re-provision it) and print its one-time registration code."""
     with user_errors():
-        new = store_admin.add_terminal(
-            database.open_store(db), terminal, name=name, offline_enabled=offline_enabled
-        )
+        engine = database.open_store(db)
+        new = store_admin.add_terminal(engine, terminal, name=name, offline_enabled=offline_enabled)
+        pin = store_pin(engine)
     if json:
         print_json(
             {
                 "terminal_id": terminal,
                 "registration_code": new.registration_code,
                 "series": new.series,
+                "tls_pin": pin,
             }
         )
         return
     console.print(f"terminal {terminal} added; registration code (valid once, 7 days):")
     console.print(new.registration_code, style="bold")
+    if pin is not None:
+        # The till checks the store by this fingerprint: give it with the code.
+        console.print("the store's TLS certificate, to pin on the till (pos init --pin):")
+        console.print(pin, style="bold", highlight=False)
     for s in new.series:
         console.print(f"  {s['kind']:<8} series {s['prefix']}{s['start_no']:0{s['padding']}d}...")
+
+
+def store_pin(engine: Engine) -> str | None:
+    from possync.store import tls_state
+
+    with read_tx(engine) as conn:
+        return tls_state.pin(conn)
 
 
 @cashier_app.command("add")
@@ -258,6 +313,14 @@ def serve(
         Path | None,
         typer.Option("--tls-key", metavar="FILE", help="Serve HTTPS: its private key (PEM)"),
     ] = None,
+    insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-http",
+            help="Serve plain HTTP, even beyond this machine or with a certificate from "
+            "store init (secrets travel in clear; the dashboard says so)",
+        ),
+    ] = False,
     workers: Annotated[
         int, typer.Option(help="Server processes (PostgreSQL only: SQLite has one writer)")
     ] = 1,
@@ -281,19 +344,55 @@ def serve(
         stale_after=stale_after * 60, backup_dir=backup_dir, secure_cookies=secure_cookies
     )
     with user_errors():
+        tls_cert, tls_key = prepare_tls(db, host, port, tls_cert, tls_key, insecure_http)
         run(db, host, port, settings, tls_cert=tls_cert, tls_key=tls_key, workers=workers)
+
+
+def prepare_tls(
+    db: str, host: str, port: int, cert: Path | None, key: Path | None, insecure_http: bool
+) -> tuple[Path | None, Path | None]:
+    """The certificate ``store serve`` uses (given, or made by store init), decided
+    and recorded (for the dashboard, status and tills' pins) before it listens."""
+    from possync.store import tls_state
+
+    engine = database.open_store(db)
+    try:
+        return tls_state.prepare(engine, host, port, cert, key, insecure_http=insecure_http)
+    finally:
+        engine.dispose()
+
+
+def serving_of(engine: Engine) -> tuple[dict[str, Any] | None, str | None]:
+    """How the server last started (plain HTTP or TLS) and the pin tills use."""
+    from possync.store import tls_state
+
+    with read_tx(engine) as conn:
+        return tls_state.serving(conn), tls_state.pin(conn)
+
+
+def describe_serving(serving: dict[str, Any]) -> str:
+    where = f"{serving['host']}:{serving['port']}"
+    if serving["scheme"] == "https":
+        return f"served over HTTPS on {where} (certificate sha256:{serving['cert_sha256']})"
+    if serving["beyond_loopback"]:
+        return f"[bold red]served over PLAIN HTTP on {where}[/] (--insecure-http): secrets in clear"
+    return f"served over plain HTTP on {where}, this machine only"
 
 
 @app.command()
 def status(db: DbUrl, json: JsonFlag = False) -> None:
     """Terminals, their last sync, received receipts and stock."""
     with user_errors():
-        info = reports.store_status(database.open_store(db))
+        engine = database.open_store(db)
+        info = reports.store_status(engine)
+        info["serving"], info["tls_pin"] = serving_of(engine)
     if json:
         print_json(info)
         return
     s = info["store"]
     console.print(f"[bold]{s['store_id']}[/] {s['name']} ({s['currency']})")
+    if info["serving"] is not None:
+        console.print(describe_serving(info["serving"]), highlight=False)
     table = Table(
         "terminal",
         "registered",

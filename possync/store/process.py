@@ -47,20 +47,23 @@ class StoreProcess:
         extra_args: list[str] | None = None,
         tls: tuple[Path, Path] | None = None,
         ca_file: Path | None = None,
+        https: bool = False,
     ) -> None:
         """``tls``: serve HTTPS with this certificate and key; ``ca_file``: the CA
-        that signed it, to check the server while waiting for it to start."""
+        that signed it, to check the server while waiting for it to start;
+        ``https``: the server serves HTTPS by itself (a certificate from store init)."""
         self.db_url = db_url
         self.extra_args = extra_args or []  # more `store serve` options
         self.tls = tls
         self.ca_file = ca_file
+        self.https = https or tls is not None
         self.port = port or free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         """The server's command line (a subclass may run it under a profiler)."""

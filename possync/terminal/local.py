@@ -23,6 +23,7 @@ from possync.sync.child import Child
 from possync.sync.db import open_engine, read_tx, write_tx
 from possync.sync.errors import NotProvisioned, SyncError
 from possync.transport.client import SyncClient
+from possync.transport.tls import PinError, pinned_context
 
 DB_FILE = "terminal.db"
 LOCK_FILE = "sync.lock"
@@ -30,6 +31,9 @@ LAST_SYNC_AT = "last_sync_at"
 # The CA certificate(s) this till trusts for an https store, as PEM text in
 # sync_state (so the data directory holds all it needs; no schema change).
 STORE_CA = "store_ca_pem"
+# The SHA-256 fingerprint (hex) of the store's own certificate, pinned at
+# registration: when set, the store is checked by it instead of any CA.
+TLS_PIN = "tls_pin"
 MAX_CA_BYTES = 1 << 20
 
 
@@ -53,9 +57,15 @@ def read_ca_file(path: Path) -> str:
     return text
 
 
-def tls_verify(ca_pem: str | None) -> ssl.SSLContext | bool:
-    """How to check the store's certificate: against ``ca_pem`` only, if given (the
-    system's CAs are then not trusted for the store), else the system's CAs."""
+def tls_verify(ca_pem: str | None, pin: str | None = None) -> ssl.SSLContext | bool:
+    """How to check the store's certificate: by its fingerprint if pinned, else
+    against ``ca_pem`` only, if given (the system's CAs are then not trusted for the
+    store), else the system's CAs."""
+    if pin:
+        try:
+            return pinned_context(pin)
+        except PinError as exc:
+            raise TlsSetupError(f"the store's pinned certificate: {exc}") from None
     if not ca_pem:
         return True
     try:
@@ -149,6 +159,7 @@ class Terminal:
             node = self.child.node_id(conn)
             parent = self.child.parent(conn)
             ca = state.get(conn, STORE_CA)
+            pin = state.get(conn, TLS_PIN)
         return SyncClient(
             url or parent.url or "",
             node,
@@ -156,7 +167,7 @@ class Terminal:
             timeout=timeout,
             protocol=SPEC.protocol,
             installation=self.installation_id(),
-            verify=tls_verify(ca),
+            verify=tls_verify(ca, pin),
         )
 
     def store_ca(self) -> str | None:
@@ -169,6 +180,17 @@ class Terminal:
                 state.delete(conn, STORE_CA)
             else:
                 state.put(conn, STORE_CA, ca_pem)
+
+    def store_pin(self) -> str | None:
+        return self.get_state(TLS_PIN)
+
+    def set_store_pin(self, pin: str | None) -> None:
+        """Check the store by this fingerprint (64 hex digits; None: forget it)."""
+        with write_tx(self.engine) as conn:
+            if pin is None:
+                state.delete(conn, TLS_PIN)
+            else:
+                state.put(conn, TLS_PIN, pin)
 
     def installation_id(self) -> str:
         """This installation's id (made when its database was created; made now for

@@ -16,7 +16,8 @@ from possync.retail.replication import SPEC
 from possync.sync import failpoints, peers
 from possync.sync.db import write_tx
 from possync.sync.errors import NotProvisioned
-from possync.terminal.local import Terminal, read_ca_file, tls_verify
+from possync.terminal import trust
+from possync.terminal.local import Terminal, TlsSetupError, read_ca_file, tls_verify
 from possync.transport.client import SyncClient
 
 CHUNK_ROWS = 5000
@@ -33,12 +34,27 @@ LoadProgress = Callable[[LoadStatus], None]
 
 
 def register(
-    data_dir: Path, store_url: str, terminal_id: str, code: str, ca_file: Path | None = None
+    data_dir: Path,
+    store_url: str,
+    terminal_id: str,
+    code: str,
+    ca_file: Path | None = None,
+    *,
+    pin: str | None = None,
+    insecure_http: bool = False,
 ) -> Terminal:
     """Exchange the one-time code for this terminal's secret and store it.
-    ``ca_file``: the CA certificate to trust for an https store (kept for later syncs)."""
+    ``ca_file``: the CA certificate to trust for an https store; ``pin``: instead,
+    the fingerprint of the store's own certificate (``sha256:...``, printed with the
+    code); both kept for later syncs. ``insecure_http``: accept plain HTTP to
+    another machine."""
     url = store_url.rstrip("/")
-    ca_pem = read_ca_file(ca_file) if ca_file is not None else None  # before any change
+    # All checked before any change: nothing is made for a setup that cannot work.
+    if pin is not None and ca_file is not None:
+        raise TlsSetupError("--pin and --ca-file are two ways to check the store: give one")
+    pin_hex = trust.check_pin(pin) if pin is not None else None
+    trust.check_store_url(url, insecure_http=insecure_http, pinned=pin_hex is not None)
+    ca_pem = read_ca_file(ca_file) if ca_file is not None else None
     if (data_dir / "terminal.db").exists():
         terminal = Terminal.open(data_dir)
         if terminal.terminal_id != terminal_id:
@@ -50,10 +66,18 @@ def register(
                 return terminal  # registered before; the load may still be unfinished
     else:
         terminal = Terminal.create(data_dir, terminal_id)
-    if ca_pem is not None:
+    if ca_pem is not None:  # one way to check the store at a time: the last given
         terminal.set_store_ca(ca_pem)
-    with SyncClient(url, protocol=SPEC.protocol, verify=tls_verify(terminal.store_ca())) as client:
-        client.health()  # a store older than this till is refused before the code is used
+        terminal.set_store_pin(None)
+    if pin_hex is not None:
+        terminal.set_store_pin(pin_hex)
+        terminal.set_store_ca(None)
+    trust.remember_insecure_http(terminal, url, insecure_http)
+    verify = tls_verify(terminal.store_ca(), terminal.store_pin())
+    with SyncClient(url, protocol=SPEC.protocol, verify=verify) as client:
+        # A store older than this till is refused before the code is used; so is one
+        # whose certificate is not the pinned one (in the handshake, before any request).
+        client.health()
         answer = client.register(terminal_id, code)
     with write_tx(terminal.engine) as conn:
         peers.set_parent(conn, answer["parent"], url, answer["secret"], answer["route_keys"])

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from possync.retail.schema import receipt
 from possync.sync import log, peers, quarantine, state
 from possync.sync.db import read_tx
-from possync.terminal import modes
+from possync.terminal import modes, trust
 from possync.terminal.local import LAST_SYNC_AT, Terminal
 from possync.transport.client import Refused, Unreachable
 
@@ -44,6 +44,8 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
         "store_id": parent.node_id if parent else None,
         "store_url": parent.url if parent else None,
         "store_reachable": reachable,
+        # how the link is protected: pinned / ca-file / system-ca, or plain-http
+        **trust.describe(terminal, parent.url if parent else None),
         "initial_load": terminal.child.load_state(),
         "pending_changes": terminal.child.pending(),
         "local_log_head": head,

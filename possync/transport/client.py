@@ -16,6 +16,7 @@ import orjson
 from possync.sync.batch import Batch
 from possync.transport.protocol import HEADER, INSTALLATION_HEADER
 from possync.transport.protocol import parse as parse_protocol
+from possync.transport.tls import PinMismatch
 
 
 class Unreachable(Exception):
@@ -62,7 +63,8 @@ class SyncClient:
         and required of every answer (None: neither, for tools that only look);
         ``installation``: this node's installation id, sent with every request.
         ``verify``: how an https parent's certificate is checked (True: the system's
-        trusted CAs; an SSLContext: e.g. only the store's own CA)."""
+        trusted CAs; an SSLContext: e.g. only the store's own CA, or a
+        ``tls.pinned_context``, which accepts one certificate by its fingerprint)."""
         auth = httpx.BasicAuth(node_id, secret) if node_id and secret else None
         self.base_url = base_url.rstrip("/")
         self.protocol = protocol
@@ -100,11 +102,19 @@ class SyncClient:
             )
         except httpx.TransportError as exc:
             untrusted = _certificate_error(exc)
+            if isinstance(untrusted, PinMismatch):
+                raise Unreachable(
+                    f"cannot reach {self.base_url}: its TLS certificate is not the one pinned "
+                    f"for this store ({untrusted.verify_message}); nothing was sent to it. If "
+                    "the store's certificate was replaced, pin the new one (possync pos config "
+                    "--pin sha256:..., as printed by 'possync store terminal add')"
+                ) from exc
             if untrusted is not None:
                 raise Unreachable(
                     f"cannot reach {self.base_url}: its TLS certificate is not trusted here "
                     f"({untrusted.verify_message}); give this node the CA certificate that "
-                    "signed it (possync pos config --ca-file FILE)"
+                    "signed it (possync pos config --ca-file FILE), or pin the store's own "
+                    "certificate (--pin sha256:..., printed by 'possync store terminal add')"
                 ) from exc
             raise Unreachable(f"cannot reach {self.base_url}: {exc}") from exc
         self._check_protocol(response)

@@ -10,9 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from possync.retail import offline_admin, reports
 from possync.retail.errors import RetailError
+from possync.store import tls_state
 from possync.store.console.app import ConsoleSettings, redirect
 from possync.store.console.auth import Admin, ConsoleApp
 from possync.sync.clock import seconds_since, seconds_until
+from possync.sync.db import read_tx
 
 router = APIRouter(prefix="/console")
 
@@ -54,12 +56,19 @@ async def _rows(console: Any) -> list[dict]:
     return dashboard_rows(terminals, console.settings)
 
 
+def _serving(engine: Any) -> dict[str, Any] | None:
+    with read_tx(engine) as conn:
+        return tls_state.serving(conn)
+
+
 @router.get("/")
 async def dashboard(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
     return console.render(
         request,
         "dashboard.html",
         rows=await _rows(console),
+        # how the server started: plain HTTP is shown on every visit, not hidden
+        serving=await run_in_threadpool(_serving, console.engine),
         settings=console.settings,
         stale_minutes=round(console.settings.stale_after / 60),
     )
