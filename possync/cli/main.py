@@ -21,6 +21,9 @@ from possync.cli import upgrade  # noqa: F401  (registers its commands)
 # isort: split
 from possync.cli import quarantine  # noqa: F401  (registers its commands)
 
+# isort: split
+from possync.cli import store_settings  # noqa: F401  (registers its commands)
+
 app = typer.Typer(
     help="possync: offline-first point-of-sale data synchronisation.",
     no_args_is_help=True,
