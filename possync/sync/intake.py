@@ -51,10 +51,19 @@ class Outcome:
 
 
 class Intake:
-    def __init__(self, spec: SyncSpec, applier: Applier, guard: Guard | None = None) -> None:
+    def __init__(
+        self,
+        spec: SyncSpec,
+        applier: Applier,
+        guard: Guard | None = None,
+        *,
+        relaying: bool = False,
+    ) -> None:
+        """``relaying``: the children write for their own subtrees (see child_rules)."""
         self.spec = spec
         self.applier = applier
         self.guard = guard
+        self.relaying = relaying
 
     def take(
         self,
@@ -79,7 +88,9 @@ class Intake:
             keys = self.spec.document_keys(changes)
         rejected: dict[str, Rejection] = {}
         if from_child:
-            rejected |= child_rules(conn, self.spec, sender, changes, keys)
+            rejected |= child_rules(
+                conn, self.spec, sender, changes, keys, relaying=self.relaying
+            )
         if self.guard is not None:
             passing = [(c, k) for c, k in zip(changes, keys, strict=True) if k not in rejected]
             found = self.guard(conn, sender, [c for c, _ in passing], [k for _, k in passing])
@@ -165,9 +176,14 @@ def child_rules(
     sender: str,
     changes: Sequence[Change],
     keys: Sequence[str],
+    *,
+    relaying: bool = False,
 ) -> dict[str, Rejection]:
     """What a child may write, checked against the rows as they stand (and as the
-    batch itself changes them, in order)."""
+    batch itself changes them, in order). ``relaying``: the sender writes for the
+    nodes below it too, so a row's owner may be any of them; whose subtree a row is
+    in was checked by its route (Parent._check_scope), and an owner still never
+    changes."""
     rejected: dict[str, Rejection] = {}
     current = _Current(conn, spec, changes)
     # Facts (immutable rows) a child may create need no look-up: the common case of
@@ -178,7 +194,7 @@ def child_rules(
             continue
         table = spec.table(change.table)
         assert table is not None  # the batch reader admits known tables only
-        problem = _check(table, sender, change, current.get(table, change))
+        problem = _check(table, sender, change, current.get(table, change), relaying)
         if problem is None and key not in rejected:
             current.note(table, change)  # what the next change of the row meets
         elif key not in rejected:
@@ -187,7 +203,11 @@ def child_rules(
 
 
 def _check(
-    table: SyncTable, sender: str, change: Change, stored: dict[str, Any] | None
+    table: SyncTable,
+    sender: str,
+    change: Change,
+    stored: dict[str, Any] | None,
+    relaying: bool = False,
 ) -> Rejection | None:
     ops = table.ops_for_children
     name, row, owner = table.name, change.row, table.owner_column
@@ -203,7 +223,7 @@ def _check(
     if op not in ops:
         return Rejection(Reason.NOT_ALLOWED, f"{sender} may not {_VERBS[op]} {name} rows")
     if stored is None:
-        if op == "I" and owner and row.get(owner) != sender:
+        if op == "I" and owner and row.get(owner) != sender and not relaying:
             return Rejection(
                 Reason.NOT_OWNER, f"a new {name} row must name {sender} as its {owner}"
             )
@@ -213,7 +233,13 @@ def _check(
             return Rejection(
                 Reason.NOT_OWNER, f"{name}.{owner} never changes (it is {stored.get(owner)!r})"
             )
-        if stored.get(owner) != sender and not table.shared:
+        route = table.route_column
+        if relaying and route and op != "D" and row.get(route) != stored.get(route):
+            # The new route was checked to be the sender's; the stored one must be too.
+            return Rejection(
+                Reason.NOT_OWNER, f"{name}.{route} never changes (it is {stored.get(route)!r})"
+            )
+        if stored.get(owner) != sender and not table.shared and not relaying:
             return Rejection(
                 Reason.NOT_OWNER,
                 f"{sender} may not {_VERBS[op]} a {name} row of {stored.get(owner)!r}",

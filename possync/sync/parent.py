@@ -62,14 +62,20 @@ class Parent:
         node_id: str,
         admission: Admission | None = None,
         guard: Guard | None = None,
+        *,
+        children_relay: bool = False,
     ) -> None:
-        """``guard``: the application's rules for what children push (intake.py)."""
+        """``guard``: the application's rules for what children push (intake.py).
+        ``children_relay``: the children are themselves parents (head office above
+        stores): each may write rows owned by any node of its subtree, which the
+        route keys delimit (see ``_check_scope``)."""
         self.engine = engine
         self.spec = spec
         self.node_id = node_id
         self.admission = admission
+        self.children_relay = children_relay
         self.applier = Applier(spec)
-        self.intake = Intake(spec, self.applier, guard)
+        self.intake = Intake(spec, self.applier, guard, relaying=children_relay)
         self.reader = BatchReader(spec, Direction.UP)
 
     def admit(self, node_id: str) -> None:
@@ -229,13 +235,21 @@ class Parent:
         row = change.row
         # A shared table's rows may be changed by others than their owner: the owner
         # is checked against the stored row (intake.child_rules), not here.
-        if table.owner_column and table.owner_column in row and not table.shared:
+        owned = table.owner_column and table.owner_column in row and not table.shared
+        if owned and not self.children_relay:
             owner = row[table.owner_column]
             if owner != peer.node_id:
                 raise OutOfScope(
                     f"changes[{index}]: {table.name}.{table.owner_column} is {owner!r}; "
                     f"{peer.node_id} may only write its own rows"
                 )
+        if owned and self.children_relay and row.get(table.route_column or "") is None:
+            # A relay writes for the nodes below it, which only the route tells: a row
+            # owned by a node but without a route could be anyone's.
+            raise OutOfScope(
+                f"changes[{index}]: a {table.name} row without its "
+                f"{table.route_column or 'route'} cannot be placed in {peer.node_id}'s subtree"
+            )
         if table.route_column and table.route_column in row:
             route = row[table.route_column]
             if route is not None and route not in peer.route_keys:

@@ -1,0 +1,128 @@
+"""One child's exchange with its parent over HTTP: push what is pending, pull what
+is routed to it, load again what an upgrade reshaped. Used by a terminal toward its
+store and by a store toward head office: the same loops, the same guarantees.
+
+Each batch is committed on the receiving side together with its cursor, so a loop
+can be cut anywhere (network, either process killed) and simply run again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+from possync.sync import failpoints
+from possync.sync.child import Child
+from possync.sync.errors import OutOfSequence
+from possync.transport.client import Refused, SyncClient
+
+PUSH_BATCH = 10_000  # changes; ~1,250 receipts, ~3 MB of JSON
+PULL_BATCH = 5000
+RELOAD_CHUNK = 5000  # rows per chunk of a table loaded again after an upgrade
+
+Progress = Callable[[str, int], None]
+StopCheck = Callable[[], bool]
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    push_batches: int = 0
+    pulled: int = 0
+    pull_batches: int = 0
+    pushed_through: int = 0
+    pulled_through: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def push(
+    child: Child,
+    client: SyncClient,
+    report: SyncReport,
+    progress: Progress,
+    should_stop: StopCheck,
+    batch_size: int = PUSH_BATCH,
+) -> None:
+    """Send batches until the parent has everything. While one batch travels and is
+    applied, the next is read from the local log (a batch is only sent once the
+    previous one is acknowledged, so the parent always sees them in order)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="possync-push") as sender:
+        batch = child.outgoing(batch_size)
+        while batch is not None and not should_stop():
+            in_flight = sender.submit(client.push, batch)
+            following = child.outgoing(batch_size, after=batch.through) if batch.more else None
+            try:
+                acknowledged = in_flight.result()
+            except Refused as exc:
+                _rewind(child, batch.after, exc)
+                batch = child.outgoing(batch_size)
+                continue
+            failpoints.hit("push-before-ack")
+            child.acknowledged(acknowledged)
+            report.pushed += len(batch.changes)
+            report.push_batches += 1
+            report.pushed_through = acknowledged
+            progress("push", report.pushed)
+            if following is None or acknowledged != batch.through:
+                following = child.outgoing(batch_size)  # new changes, or an unexpected ack
+            batch = following
+
+
+def _rewind(child: Child, sent_after: int, exc: Refused) -> None:
+    """After an out-of-sequence refusal: send again from where the parent stands if
+    it has less than it once acknowledged (its database was restored); refuse to go
+    on if it has more than this node knows (this node's database was)."""
+    expected = exc.details.get("expected_after")
+    if exc.code != OutOfSequence.code or type(expected) is not int:
+        raise exc
+    if expected > sent_after:
+        raise OutOfSequence(
+            f"the parent holds changes of this node up to {expected} that this node does "
+            f"not know (it stands at {sent_after}): was this node's database restored from "
+            "an old copy? Provision it again."
+        ) from exc
+    child.acknowledged(expected)
+
+
+def pull(
+    child: Child,
+    client: SyncClient,
+    report: SyncReport,
+    progress: Progress,
+    should_stop: StopCheck,
+    mode: str | None = None,
+    batch_size: int = PULL_BATCH,
+) -> None:
+    """Apply pulled batches until the parent has nothing more; ``mode``: this node's
+    working mode, reported for the parent's dashboard."""
+    reload(child, client, progress)
+    while not should_stop():
+        body = client.pull(child.inbound_cursor(), batch_size, head=child.log_head(), mode=mode)
+        failpoints.hit("pull-before-apply")
+        batch = child.apply_pulled(body)
+        failpoints.hit("pull-after-apply")
+        report.pulled += len(batch.changes)
+        report.pull_batches += 1
+        report.pulled_through = batch.through
+        progress("pull", report.pulled)
+        # Stop at a batch that is empty and moved nothing: asking once more after the
+        # last one that moved the cursor (even one whose changes were all filtered
+        # out, e.g. this node's own changes coming back) is what acknowledges it,
+        # so the parent knows exactly where this node is.
+        if not batch.more and not batch.changes and batch.through == batch.after:
+            return
+
+
+def reload(child: Child, client: SyncClient, progress: Progress) -> None:
+    """Tables left to load again after an upgrade (see Child.request_reload)."""
+    for table in child.pending_reloads():
+        after, more, rows = None, True, 0
+        while more:
+            answer = client.load_chunk(table, after, RELOAD_CHUNK)
+            more = answer.get("more") is True
+            rows += child.reload_chunk(table, answer.get("rows"), more)
+            after = answer.get("last_key")
+            progress("reload", rows)
