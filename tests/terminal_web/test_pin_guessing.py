@@ -135,3 +135,16 @@ def test_unknown_and_inactive_ids_answer_as_slowly_as_a_wrong_pin(terminal_dir: 
     print(f"fastest ms: wrong PIN {known:.1f}, unknown id {unknown:.1f}, inactive {inactive:.1f}")
     for other in (unknown, inactive):
         assert abs(other - known) / known < 0.40, (known, unknown, inactive)
+
+
+def test_a_new_screen_process_does_not_forgive(terminal_dir: Path) -> None:
+    """The counts are in the till's database: the screen of a restarted ``pos run``
+    (a new app on the same data directory) still refuses, even the right PIN."""
+    with TestClient(create_app(terminal_dir), base_url="http://127.0.0.1:8700") as client:
+        wrong = [sign_in(client, "ADA", "0000").status_code for _ in range(5)]
+        assert wrong == [422] * 4 + [429]  # the fifth, checked, starts the lock
+        assert sign_in(client, "ADA", PIN).status_code == 429
+    with TestClient(create_app(terminal_dir), base_url="http://127.0.0.1:8700") as client:
+        refused = sign_in(client, "ADA", PIN)
+        assert refused.status_code == 429 and "too many wrong PINs" in refused.text
+        assert sign_in(client, "BOB").status_code == 303  # another cashier signs in
