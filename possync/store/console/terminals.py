@@ -14,9 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from possync.retail import numbering, offline_admin, offline_backup, store_admin
 from possync.retail.errors import RetailError
+from possync.store import tls_state
 from possync.store.console.app import Console, redirect
 from possync.store.console.auth import Admin, ConsoleApp
 from possync.store.console.forms import form_data, parse_int
+from possync.sync.db import read_tx
 from possync.sync.errors import SyncError
 
 router = APIRouter(prefix="/console")
@@ -63,14 +65,21 @@ def _field_of(exc: RetailError, terminal_id: str) -> str:
     return "terminal_id"
 
 
-def _code_page(request: Request, console: Console, new: store_admin.NewTerminal) -> Response:
-    """The one-time registration code, shown once and never cached."""
+def _store_pin(engine: Any) -> str | None:
+    with read_tx(engine) as conn:
+        return tls_state.pin(conn)
+
+
+async def _code_page(request: Request, console: Console, new: store_admin.NewTerminal) -> Response:
+    """The one-time registration code, shown once and never cached, with the pin of
+    the store's certificate the till checks the store by."""
     return console.render(
         request,
         "terminal_code.html",
         terminal_id=new.terminal_id,
         code=new.registration_code,
         series=new.series,
+        pin=await run_in_threadpool(_store_pin, console.engine),
         headers=NO_STORE,
     )
 
@@ -119,7 +128,7 @@ async def create(request: Request, console: ConsoleApp, _: Admin) -> Response:
         except RetailError as exc:
             errors[_field_of(exc, terminal_id)] = str(exc)
         else:
-            return _code_page(request, console, new)
+            return await _code_page(request, console, new)
     return console.render(request, "terminal_new.html", form=form, errors=errors, status=422)
 
 
@@ -199,7 +208,7 @@ async def new_code(request: Request, terminal_id: str, console: ConsoleApp, _: A
     """Re-provision: a new one-time code; the terminal's old secret stops working."""
     await _terminal_or_404(console, terminal_id)
     new = await run_in_threadpool(store_admin.add_terminal, console.engine, terminal_id)
-    return _code_page(request, console, new)
+    return await _code_page(request, console, new)
 
 
 @router.post("/terminals/{terminal_id}/backup")
