@@ -291,7 +291,10 @@ def config(
         term = Terminal.open(data)
         url = (store_url or term.store_url()).rstrip("/")
         if store_url or pin_hex is not None:
-            trust.check_store_url(url, insecure_http=insecure_http, pinned=pin_hex is not None)
+            keeps_pin = term.store_pin() is not None and not system_ca and ca_pem is None
+            trust.check_store_url(
+                url, insecure_http=insecure_http, pinned=pin_hex is not None or keeps_pin
+            )
         if store_url:
             term.set_store_url(store_url)
             trust.remember_insecure_http(term, url, insecure_http)

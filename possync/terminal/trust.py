@@ -34,9 +34,10 @@ def check_store_url(url: str, *, insecure_http: bool, pinned: bool) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TlsSetupError(f"the store address must be http(s)://HOST[:PORT], got {url!r}")
     if parts.scheme == "http" and pinned:
+        # never a silent downgrade: a pinned till does not drop to plain HTTP
         raise TlsSetupError(
-            f"--pin checks a TLS certificate, but {url} is plain HTTP: give the store's "
-            "https:// address"
+            f"a pin checks the store's TLS certificate, but {url} is plain HTTP: give the "
+            "store's https:// address (or forget the pin with --system-ca)"
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname) and not insecure_http:
         raise TlsSetupError(

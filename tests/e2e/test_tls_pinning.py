@@ -157,6 +157,12 @@ def test_a_replaced_certificate_is_refused_until_the_new_pin_is_given(
     pos_init(data, server.url, code, "--pin", pin, expect=0)
     cli("pos", "sell", "--data", str(data), "SKU1", "--pay", "cash")
 
+    # a pinned till never drops to plain HTTP without being told to forget the pin
+    plain = server.url.replace("https", "http")
+    down = one_line(cli("pos", "config", "--data", str(data), "--store-url", plain, expect=1))
+    assert "a pin checks the store's TLS certificate" in down and "--system-ca" in down
+    assert cli_json("pos", "status", "--data", str(data))["store_url"] == server.url
+
     # the store moved to a server with another certificate: refused, nothing sent
     cli("pos", "config", "--data", str(data), "--store-url", other.url)
     refused = one_line(cli("pos", "sync", "--data", str(data), expect=3))
