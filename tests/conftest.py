@@ -8,6 +8,7 @@ a missing server is a failure.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
     index = int(worker.removeprefix("gw") or 0) % 8
     low = 20_000 + index * 1_500
     os.environ["POSSYNC_PORT_RANGE"] = f"{low}-{low + 1_499}"
+    # The backup signing keys of PostgreSQL test stores go to a directory of their own,
+    # never the home directory (possync.sync.signing_key).
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="possync-test-data-")
 
 
 PG_ADMIN_URL = os.environ.get(

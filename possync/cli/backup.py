@@ -23,7 +23,20 @@ from possync.cli.common import (
     user_errors,
 )
 from possync.retail import database, offline_backup
+from possync.sync import signing_key
 from possync.terminal import restore
+
+SigningKeyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--signing-key",
+        envvar=signing_key.ENV,
+        metavar="FILE",
+        help="The store's backup signing key (made if missing, mode 0600). Default: beside "
+        "a SQLite database (store.db.signing-key); for PostgreSQL, in "
+        "~/.local/share/possync/signing-keys/",
+    ),
+]
 
 
 @store.terminal_app.command("backup")
@@ -39,12 +52,18 @@ def backup_terminal(
             "backup so the import need not be told",
         ),
     ] = None,
+    key_file: SigningKeyFile = None,
     json: JsonFlag = False,
 ) -> None:
-    """Create Offline Backup: write this terminal's data to a file and print its
-    import code. Re-provisions the terminal: its previous database stops syncing."""
+    """Create Offline Backup: write this terminal's data to a file, signed by the
+    store and encrypted, and print its import code. Re-provisions the terminal: its
+    previous database stops syncing."""
     with user_errors():
-        made = offline_backup.create(database.open_store(db), terminal, out, store_url=store_url)
+        made = offline_backup.create(
+            database.open_store(db), terminal, out, store_url=store_url, key_file=key_file
+        )
+    if made.key.note:
+        err_console.print(f"[yellow]note:[/] {made.key.note}", highlight=False)
     if made.lost_changes:
         err_console.print(
             f"[yellow]warning:[/] {terminal} last reported {made.lost_changes} change(s) it "
@@ -61,7 +80,11 @@ def backup_terminal(
         f"as of change {made.header.cursor}",
         highlight=False,
     )
-    console.print("import code (type it on the terminal with 'possync pos import'):")
+    console.print(
+        f"signed with the store key {made.key.fingerprint}; encrypted: the file is "
+        "useless without its import code (type it on the terminal with 'possync pos import'):",
+        highlight=False,
+    )
     console.print(made.import_code, style="bold", highlight=False)
     console.print(f"terminal {terminal} re-provisioned: its previous secret no longer works")
     for s in made.series:
@@ -95,7 +118,7 @@ def import_backup(
     h = done.header
     console.print(
         f"terminal {h.node} of store {h.parent} ready in {done.data_dir}: {done.rows:,} rows "
-        f"from the backup of {h.created_at}",
+        f"from the backup of {h.created_at}, signed by store key {done.signed_by}",
         highlight=False,
     )
     console.print(

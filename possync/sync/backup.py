@@ -1,4 +1,4 @@
-"""Offline backups: a child's initial load in one signed, compressed file.
+"""Offline backups: a child's initial load in one signed, encrypted, compressed file.
 
 A parent writes exactly what the child would receive by a network initial load
 (``Parent.start_load``, then ``Parent.load_chunk`` for every table, so routing is
@@ -9,13 +9,16 @@ that of a network load, and its first pull starts at the backup's cursor.
 
 File layout (see docs/backup.md)::
 
-    POSSYNC-BACKUP 2\\n           magic and format version (1 is still read)
-    {"format": ...}\\n            the header: one line of JSON
-    hmac-sha256=<64 hex>\\n       HMAC-SHA256 of the two lines above
-    <gzip stream>                 the payload: JSON lines (start, chunk..., end)
+    POSSYNC-BACKUP 3\\n           magic and format version
+    {"format": ...}\\n            the header: one line of JSON, in clear
+    ed25519=<128 hex>\\n          the parent's signature of the two lines above
+    <sealed segments>             the payload: a gzip stream of JSON lines (start,
+                                  chunk..., end), encrypted (backup_cipher)
 
 The header holds the payload's size and SHA-256, so the signature covers every
-byte. Nothing is trusted, and nothing written, before all of it has been checked.
+byte; the import code names the signing key (backup_keys), so a child knows the
+file comes from the parent that gave the code. Nothing is trusted, and nothing
+written, before all of it has been checked.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import gzip
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import uuid
@@ -35,10 +39,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from possync import __version__
-from possync.sync import backup_keys, peers
-from possync.sync.backup_header import MAX_HEADER, READABLE, VERSION, Header
+from possync.sync import backup_keys, peers, state
+from possync.sync.backup_cipher import DecryptingReader, EncryptingWriter, SegmentError
+from possync.sync.backup_header import MAX_HEADER, READABLE, UNSIGNED, VERSION, Header
 from possync.sync.backup_keys import BackupError, CodeKeys
 from possync.sync.child import Child
 from possync.sync.clock import utc_now
@@ -46,6 +54,7 @@ from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import SyncError
 from possync.sync.parent import Parent
 from possync.sync.peers import Peer
+from possync.sync.signing_key import SigningKey, fingerprint
 
 __all__ = ["BackupError", "Verified", "Written", "check_destination", "restore", "verify", "write"]
 
@@ -54,15 +63,20 @@ CHUNK_ROWS = 10_000  # the most Parent.load_chunk hands out at once
 # gzip level. 50,000 items (6.3 MB of JSON): level 6 gives 0.84 MB in 0.06 s, level 9
 # 0.78 MB in 0.26 s; not worth it.
 COMPRESSION = 6
-# Reading a payload, which the holder of an import code can write at will (the code
-# alone signs it): it is read one line at a time, and both a line and the whole are
-# bounded, so a gzip bomb ends in a BackupError, not in MemoryError.
+# Reading a payload, which only the parent's key signs, yet is bounded all the same
+# (a parent's bug, a stolen key): it is read one line at a time, and both a line and
+# the whole are bounded, so a gzip bomb ends in a BackupError, not in MemoryError.
 # A row takes ~100-300 bytes of JSON; ROW_BYTES is a generous average to allow.
 ROW_BYTES = 4 * 1024
 SLACK_BYTES = 1 << 20  # for the records' own keys, the start record's lists...
 MAX_LINE = 256 * 1024 * 1024  # absolute: the start record of a million items fits
 _FIRST_LINE = re.compile(rb"POSSYNC-BACKUP (\d{1,6})\n")
-_SIGNATURE_LINE = re.compile(rb"hmac-sha256=([0-9a-f]{64})\n")
+_SIGNATURE_LINE = re.compile(rb"ed25519=([0-9a-f]{128})\n")
+# sync_state keys of the TLS certificate pin: the parent's own certificate, and the
+# one the child expects of its parent (read by the child's sync client).
+PARENT_TLS_PIN = "tls_cert_sha256"
+CHILD_TLS_PIN = "tls_pin"
+_PIN = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,10 @@ class Verified:
     header: Header
     keys: CodeKeys
     payload_offset: int
+
+    @property
+    def signer_fingerprint(self) -> str:
+        return fingerprint(bytes.fromhex(self.header.signer))
 
 
 # -- writing (the parent) ------------------------------------------------------------------
@@ -101,23 +119,27 @@ def write(
     peer: Peer,
     secret: str,
     *,
+    key: SigningKey,
     parent_url: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Written:
-    """Write the initial load of ``peer`` (registered with ``secret``) to ``path``.
+    """Write the initial load of ``peer`` (registered with ``secret``) to ``path``,
+    signed with ``key``; its import code is drawn here and returned.
 
     The file appears whole or not at all (written beside it, then renamed)."""
     check_destination(path)
     backup_id = str(uuid.uuid4())
-    code = backup_keys.import_code(backup_keys.parent_key(parent.engine), backup_id)
-    keys = CodeKeys(code)
+    salt = secrets.token_bytes(backup_keys.SALT_BYTES)
+    keys = CodeKeys(backup_keys.new_secret(), salt, key.public)
+    tls_pin = parent_tls_pin(parent.engine)
     created_at = utc_now()
     start = parent.start_load(peer)
     # An anonymous file in the destination directory: it vanishes if we crash, and
     # a payload far larger than memory costs nothing.
     with tempfile.TemporaryFile(dir=path.parent) as payload:
         sink = _HashingWriter(payload)
-        with gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=COMPRESSION, mtime=0) as gz:
+        sealer = EncryptingWriter(sink, keys.payload_key)
+        with gzip.GzipFile(fileobj=sealer, mode="wb", compresslevel=COMPRESSION, mtime=0) as gz:
             _put(
                 gz,
                 {
@@ -146,6 +168,7 @@ def write(
                     rows[table] += len(chunk)
                     chunks += 1
             _put(gz, {"kind": "end", "chunks": chunks, "rows": sum(rows.values())})
+        sealer.finish()
         header = Header(
             backup_id=backup_id,
             created_at=created_at,
@@ -162,17 +185,38 @@ def write(
             sealed_secret=keys.seal(secret, backup_id),
             software=f"possync {__version__}",
             protocol=parent.spec.protocol,
+            salt=salt.hex(),
+            signer=key.public.hex(),
+            tls_pin=tls_pin,
         )
         lead = _lead(header)
-        signature = b"hmac-sha256=" + keys.sign(lead).encode() + b"\n"
         payload.seek(0)
-        _publish(path, lead + signature, payload)
-    return Written(path, header, code)
+        _publish(path, lead + signature_line(key, lead), payload)
+    return Written(path, header, keys.import_code)
+
+
+def parent_tls_pin(engine: sa.Engine) -> str | None:
+    """The parent's TLS certificate pin (lower-case hex), if it has one."""
+    with read_tx(engine) as conn:
+        found = state.get(conn, PARENT_TLS_PIN)
+    if found is None:
+        return None
+    pin = found.replace(":", "").lower()
+    if not _PIN.fullmatch(pin):
+        raise BackupError(
+            f"this store's TLS certificate fingerprint ({PARENT_TLS_PIN}) is not a SHA-256 "
+            "in hexadecimal; fix it before making a backup"
+        )
+    return pin
 
 
 def _lead(header: Header) -> bytes:
     """The signed part: the first line and the header line."""
     return MAGIC + b" %d\n" % VERSION + orjson.dumps(header.to_json()) + b"\n"
+
+
+def signature_line(key: SigningKey, lead: bytes) -> bytes:
+    return b"ed25519=" + key.sign(lead).hex().encode() + b"\n"
 
 
 def _put(out: IO[bytes], record: dict[str, Any]) -> None:
@@ -227,7 +271,7 @@ class _HashingWriter:
 
 def verify(path: Path, code: str, *, node: str, parent: str | None = None) -> Verified:
     """Check a backup for ``node`` (and ``parent`` if given) with its import code:
-    format, identity, code, signature, size and checksum. Reads only."""
+    format, identity, signature, code, signer, size and checksum. Reads only."""
     try:
         with open(path, "rb") as f:
             header, lead, signature = _read_lead(f, path.name)
@@ -237,15 +281,24 @@ def verify(path: Path, code: str, *, node: str, parent: str | None = None) -> Ve
                     f"{header.parent}, not of {node}"
                     + (f" of store {parent}" if parent is not None else "")
                 )
-            keys = CodeKeys(code)
+            backup_keys.normalise_import_code(code)  # a malformed code: said before any work
+            signer = bytes.fromhex(header.signer)
+            if not _signed_by(signer, lead, signature):
+                raise BackupError(
+                    f"{path.name} was altered: the signature of its header does not match"
+                )
+            keys, names_signer = CodeKeys.from_code(code, bytes.fromhex(header.salt), signer)
             if keys.check != header.code_check:
                 raise BackupError(
                     f"the import code does not match {path.name}: check the code printed "
                     "when this backup was made"
                 )
-            if not keys.signature_matches(lead, signature):
+            if not names_signer:
                 raise BackupError(
-                    f"{path.name} was altered: the signature of its header does not match"
+                    f"{path.name} is not signed by the store key its import code names "
+                    f"(it is signed by key {fingerprint(signer)}): if the code's last "
+                    f"{backup_keys.NAME_CHARS} characters are typed right, the file was not "
+                    "made by the store that gave the code; do not use it"
                 )
             offset = f.tell()
             held = os.fstat(f.fileno()).st_size - offset
@@ -269,7 +322,15 @@ def verify(path: Path, code: str, *, node: str, parent: str | None = None) -> Ve
     return Verified(path, header, keys, offset)
 
 
-def _read_lead(f: IO[bytes], name: str) -> tuple[Header, bytes, str]:
+def _signed_by(public: bytes, lead: bytes, signature: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, lead)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _read_lead(f: IO[bytes], name: str) -> tuple[Header, bytes, bytes]:
     first = f.readline(64)
     found = _FIRST_LINE.fullmatch(first)
     if found is None:
@@ -279,10 +340,16 @@ def _read_lead(f: IO[bytes], name: str) -> tuple[Header, bytes, str]:
             raise BackupError(f"{name} is truncated: its first line is incomplete")
         raise BackupError(f"{name} is not a possync backup file")
     version = int(found.group(1))
+    if version in UNSIGNED:
+        raise BackupError(
+            f"{name} has backup format version {version}, made by an older possync: such "
+            f"files are neither signed by the store nor encrypted, and this possync "
+            f"({__version__}) refuses them; make a new backup on the store"
+        )
     if version not in READABLE:
         raise BackupError(
             f"{name} has backup format version {version}; this possync ({__version__}) "
-            f"reads versions {READABLE[0]} to {READABLE[-1]}: update possync on this terminal"
+            f"reads version {VERSION}: update possync on this terminal"
         )
     line = f.readline(MAX_HEADER)
     if not line.endswith(b"\n"):
@@ -293,13 +360,13 @@ def _read_lead(f: IO[bytes], name: str) -> tuple[Header, bytes, str]:
     except orjson.JSONDecodeError:
         raise BackupError(f"{name} is damaged: its header is not valid JSON") from None
     header = Header.from_json(raw, name, version)
-    sig_line = f.readline(128)
+    sig_line = f.readline(256)
     if not sig_line.endswith(b"\n"):
         raise BackupError(f"{name} is truncated: its signature is incomplete")
     signature = _SIGNATURE_LINE.fullmatch(sig_line)
     if signature is None:
         raise BackupError(f"{name} is damaged: its signature line is malformed")
-    return header, first + line, signature.group(1).decode()
+    return header, first + line, bytes.fromhex(signature.group(1).decode())
 
 
 def restore(verified: Verified, child: Child, parent_url: str) -> int:
@@ -325,6 +392,8 @@ def restore(verified: Verified, child: Child, parent_url: str) -> int:
     secret = verified.keys.unseal(h.sealed_secret, h.backup_id)
     with write_tx(child.engine) as conn:
         peers.set_parent(conn, h.parent, parent_url, secret, list(h.route_keys))
+        if h.tls_pin is not None:
+            state.put(conn, CHILD_TLS_PIN, h.tls_pin)
     name = verified.path.name
     loaded, chunks, started, ended = 0, 0, False, False
     per_table: dict[str, int] = {}
@@ -381,16 +450,17 @@ def payload_limits(header: Header) -> tuple[int, int]:
 
 
 def _records(verified: Verified) -> Iterator[Any]:
-    """The payload's records, hashed again on the way: the file must not have
-    changed since it was verified. Read line by line within payload_limits."""
+    """The payload's records, hashed again and decrypted on the way: the file must
+    not have changed since it was verified. Read line by line within payload_limits."""
     name, header = verified.path.name, verified.header
     max_line, max_total = payload_limits(header)
     total = 0
     with open(verified.path, "rb") as f:
         f.seek(verified.payload_offset)
         source = _HashingReader(f, header.payload_bytes)
+        plain = DecryptingReader(source, verified.keys.payload_key)
         try:
-            with gzip.GzipFile(fileobj=source, mode="rb") as gz:
+            with gzip.GzipFile(fileobj=plain, mode="rb") as gz:
                 while line := gz.readline(max_line + 1):
                     total += len(line)
                     if len(line) > max_line:
@@ -405,7 +475,7 @@ def _records(verified: Verified) -> Iterator[Any]:
                             "header declares can take"
                         )
                     yield orjson.loads(line)
-        except (OSError, EOFError, zlib.error, orjson.JSONDecodeError) as exc:
+        except (OSError, EOFError, zlib.error, orjson.JSONDecodeError, SegmentError) as exc:
             # The checksum was right when verified: the file has changed since.
             raise BackupError(
                 f"{name} changed after it was checked: its data cannot be read ({exc})"

@@ -7,18 +7,27 @@ signature (which covers it) is even computed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from possync.sync.backup_keys import BackupError
+from possync.sync import backup_cipher
+from possync.sync.backup_keys import SALT_BYTES, SCRYPT_N, SCRYPT_P, SCRYPT_R, BackupError
 
 FORMAT = "possync-offline-backup"
-VERSION = 2  # written; 2 added "protocol" (release 0.2.0)
-READABLE = (1, 2)
+# Written and read. 2 added "protocol" (release 0.2.0); 3 (0.3.0) is signed by the
+# store's key (Ed25519) and encrypted, with "kdf", "signer", "tls_pin" and the
+# payload's "encryption" and "segment".
+VERSION = 3
+READABLE = (3,)
+UNSIGNED = (1, 2)  # older formats: signed with a key derived from the code, not encrypted
 MAX_HEADER = 1 << 20  # bytes; a real header is well under 4 KiB
 # Every integer of a header (cursor, counts, bytes) is at most what a signed 64-bit
 # column holds: a bigger one is refused here, not met as an OverflowError later.
 MAX_INT = 2**63 - 1
+_HEX = re.compile(r"[0-9a-f]+")
+SIGNATURE = "ed25519"
+KDF = {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P}
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,10 @@ class Header:
     code_check: str  # tells a mistyped import code from an altered file
     sealed_secret: str  # the node's secret, sealed with a key derived from the code
     software: str
-    protocol: int  # the sync protocol the rows are shaped for (format 1: protocol 1)
+    protocol: int  # the sync protocol the rows are shaped for
+    salt: str  # hex: the scrypt salt (with the signer's public key)
+    signer: str  # hex: the Ed25519 public key that signs the file
+    tls_pin: str | None  # hex SHA-256 of the parent's TLS certificate, if it has one
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,9 +66,14 @@ class Header:
             "baselines": self.baselines,
             "payload": {
                 "compression": "gzip",
+                "encryption": backup_cipher.NAME,
+                "segment": backup_cipher.SEGMENT,
                 "bytes": self.payload_bytes,
                 "sha256": self.payload_sha256,
             },
+            "kdf": {**KDF, "salt": self.salt},
+            "signer": {"algorithm": SIGNATURE, "public_key": self.signer},
+            "tls_pin": self.tls_pin,
             "code_check": self.code_check,
             "sealed_secret": self.sealed_secret,
             "software": self.software,
@@ -65,13 +82,26 @@ class Header:
 
     @classmethod
     def from_json(cls, raw: Any, name: str, version: int = VERSION) -> Header:
-        """``version``: the format version the file's first line names."""
+        """``version``: the format version the file's first line names (a READABLE one)."""
         fields = _Fields(raw, name)
         if fields.text("format") != FORMAT or fields.integer("version") != version:
             raise BackupError(f"{name} is damaged: its header names another format or version")
         payload = _Fields(fields.get("payload", dict), name, "payload.")
         if payload.text("compression") != "gzip":
             raise BackupError(f"{name} uses a compression this possync does not read")
+        if (payload.text("encryption"), payload.integer("segment")) != (
+            backup_cipher.NAME,
+            backup_cipher.SEGMENT,
+        ):
+            raise BackupError(f"{name} uses an encryption this possync does not read")
+        kdf = _Fields(fields.get("kdf", dict), name, "kdf.")
+        # The cost is fixed, never the file's to choose: a cheap one would make
+        # guessing the code, or forging the characters that name the signer, cheap.
+        if {k: kdf.raw.get(k) for k in KDF} != KDF:
+            raise BackupError(f"{name} uses a key derivation this possync does not accept")
+        signer = _Fields(fields.get("signer", dict), name, "signer.")
+        if signer.text("algorithm") != SIGNATURE:
+            raise BackupError(f"{name} is signed with an algorithm this possync does not read")
         return cls(
             backup_id=fields.text("backup_id"),
             created_at=fields.text("created_at"),
@@ -87,7 +117,10 @@ class Header:
             code_check=fields.text("code_check"),
             sealed_secret=fields.text("sealed_secret"),
             software=fields.text("software"),
-            protocol=fields.integer("protocol") if version >= 2 else 1,
+            protocol=fields.integer("protocol"),
+            salt=kdf.hexadecimal("salt", 2 * SALT_BYTES),
+            signer=signer.hexadecimal("public_key", 64),
+            tls_pin=None if raw.get("tls_pin") is None else fields.hexadecimal("tls_pin", 64),
         )
 
 
@@ -114,6 +147,15 @@ class _Fields:
             raise BackupError(
                 f"{self.name} is damaged: header field {self.prefix}{key} is out of range "
                 f"(0 to {MAX_INT})"
+            )
+        return value
+
+    def hexadecimal(self, key: str, length: int) -> str:
+        value = self.text(key)
+        if len(value) != length or not _HEX.fullmatch(value):
+            raise BackupError(
+                f"{self.name} is damaged: header field {self.prefix}{key} is not "
+                f"{length} hexadecimal digits"
             )
         return value
 

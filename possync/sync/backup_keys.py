@@ -1,18 +1,21 @@
-"""The keys of offline backups: the parent's backup key, import codes, and what a
-child derives from the code it is given.
+"""Import codes of offline backups, and the keys a code unlocks.
 
-A parent keeps one random 32-byte key (in ``sync_state``, created on first use).
-Each backup gets a fresh id; the backup's **import code** is derived from the key
-and that id, so the parent can always tell the code of a backup it made, yet no
-two backups share one. The operator types the code on the child, which derives
-from it, offline:
+An import code has 28 characters (7 groups of 4) of a 32-letter alphabet:
 
-* the HMAC-SHA256 key that signs the file's header,
-* the key that seals the child's secret inside the file (a file without its code
-  gives no credential to whoever finds it),
-* a short check value stored in the header, so a mistyped code is told apart from
-  an altered file. It tells an attacker nothing the signature does not: both only
-  confirm a guess of a 120-bit code.
+* the first 16 are a random **secret** (80 bits), drawn afresh for every backup and
+  kept nowhere: the parent prints it once;
+* the last 12 **name the signing key** (60 bits): they are derived from the secret
+  and the public key the file is signed with.
+
+Everything else comes from ``master = scrypt(secret, salt)``, where the salt is the
+file's random salt followed by the signer's public key: the key that encrypts the
+payload, the key that seals the child's secret, the check value in the header
+(tells a mistyped secret from an altered file) and the 12 characters that name the
+signer. scrypt costs 64 MiB and about a quarter of a second per try, so
+
+* guessing the secret of a lost file costs 2^80 tries of that (docs/security.md);
+* a forger who holds a code must find a key pair (or salt) whose 12 characters match
+  the code: about 2^60 tries of that, each a whole scrypt, before the file is used.
 """
 
 from __future__ import annotations
@@ -21,18 +24,26 @@ import hashlib
 import hmac
 import secrets
 
-import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from possync.sync import state
 from possync.sync.credentials import _CODE_ALPHABET
-from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import SyncError
 
-BACKUP_KEY = "backup_key"  # sync_state key of the parent's backup key (hex)
-CODE_CHARS = 24  # 24 characters of a 32-letter alphabet: 120 bits
+SECRET_CHARS = 16  # 80 bits
+NAME_CHARS = 12  # 60 bits
+CODE_CHARS = SECRET_CHARS + NAME_CHARS
 GROUP = 4
 _BITS = 5  # per character: the alphabet has exactly 32 letters
 assert len(_CODE_ALPHABET) == 2**_BITS
+# scrypt's cost, fixed (a file cannot choose a cheaper one): 2^16 x 128 x 8 bytes =
+# 64 MiB, 0.25 s on one core of the reference machine (docs/security.md).
+SCRYPT_N = 2**16
+SCRYPT_R = 8
+SCRYPT_P = 1
+SALT_BYTES = 16
+_DOMAIN = b"possync-backup/3|"
 
 
 class BackupError(SyncError):
@@ -41,42 +52,13 @@ class BackupError(SyncError):
     code = "invalid_backup"
 
 
-# -- the parent's side ------------------------------------------------------------------
+def new_secret() -> str:
+    """The secret part of a new import code."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(SECRET_CHARS))
 
 
-def parent_key(engine: sa.Engine) -> bytes:
-    """This node's backup key, created on first use."""
-    with read_tx(engine) as conn:
-        found = state.get(conn, BACKUP_KEY)
-    if found is not None:
-        return bytes.fromhex(found)
-    try:
-        with write_tx(engine) as conn:
-            found = state.get(conn, BACKUP_KEY)  # another backup may have just made it
-            if found is None:
-                found = secrets.token_bytes(32).hex()
-                state.put(conn, BACKUP_KEY, found)
-    except sa.exc.IntegrityError:
-        # Two first backups at once on PostgreSQL: the other one's key won.
-        with read_tx(engine) as conn:
-            found = state.get(conn, BACKUP_KEY)
-    assert found is not None
-    return bytes.fromhex(found)
-
-
-def import_code(key: bytes, backup_id: str) -> str:
-    """The code of one backup: ``XXXX-XXXX-XXXX-XXXX-XXXX-XXXX``."""
-    raw = hmac.new(key, b"possync-backup/code|" + backup_id.encode(), hashlib.sha256).digest()
-    number = int.from_bytes(raw[: CODE_CHARS * _BITS // 8], "big")
-    chars = [
-        _CODE_ALPHABET[(number >> (_BITS * (CODE_CHARS - 1 - i))) & 0b11111]
-        for i in range(CODE_CHARS)
-    ]
-    text = "".join(chars)
-    return "-".join(text[i : i + GROUP] for i in range(0, CODE_CHARS, GROUP))
-
-
-# -- the child's side ---------------------------------------------------------------------
+def grouped(text: str) -> str:
+    return "-".join(text[i : i + GROUP] for i in range(0, len(text), GROUP))
 
 
 def normalise_import_code(code: str) -> str:
@@ -98,44 +80,49 @@ def normalise_import_code(code: str) -> str:
 
 
 class CodeKeys:
-    """What the import code of one backup unlocks."""
+    """What the secret of one import code unlocks, for one file (its salt and
+    signer). Costs one scrypt."""
 
-    def __init__(self, code: str) -> None:
-        root = normalise_import_code(code).encode()
-        self._sign = _derive(root, "sign")
-        self._seal = _derive(root, "seal")
-        self.check = _derive(root, "check")[:4].hex()
+    def __init__(self, secret: str, salt: bytes, signer: bytes) -> None:
+        master = Scrypt(
+            salt=_DOMAIN + salt + signer, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P
+        ).derive(secret.encode())
+        self.secret = secret
+        self.payload_key = _derive(master, "payload")
+        self._seal = ChaCha20Poly1305(_derive(master, "seal"))
+        self.check = _derive(master, "check")[:4].hex()
+        self.signer_name = _chars(_derive(master, "signer"), NAME_CHARS)
 
-    def sign(self, data: bytes) -> str:
-        return hmac.new(self._sign, data, hashlib.sha256).hexdigest()
+    @classmethod
+    def from_code(cls, code: str, salt: bytes, signer: bytes) -> tuple[CodeKeys, bool]:
+        """The keys of a typed code, and whether its last characters name ``signer``."""
+        text = normalise_import_code(code)
+        keys = cls(text[:SECRET_CHARS], salt, signer)
+        return keys, hmac.compare_digest(keys.signer_name, text[SECRET_CHARS:])
 
-    def signature_matches(self, data: bytes, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(data), signature)
+    @property
+    def import_code(self) -> str:
+        return grouped(self.secret + self.signer_name)
 
     def seal(self, secret: str, backup_id: str) -> str:
-        data = secret.encode()
-        return _xor(data, self._stream(backup_id, len(data))).hex()
+        # The key is used for this one message only: a fixed nonce is safe.
+        return self._seal.encrypt(bytes(12), secret.encode(), backup_id.encode()).hex()
 
     def unseal(self, sealed: str, backup_id: str) -> str:
         try:
-            data = bytes.fromhex(sealed)
-            return _xor(data, self._stream(backup_id, len(data))).decode("ascii")
-        except ValueError:
+            return self._seal.decrypt(bytes(12), bytes.fromhex(sealed), backup_id.encode()).decode(
+                "ascii"
+            )
+        except (ValueError, InvalidTag):
             raise BackupError("the sealed secret in the backup is damaged") from None
 
-    def _stream(self, backup_id: str, length: int) -> bytes:
-        # HMAC-SHA256 in counter mode: a keystream unique to this code and backup.
-        # The header signature covers the sealed value, so it cannot be altered.
-        blocks = (length + 31) // 32
-        return b"".join(
-            hmac.new(self._seal, f"{backup_id}|{i}".encode(), hashlib.sha256).digest()
-            for i in range(blocks)
-        )[:length]
+
+def _derive(master: bytes, purpose: str) -> bytes:
+    return hmac.new(master, b"possync-backup/" + purpose.encode(), hashlib.sha256).digest()
 
 
-def _derive(root: bytes, purpose: str) -> bytes:
-    return hmac.new(root, b"possync-backup/" + purpose.encode(), hashlib.sha256).digest()
-
-
-def _xor(data: bytes, stream: bytes) -> bytes:
-    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+def _chars(raw: bytes, count: int) -> str:
+    number = int.from_bytes(raw, "big") >> (len(raw) * 8 - count * _BITS)
+    return "".join(
+        _CODE_ALPHABET[(number >> (_BITS * (count - 1 - i))) & 0b11111] for i in range(count)
+    )

@@ -1,10 +1,11 @@
 """Import Database: provision a terminal from an offline backup, without the store.
 
-The file is checked whole (format version, terminal and store, import code,
-signature, size, checksum) before anything is written. The database is then built
-in a temporary directory beside the data directory, by the same initial-load steps
-as ``possync pos init``, and moved into place with one rename only once it is
-complete; a failure at any point removes the temporary directory and leaves the
+The file is checked whole (format version, terminal and store, the store's
+signature, the import code and the key it names, size, checksum) before anything
+is written; its data is decrypted with the code as it is loaded. The database is
+then built in a temporary directory beside the data directory, by the same
+initial-load steps as ``possync pos init``, and moved into place with one rename
+only once it is complete; a failure at any point removes the temporary directory and leaves the
 data directory as it was (or absent).
 """
 
@@ -30,6 +31,7 @@ class Imported:
     header: Header
     store_url: str
     rows: int
+    signed_by: str  # the fingerprint of the store key that signed the file
 
     def as_dict(self) -> dict[str, Any]:
         h = self.header
@@ -42,6 +44,8 @@ class Imported:
             "created_at": h.created_at,
             "cursor": h.cursor,
             "rows": self.rows,
+            "signed_by": self.signed_by,
+            "tls_pin": h.tls_pin,
         }
 
 
@@ -91,7 +95,7 @@ def import_backup(
         raise
     failpoints.hit("import-after-rename")
     backup.fsync_dir(target.parent)  # make the rename itself durable
-    return Imported(target, verified.header, url, rows)
+    return Imported(target, verified.header, url, rows, verified.signer_fingerprint)
 
 
 def _build(verified: backup.Verified, directory: Path, terminal_id: str, url: str) -> int:

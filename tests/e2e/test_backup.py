@@ -1,10 +1,14 @@
 """Create Offline Backup on the store, Import Database on a terminal, then sync with a
 real store server: the terminal gets every later change exactly once, ends up with
-the same data as a terminal loaded over the network, and sells with its series. Bad
-files and occupied directories are refused without touching anything."""
+the same data as a terminal loaded over the network, and sells with its series. The
+file is signed by the store's key (kept in a 0600 file beside its database) and
+encrypted: it holds no item name nor PIN hash in clear. Bad files and occupied
+directories are refused without touching anything."""
 
 from __future__ import annotations
 
+import hashlib
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,10 +16,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from possync import __version__
 from possync.retail import store_admin
 from possync.retail.schema import item, payment_method, receipt, stock_level, store, tax_rate
 from possync.store.process import StoreProcess
-from possync.sync import backup, peers
+from possync.sync import backup, peers, signing_key, state
 from possync.sync.backup import BackupError
 from possync.sync.db import read_tx, write_tx
 from possync.terminal import restore
@@ -189,11 +194,20 @@ def test_bad_files_and_occupied_directories_are_refused_untouched(tmp_path: Path
             "header was altered: the signature of its header does not match",
         ),
         (
-            variant("v9", data.replace(b"POSSYNC-BACKUP 2", b"POSSYNC-BACKUP 9", 1)),
+            variant("v9", data.replace(b"POSSYNC-BACKUP 3", b"POSSYNC-BACKUP 9", 1)),
             "T01",
             code,
             (),
             "v9 has backup format version 9",
+        ),
+        (
+            variant("v2", data.replace(b"POSSYNC-BACKUP 3", b"POSSYNC-BACKUP 2", 1)),
+            "T01",
+            code,
+            (),
+            "made by an older possync: such files are neither signed by the store nor "
+            f"encrypted, and this possync ({__version__}) refuses them; make a new backup on "
+            "the store",
         ),
         (file, "T02", code, (), "is the backup of terminal T01 of store S01, not of T02"),
         (file, "T01", code, ("--store", "S02"), "not of T01 of store S02"),
@@ -206,6 +220,9 @@ def test_bad_files_and_occupied_directories_are_refused_untouched(tmp_path: Path
             assert message in refused.stderr.replace("\n", " "), (path.name, refused.stderr)
             assert snapshot(existing) == before
             assert not (tmp_path / "fresh").exists()
+            # each refusal counts against the backup on this machine (five, and it is
+            # refused for good: tests/terminal/test_import_attempts.py); start afresh
+            (tmp_path / ".possync-import-attempts.db").unlink(missing_ok=True)
 
     # a good file, but the directory already holds a terminal
     refused = import_backup(file, existing, "T01", code, expect=1)
@@ -286,3 +303,75 @@ def test_a_failed_import_leaves_no_trace(tmp_path: Path, monkeypatch: pytest.Mon
         parent = peers.parent(conn)
         assert parent is not None and parent.inbound_seq == done.header.cursor
         assert conn.execute(sa.select(sa.func.count()).select_from(receipt)).scalar_one() == 0
+
+
+def test_the_file_is_signed_by_the_store_and_reveals_nothing_without_its_code(
+    tmp_path: Path,
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_store(db_url, items=5)
+    store_admin.add_terminal(engine, "T01")
+    cli("store", "cashier", "add", "C01", "--name", "Ann", "--pin", "4821", "--db", db_url)
+    pin = hashlib.sha256(b"the store's certificate").hexdigest()
+    with write_tx(engine) as conn:  # as store init --tls records it
+        state.put(conn, backup.PARENT_TLS_PIN, pin)
+
+    file = tmp_path / "T01.possync-backup"
+    made = make_backup(db_url, "T01", file, "--store-url", "http://127.0.0.1:1")
+    # the store's key: made on the first backup of a store without one, 0600, beside
+    # the database, and not in it
+    key_file = tmp_path / "store.db.signing-key"
+    assert made["signing_key"]["file"] == str(key_file)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = signing_key.SigningKey(key_file, signing_key.load(key_file))
+    assert made["signing_key"]["fingerprint"] == key.fingerprint
+    assert key_file.read_bytes() not in (tmp_path / "store.db").read_bytes()
+    assert len(made["import_code"]) == 34 and made["tls_pin"] == pin
+
+    data = file.read_bytes()
+    for clear in (b"Item 1", b"SKU1", b"Ann", b"$argon2", b"argon2"):
+        assert clear not in data, clear
+
+    t01 = tmp_path / "t01"
+    done = cli_json(
+        "pos", "import", str(file), "--data", str(t01), "--terminal", "T01",
+        "--code", made["import_code"].lower().replace("-", " "),
+    )  # fmt: skip
+    assert done["signed_by"] == key.fingerprint and done["tls_pin"] == pin
+    local = terminal_engine(t01)
+    with read_tx(local) as conn:
+        assert state.get(conn, backup.CHILD_TLS_PIN) == pin
+        hashes = conn.execute(sa.text("SELECT pin_hash FROM cashier")).scalars().all()
+    assert [h[:8] for h in hashes] == ["$argon2i"]  # it was in the file, encrypted
+    assert "Item 1" in {r["name"] for r in table_rows(local, item)}
+
+    # a second backup: the same key, another code
+    again = make_backup(db_url, "T01", tmp_path / "again", "--store-url", "http://127.0.0.1:1")
+    assert again["signing_key"] == made["signing_key"]
+    assert again["import_code"] != made["import_code"]
+
+
+def test_a_key_file_others_may_read_is_refused_before_anything_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_store(db_url, items=5)
+    store_admin.add_terminal(engine, "T01")
+    key_file = tmp_path / "keys" / "store.key"
+    out = tmp_path / "b"
+    args = ("store", "terminal", "backup", "T01", "--db", db_url, "--out", str(out))
+    made = cli_json(*args, "--signing-key", str(key_file), "--store-url", "http://s:1")
+    assert made["signing_key"]["file"] == str(key_file)
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    out.unlink()
+    key_file.chmod(0o644)
+    with read_tx(engine) as conn:
+        before = conn.execute(sa.text("SELECT code_hash FROM sync_peer")).all()
+    monkeypatch.setenv(signing_key.ENV, str(key_file))  # the same key, named by the variable
+    refused = cli(*args, expect=1)
+    said = " ".join(refused.stderr.split())
+    assert f"the signing key {key_file} may be read by others (mode 0644)" in said
+    assert f"chmod 600 {key_file}" in said
+    assert not out.exists()
+    with read_tx(engine) as conn:  # T01 was not re-provisioned
+        assert conn.execute(sa.text("SELECT code_hash FROM sync_peer")).all() == before

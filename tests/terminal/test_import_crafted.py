@@ -1,21 +1,27 @@
-"""``possync pos import`` of files crafted with a real import code (whoever holds a
-code can sign a file): a clear refusal, exit status 1, no traceback, and no
-terminal directory left behind (issue 11)."""
+"""``possync pos import`` of crafted files: a clear refusal, exit status 1, no
+traceback, and no terminal directory left behind (issue 11). Files signed by a
+forger's key are refused whatever they hold; files signed with the store's real key
+(a store's bug, a stolen key) are still read within bounds."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import zlib
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from possync.retail import offline_backup, store_admin
-from possync.sync import backup
-from possync.sync.backup_keys import CodeKeys
+from possync.sync import backup, signing_key
+from possync.sync.backup_cipher import EncryptingWriter
+from possync.sync.backup_keys import SECRET_CHARS, CodeKeys, normalise_import_code
+from possync.sync.signing_key import SigningKey
 from tests.e2e.helpers import cli, make_store
+from tests.sync.test_backup import decrypted
 
 
 @pytest.fixture(scope="module")
@@ -29,21 +35,43 @@ def real_backup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return file, made.import_code
 
 
-def resign(file: Path, code: str, out: Path, payload: bytes | None = None, **header: Any) -> Path:
-    """``file`` with header fields changed and/or another payload, signed again with
-    the real import code."""
-    verified = backup.verify(file, code, node="T01")
+def resign(
+    file: Path,
+    code: str,
+    out: Path,
+    payload: bytes | None = None,
+    key: SigningKey | None = None,
+    **header: Any,
+) -> Path:
+    """``file`` with header fields changed and/or another payload (a gzip stream),
+    encrypted for the real import code and signed by ``key``: by default the store's
+    real one, read from its file beside the store database."""
+    key = key or SigningKey(file.parent, signing_key.load(file.parent / "store.db.signing-key"))
     data = file.read_bytes()
     raw = orjson.loads(data.split(b"\n")[1])
-    body = data[verified.payload_offset :] if payload is None else payload
+    plain = decrypted(file, code, "T01") if payload is None else payload
+    keys = CodeKeys(
+        normalise_import_code(code)[:SECRET_CHARS], bytes.fromhex(raw["kdf"]["salt"]), key.public
+    )
+    sink = io.BytesIO()
+    sealer = EncryptingWriter(sink, keys.payload_key)
+    sealer.write(plain)
+    sealer.finish()
+    body = sink.getvalue()
+    secret = backup.verify(file, code, node="T01").keys.unseal(
+        raw["sealed_secret"], raw["backup_id"]
+    )
     raw.update(header)
+    raw["signer"]["public_key"] = key.public.hex()
+    raw["code_check"] = keys.check
+    raw["sealed_secret"] = keys.seal(secret, raw["backup_id"])
     raw["payload"] = {
         **raw["payload"],
         "bytes": len(body),
         "sha256": hashlib.sha256(body).hexdigest(),
     }
     lead = data.split(b"\n")[0] + b"\n" + orjson.dumps(raw) + b"\n"
-    out.write_bytes(lead + b"hmac-sha256=" + CodeKeys(code).sign(lead).encode() + b"\n" + body)
+    out.write_bytes(lead + backup.signature_line(key, lead) + body)
     return out
 
 
@@ -82,3 +110,19 @@ def test_a_gzip_bomb_is_refused(real_backup: tuple[Path, str], tmp_path: Path) -
     crafted = resign(file, code, tmp_path / "bomb.possync-backup", payload=bomb)
     output = pos_import(crafted, tmp_path / "T01", code)
     assert "is refused: a line of its data is longer than" in output
+
+
+def test_a_backup_signed_by_another_key_is_refused(
+    real_backup: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Whoever holds the code can encrypt a file for it, with their own store's
+    address in it, but cannot sign it with the key the code names."""
+    file, code = real_backup
+    forger = SigningKey(tmp_path / "forger.key", Ed25519PrivateKey.generate())
+    crafted = resign(
+        file, code, tmp_path / "forged.possync-backup", key=forger, parent_url="http://evil:1"
+    )
+    output = pos_import(crafted, tmp_path / "T01", code)
+    said = " ".join(output.split())
+    assert "forged.possync-backup is not signed by the store key its import code names" in said
+    assert f"(it is signed by key {forger.fingerprint})" in said
