@@ -36,6 +36,10 @@ FORBIDDEN = {
         "uvicorn",
     ),
     "transport": ("possync.retail", "possync.store", "possync.terminal", "possync.cli"),
+    # The apps stand side by side: head office, store and terminal import none of
+    # each other (a store talks to head office over HTTP, as a terminal to its store).
+    "headoffice": ("possync.store", "possync.terminal", "possync.cli"),
+    "store": ("possync.headoffice", "possync.terminal", "possync.cli"),
     # Shared page furniture: no domain, no engine, no app.
     "webui": (
         "possync.sync",

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from possync import __version__
-from possync.cli import demo, pos, store
+from possync.cli import demo, ho, pos, store
 
 # isort: split
 from possync.cli import purge  # noqa: F401  (registers its commands)
@@ -23,6 +23,9 @@ from possync.cli import quarantine  # noqa: F401  (registers its commands)
 
 # isort: split
 from possync.cli import store_settings  # noqa: F401  (registers its commands)
+
+# isort: split
+from possync.cli import store_upstream  # noqa: F401  (registers its commands)
 
 app = typer.Typer(
     help="possync: offline-first point-of-sale data synchronisation.",
@@ -49,6 +52,7 @@ def _options(
 
 app.add_typer(store.app, name="store")
 app.add_typer(pos.app, name="pos")
+app.add_typer(ho.app, name="ho")
 app.command(name="demo")(demo.demo)
 
 

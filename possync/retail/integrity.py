@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import numbering
+from possync.retail import numbering, stock
 from possync.retail.basket import MAX_QTY
 from possync.retail.money import MAX_AMOUNT, format_amount, included_tax
 from possync.retail.schema import (
@@ -95,10 +95,25 @@ def _rule(message: str) -> _Refused:
     return _Refused(Reason.RULE, message)
 
 
-def guard(
+def relay_guard(
     conn: sa.Connection, sender: str, changes: Sequence[Change], keys: Sequence[str]
 ) -> dict[str, Rejection]:
-    """The retail rules for what terminal ``sender`` pushed (see the module doc)."""
+    """The rules at head office for what store ``sender`` relays: its tills'
+    documents, checked again for form and sums (a store server is trusted with its
+    tills' series, which only it holds), and the stock movements made on it."""
+    return guard(conn, sender, changes, keys, relayed=True)
+
+
+def guard(
+    conn: sa.Connection,
+    sender: str,
+    changes: Sequence[Change],
+    keys: Sequence[str],
+    *,
+    relayed: bool = False,
+) -> dict[str, Rejection]:
+    """The retail rules for what terminal ``sender`` pushed (see the module doc);
+    ``relayed``: ``sender`` is a store sending for its tills (relay_guard)."""
     docs: dict[str, _Receipt] = {}
     for change, key in zip(changes, keys, strict=True):
         doc = docs.setdefault(key, _Receipt())
@@ -114,7 +129,7 @@ def guard(
             doc.movements.append(change.row)
         else:
             doc.other.append(change)
-    facts = _Facts(conn, sender, changes)
+    facts = _Facts(conn, sender, changes, relayed)
     rejected: dict[str, Rejection] = {}
     for key, doc in docs.items():
         try:
@@ -130,13 +145,22 @@ def guard(
 class _Facts:
     """What the rules look up, read once per batch."""
 
-    def __init__(self, conn: sa.Connection, sender: str, changes: Sequence[Change]) -> None:
+    def __init__(
+        self, conn: sa.Connection, sender: str, changes: Sequence[Change], relayed: bool
+    ) -> None:
         self.conn = conn
         self.sender = sender
-        shop = conn.execute(sa.select(store.c.store_id, store.c.currency)).first()
-        till = conn.execute(
-            sa.select(pos_terminal.c.store_id).where(pos_terminal.c.terminal_id == sender)
-        ).first()
+        self.relayed = relayed
+        if relayed:  # head office: the sender is a store, one of many held here
+            shop = conn.execute(
+                sa.select(store.c.store_id, store.c.currency).where(store.c.store_id == sender)
+            ).first()
+            till = None
+        else:
+            shop = conn.execute(sa.select(store.c.store_id, store.c.currency)).first()
+            till = conn.execute(
+                sa.select(pos_terminal.c.store_id).where(pos_terminal.c.terminal_id == sender)
+            ).first()
         self.store_id = till.store_id if till else (shop.store_id if shop else None)
         self.currency = shop.currency if shop else None
         self.prefixes: dict[str, list[str]] = {}
@@ -159,13 +183,22 @@ class _Facts:
 
     def numbered(self, number: Any, kind: str) -> bool:
         """Whether ``number`` comes from one of the sender's series of ``kind``, as
-        they are or as they ever were (a prefix, once given, stays with its till)."""
+        they are or as they ever were (a prefix, once given, stays with its till).
+        Relayed by a store: its tills' series are the store's to check."""
         if not isinstance(number, str):
             return False
+        if self.relayed:
+            return bool(number)
         for prefix in self.prefixes.get(kind, ()):
             if number.startswith(prefix) and _DIGITS.fullmatch(number[len(prefix) :]):
                 return int(number[len(prefix) :]) >= 1
         return False
+
+
+    def till(self, head: dict[str, Any]) -> Any:
+        """The till a document must come from: the sender, or for a store relaying,
+        the till the receipt names (the store checked it was its own)."""
+        return head.get("terminal_id") if self.relayed else self.sender
 
 
 def _existing(conn: sa.Connection, column: sa.Column[Any], values: set[Any]) -> set[Any]:
@@ -209,7 +242,7 @@ def _check_receipt(facts: _Facts, doc: _Receipt) -> None:
         raise _rule(f"receipt {number} is in {head['currency']!r}, not {facts.currency}")
     series = numbering.RECEIPT if kind == "sale" else numbering.RETURN
     if not facts.numbered(number, series):
-        raise _rule(f"{number!r} is not a number of {facts.sender}'s {series} series")
+        raise _rule(f"{number!r} is not a number of {facts.till(head)}'s {series} series")
     if head["customer_id"] is not None and head["customer_id"] not in facts.customers:
         raise _Refused(Reason.INCOMPLETE, f"receipt {number}: unknown customer")
     if head["cashier_id"] is not None and head["cashier_id"] not in facts.cashiers:
@@ -244,7 +277,7 @@ def _check_receipt(facts: _Facts, doc: _Receipt) -> None:
             raise _rule(f"receipt {number}: unknown payment method {payment['method_code']!r}")
         if amount * sign < 0:
             raise _rule(f"receipt {number}: a {kind} cannot have a payment of {_money(amount)}")
-        if (payment["store_id"], payment["terminal_id"]) != (head["store_id"], facts.sender):
+        if (payment["store_id"], payment["terminal_id"]) != (head["store_id"], facts.till(head)):
             raise _rule(f"receipt {number}: a payment names another store or terminal")
         paid += amount
     if paid != total:
@@ -275,7 +308,7 @@ def _check_line(facts: _Facts, head: dict[str, Any], line: dict[str, Any], sign:
         raise _rule(f"{where}: a quantity of {qty} on a {head['kind']}")
     if line["sku"] not in facts.skus:
         raise _rule(f"{where}: unknown item {line['sku']!r}")
-    if (line["store_id"], line["terminal_id"]) != (head["store_id"], facts.sender):
+    if (line["store_id"], line["terminal_id"]) != (head["store_id"], facts.till(head)):
         raise _rule(f"{where} names another store or terminal")
     price = _bounded(line["unit_price"], f"{where}: price")
     line_total = _bounded(line["line_total"], f"{where}: amount")
@@ -297,6 +330,16 @@ def _check_row(facts: _Facts, change: Change) -> None:
     """Rows that are not part of a receipt: customers, and stock movements (a till
     makes movements only with its receipts)."""
     row = change.row
+    if change.table == "stock_movement" and facts.relayed:
+        # Made on the store (goods received, a count, a transfer) or a till's: a
+        # till's movement outside a receipt would have been held by the store.
+        if row.get("reason") not in stock.REASONS or row.get("terminal_id") is not None:
+            raise _rule(
+                f"a stock movement of {row.get('sku')!r} ({row.get('reason')!r}) made "
+                "outside a receipt must be the store's own, for a known reason"
+            )
+        _bounded(row.get("qty"), f"a stock movement of {row.get('sku')!r}", stock.MAX_MOVEMENT)
+        return
     if change.table == "stock_movement":
         raise _Refused(
             Reason.INCOMPLETE
@@ -308,6 +351,8 @@ def _check_row(facts: _Facts, change: Change) -> None:
     if change.table != "customer" or change.op != "I":
         return
     number = row.get("customer_no")
+    if facts.relayed:
+        return  # a store's tills' customer series are the store's to check
     if row.get("origin_terminal_id") != facts.sender or _is_update(facts, row):
         return  # another's customer, changed: the engine's rules decide (contact fields)
     if not facts.numbered(number, numbering.CUSTOMER):

@@ -10,7 +10,8 @@ from possync.retail.ids import new_id
 from possync.retail.schema import item, stock_level, stock_movement
 from possync.sync.clock import utc_now
 
-REASONS = ("sale", "return", "goods_receipt", "adjustment", "count")
+REASONS = ("sale", "return", "goods_receipt", "adjustment", "count", "transfer")
+MAX_MOVEMENT = 10**9  # units in one movement made by hand: beyond is a typo
 
 _SQLITE_TRIGGER = (
     "DROP TRIGGER IF EXISTS stock_level_on_movement",
@@ -65,11 +66,18 @@ def movement(
 
 def adjust(conn: sa.Connection, store_id: str, sku: str, qty: int, reason: str) -> None:
     """Record a stock movement made on this node (goods received, a count...)."""
+    record(conn, store_id, sku, qty, reason, None)
+
+
+def record(
+    conn: sa.Connection, store_id: str, sku: str, qty: int, reason: str, doc_ref: str | None
+) -> None:
+    """A movement of ``store_id``'s stock made on this node (a store or head office)."""
     if reason not in REASONS:
         raise RetailError(f"unknown reason {reason!r}; one of {', '.join(REASONS)}")
     if conn.execute(sa.select(item.c.sku).where(item.c.sku == sku)).first() is None:
         raise RetailError(f"unknown item {sku!r}")
-    conn.execute(stock_movement.insert(), [movement(store_id, sku, qty, reason, None, None)])
+    conn.execute(stock_movement.insert(), [movement(store_id, sku, qty, reason, doc_ref, None)])
 
 
 def on_hand(conn: sa.Connection, store_id: str) -> dict[str, int]:

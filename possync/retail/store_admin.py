@@ -41,7 +41,7 @@ class NewTerminal:
     series: list[dict[str, Any]]
 
 
-def _check_id(value: str, what: str) -> None:
+def check_id(value: str, what: str) -> None:
     if not value or len(value) > 16 or not value.replace("_", "").replace("-", "").isalnum():
         raise RetailError(f"{what} must be 1 to 16 letters, digits, '-' or '_': {value!r}")
 
@@ -54,8 +54,8 @@ def init_store(
     *,
     offline_enabled: bool = True,
 ) -> None:
-    _check_id(store_id, "a store id")
-    _create_private(engine)
+    check_id(store_id, "a store id")
+    create_private(engine)
     existing = sync_install.node_id(engine)
     if existing is not None and existing != store_id:
         raise RetailError(f"this database already belongs to store {existing}")
@@ -71,7 +71,7 @@ def init_store(
             conn.execute(payment_method.insert(), list(DEFAULT_PAYMENT_METHODS))
 
 
-def _create_private(engine: sa.Engine) -> None:
+def create_private(engine: sa.Engine) -> None:
     """Create a new SQLite store database readable by its owner only (0600): it
     holds the terminals' credential hashes and the backup key. SQLite gives the
     -wal and -shm files it makes later the main file's mode. An existing file is
@@ -128,7 +128,7 @@ def add_terminal(
     series: list[dict[str, Any]] | None = None,
 ) -> NewTerminal:
     """Add a terminal (or re-provision one) and return its one-time code."""
-    _check_id(terminal_id, "a terminal id")
+    check_id(terminal_id, "a terminal id")
     with write_tx(engine) as conn:
         the_store = store_row(conn)
         if (

@@ -184,14 +184,26 @@ class Child:
                 return "done"
             return "loading" if state.get(conn, LOAD_CURSOR) else "none"
 
-    def begin_load(self, cursor: Any, tables: Any, baselines: Any, counts: Any = None) -> None:
-        """Record where the load starts and write the baselines, in one transaction."""
+    def begin_load(
+        self,
+        cursor: Any,
+        tables: Any,
+        baselines: Any,
+        counts: Any = None,
+        *,
+        keep_baselines: bool = False,
+    ) -> None:
+        """Record where the load starts and write the baselines, in one transaction.
+        ``keep_baselines``: this node's own derived tables stand (a node that already
+        has a history, joining a parent: they go up as its changes instead)."""
         if type(cursor) is not int or cursor < 0:
             raise BadBatch("cursor: expected a non-negative integer")
         known = {t.name for t in self.spec.down_tables if t.initial_load}
         if not isinstance(tables, list) or not set(tables) <= known:
             raise BadBatch(f"tables: expected a list drawn from {sorted(known)}")
         counts = counts if isinstance(counts, dict) else {}
+        if keep_baselines:
+            baselines = {name: [] for name in self._baseline_checkers}
         if not isinstance(baselines, dict) or baselines.keys() != self._baseline_checkers.keys():
             raise BadBatch(f"baselines: expected {sorted(self._baseline_checkers)}")
         checked = {
@@ -202,7 +214,7 @@ class Child:
             for name, rows in baselines.items()
         }
         with write_tx(self.engine) as conn:
-            for baseline in self.spec.baselines:
+            for baseline in () if keep_baselines else self.spec.baselines:
                 conn.execute(baseline.table.delete())
                 if checked[baseline.table.name]:
                     conn.execute(baseline.table.insert(), checked[baseline.table.name])

@@ -1,0 +1,169 @@
+"""``possync ho``: the head office of a chain of stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from possync.cli.common import DbUrl, JsonFlag, console, print_json, user_errors
+from possync.retail import catalog, chain, database
+from possync.sync.db import open_engine, read_tx, write_tx
+
+app = typer.Typer(help="The head office of a chain of stores.", no_args_is_help=True)
+store_app = typer.Typer(help="The chain's stores.", no_args_is_help=True)
+items_app = typer.Typer(help="The chain's catalog.", no_args_is_help=True)
+price_app = typer.Typer(help="Prices.", no_args_is_help=True)
+stock_app = typer.Typer(help="Stock of the stores, moved from head office.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+app.add_typer(items_app, name="items")
+app.add_typer(price_app, name="price")
+app.add_typer(stock_app, name="stock")
+
+Sku = Annotated[str, typer.Argument(help="Item SKU")]
+StoreId = Annotated[str, typer.Argument(help="Store id, e.g. S01")]
+
+
+@app.command()
+def init(
+    db: DbUrl,
+    name: Annotated[str, typer.Option(help="The chain's name")],
+    node_id: Annotated[str, typer.Option("--id", help="Head office's node id")] = "HO",
+) -> None:
+    """Create the head office database (tax rates and payment methods to start from)."""
+    with user_errors():
+        chain.init_head_office(open_engine(db), name, node_id)
+    console.print(f"head office {node_id} of {name} ready")
+
+
+@store_app.command("add")
+def add_store(
+    store: StoreId,
+    db: DbUrl,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "EUR",
+) -> None:
+    """Add a store (or give it a new code): prints the one-time code it joins with."""
+    with user_errors():
+        new = chain.add_store(database.open_store(db), store, name=name, currency=currency)
+    console.print(f"store {new.store_id}: join code [bold]{new.registration_code}[/]")
+    console.print(
+        f"on the store server: possync store join --db URL --ho-url URL --code "
+        f"{new.registration_code}",
+        highlight=False,
+    )
+
+
+@items_app.command("import")
+def import_items(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    db: DbUrl,
+) -> None:
+    """Import the chain's catalog CSV (sku,barcode,name,price,tax_code): all or none."""
+    with user_errors():
+        engine = database.open_store(db)
+        with write_tx(engine) as conn:
+            chain.require_head_office(conn)
+            count = catalog.import_csv(conn, file.read_text(encoding="utf-8-sig"))
+    console.print(f"imported {count} items; the stores receive them at their next sync")
+
+
+@price_app.command("set")
+def set_price(sku: Sku, price: str, db: DbUrl) -> None:
+    """Set an item's chain price (tax included); it reaches every store, then its tills."""
+    with user_errors():
+        chain.set_price(database.open_store(db), sku, price)
+    console.print(f"{sku}: {price}")
+
+
+def _moved(store_id: str, sku: str, db: str) -> None:
+    with user_errors():
+        engine = database.open_store(db)
+        with read_tx(engine) as conn:
+            level = chain.stock_by_store(conn).get(store_id, {}).get(sku, 0)
+    console.print(f"{store_id} {sku}: on hand {level} as head office knows it")
+
+
+@stock_app.command("transfer")
+def transfer(
+    from_store: StoreId,
+    to_store: StoreId,
+    sku: Sku,
+    qty: Annotated[int, typer.Argument(help="Units moved")],
+    db: DbUrl,
+) -> None:
+    """Move stock from one store to another (two movements, one per store)."""
+    with user_errors():
+        chain.transfer(database.open_store(db), from_store, to_store, sku, qty)
+    _moved(from_store, sku, db)
+    _moved(to_store, sku, db)
+
+
+@stock_app.command("adjust")
+def adjust(
+    store: StoreId,
+    sku: Sku,
+    qty: Annotated[int, typer.Argument(help="Signed quantity: +10 received, -2 broken")],
+    db: DbUrl,
+    reason: Annotated[str, typer.Option(help="goods_receipt, adjustment...")] = "goods_receipt",
+) -> None:
+    """Record a movement of a store's stock decided at head office."""
+    with user_errors():
+        chain.adjust(database.open_store(db), store, sku, qty, reason)
+    _moved(store, sku, db)
+
+
+@stock_app.command("count")
+def count(
+    store: StoreId,
+    sku: Sku,
+    counted: Annotated[int, typer.Argument(help="Units counted")],
+    db: DbUrl,
+) -> None:
+    """A stock count: the movement that brings on-hand to what was counted."""
+    with user_errors():
+        moved = chain.count(database.open_store(db), store, sku, counted)
+    console.print(f"{store} {sku}: counted {counted}, movement {moved:+d}")
+
+
+@app.command()
+def status(db: DbUrl, json: JsonFlag = False) -> None:
+    """The chain's stores: their link, backlog, receipts, tills as they relay them."""
+    with user_errors():
+        info = chain.status(database.open_store(db))
+    if json:
+        print_json(info)
+        return
+    ho = info["head_office"]
+    console.print(f"[bold]{ho['node_id']}[/] {ho['name']}")
+    table = Table("store", "joined", "last sync", "to send", "unsent", "held", "sales", "tills")
+    for s in info["stores"]:
+        table.add_row(
+            s["store_id"],
+            "yes" if s["joined"] else "no",
+            s["last_sync_at"] or "-",
+            str(s["to_send"]),
+            str(s["unsent"]),
+            str(s["quarantined"]),
+            str(s["sales"]),
+            str(len(s["tills"])),
+        )
+    console.print(table)
+
+
+@app.command()
+def serve(
+    db: DbUrl,
+    port: Annotated[int, typer.Option(help="TCP port")] = 8800,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+) -> None:
+    """Serve the sync API for the chain's store servers."""
+    import uvicorn
+
+    from possync.headoffice.app import create_app_from_url
+
+    with user_errors():
+        app_ = create_app_from_url(db)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")

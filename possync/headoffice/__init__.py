@@ -1,0 +1,1 @@
+"""Head office: the chain's server above its store servers (docs/headoffice.md)."""

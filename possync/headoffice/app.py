@@ -1,0 +1,94 @@
+"""The head office server application: the sync API for store servers.
+
+Stores are children that relay for their tills (``children_relay``): each may
+send rows owned by any till of its own store, and nothing outside it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Request
+
+from possync import __version__
+from possync.retail import chain
+from possync.retail.database import open_store
+from possync.retail.replication import SPEC
+from possync.sync import state
+from possync.sync.db import read_tx, write_tx
+from possync.sync.peers import Peer
+from possync.transport.protocol import AnnounceProtocol
+from possync.transport.server import (
+    ApiError,
+    authenticated,
+    install_error_handlers,
+    read_json,
+    sync_router,
+)
+
+MAX_TILLS = 1000  # per store report: more is not a store
+MAX_REPORT_BYTES = 512 * 1024
+
+
+def create_app(engine: sa.Engine) -> FastAPI:
+    with read_tx(engine) as conn:
+        name = chain.require_head_office(conn)
+        node_id = state.get(conn, state.NODE_ID) or chain.HEAD_OFFICE_ID
+    app = FastAPI(
+        title=f"possync head office of {name}", version=__version__, docs_url=None, redoc_url=None
+    )
+    install_error_handlers(app)
+    app.add_middleware(AnnounceProtocol, protocol=SPEC.protocol)
+    parent = chain.parent_of_stores(engine, node_id)
+    app.include_router(sync_router(app, parent))
+    app.state.engine = engine
+
+    @app.post("/api/v1/chain/tills")
+    async def report_tills(
+        request: Request, peer: Annotated[Peer, Depends(authenticated)]
+    ) -> dict[str, Any]:
+        """A store's tills as it sees them (mode, last sync, backlog), kept for the
+        dashboard: what head office knows of tills it never talks to."""
+        body = await read_json(request, MAX_REPORT_BYTES)
+        tills = body.get("tills") if isinstance(body, dict) else None
+        if not isinstance(tills, list) or len(tills) > MAX_TILLS:
+            raise ApiError(422, "bad_report", f"tills: expected a list of at most {MAX_TILLS}")
+        kept = [_till(t, i) for i, t in enumerate(tills)]
+        with write_tx(engine) as conn:
+            chain.record_tills(conn, peer.node_id, kept)
+        return {"tills": len(kept)}
+
+    return app
+
+
+_TILL_FIELDS = {
+    "terminal_id": str,
+    "mode": str,
+    "last_sync_at": str,
+    "backlog": int,
+    "unsent": int,
+    "quarantined": int,
+    "last_error": str,
+}
+
+
+def _till(value: Any, index: int) -> dict[str, Any]:
+    if not isinstance(value, dict) or not isinstance(value.get("terminal_id"), str):
+        raise ApiError(422, "bad_report", f"tills[{index}]: expected an object with terminal_id")
+    kept: dict[str, Any] = {}
+    for name, kind in _TILL_FIELDS.items():
+        field = value.get(name)
+        if field is None:
+            kept[name] = None
+        elif type(field) is not kind or (kind is str and len(field) > 500):
+            raise ApiError(422, "bad_report", f"tills[{index}].{name}: expected a {kind.__name__}")
+        elif kind is int and not 0 <= field < 2**63:
+            raise ApiError(422, "bad_report", f"tills[{index}].{name}: out of range")
+        else:
+            kept[name] = field
+    return kept
+
+
+def create_app_from_url(url: str) -> FastAPI:
+    return create_app(open_store(url))

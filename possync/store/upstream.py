@@ -1,0 +1,216 @@
+"""The store as a child of head office: joining, and syncing with it.
+
+A store server is at once the parent of its tills and a child of head office,
+through the same engine: it pushes what its tills (and its own people) recorded,
+and pulls the master data and stock movements head office routes to it, capturing
+them again (``relays``) so that they flow on to its tills.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from possync.retail import joining
+from possync.retail.replication import SPEC
+from possync.retail.store_admin import store_row
+from possync.sync import log, peers, state
+from possync.sync.child import Child
+from possync.sync.clock import utc_now
+from possync.sync.db import read_tx, write_tx
+from possync.sync.errors import NotProvisioned, SyncError
+from possync.transport import exchange
+from possync.transport.client import Refused, SyncClient, Unreachable
+
+CHUNK_ROWS = 5000
+LAST_SYNC_AT = "head_office_last_sync_at"
+MODE = "store"  # what the store reports as its working mode on head office's dashboard
+
+Progress = Callable[[str, int], None]
+
+
+class SyncBusy(SyncError):
+    code = "sync_busy"
+
+
+@dataclass
+class JoinReport:
+    head_office: str
+    rows_loaded: int
+    changes: dict[str, Any] = field(default_factory=dict)  # joining.summary()
+
+
+def child(engine: sa.Engine) -> Child:
+    # Relays: what it pulls is captured again, stamped with head office's id, to
+    # reach the store's tills; what its tills pushed goes up with its own changes.
+    return Child(engine, SPEC, relays=True)
+
+
+def has_head_office(engine: sa.Engine) -> bool:
+    with read_tx(engine) as conn:
+        return peers.parent(conn) is not None
+
+
+def join(engine: sa.Engine, url: str, code: str, progress: Progress | None = None) -> JoinReport:
+    """Register with head office, then take its master data (resumable: run it again
+    after an interruption and it carries on). The store's own history goes up with
+    its next sync, from the start of its change log."""
+    notify = progress or (lambda _stage, _n: None)
+    url = url.rstrip("/")
+    node = child(engine)
+    with read_tx(engine) as conn:
+        store_id = node.node_id(conn)
+        store_row(conn)  # refuses a database that is not a store's
+        registered = peers.parent(conn)
+        purged = log.compacted_through(conn)
+    if registered is None:
+        if purged:
+            # Its purged changes cannot be sent: head office's stock for it would
+            # start short of the store's own. See docs/headoffice.md.
+            raise NotProvisioned(
+                f"this store purged its change log (through {purged}); its history cannot "
+                "all reach head office, so it cannot join with this release"
+            )
+        with SyncClient(url, protocol=SPEC.protocol) as client:
+            client.health()
+            answer = client.register(store_id, code)
+        with write_tx(engine) as conn:
+            peers.set_parent(conn, answer["parent"], url, answer["secret"], answer["route_keys"])
+    if node.load_state() == "none":
+        with write_tx(engine) as conn:
+            joining.remember_before(conn)  # once: a resumed join compares with the start
+    loaded = _load(engine, node, notify)
+    with write_tx(engine) as conn:
+        report = joining.replace(conn) if state.get(conn, joining.BEFORE) else {}
+        parent = node.parent(conn)
+    return JoinReport(parent.node_id, loaded, joining.summary(report) if report else {})
+
+
+def _load(engine: sa.Engine, node: Child, notify: Progress) -> int:
+    """Head office's master data: the initial load, keeping the store's own stock
+    (it is the store's, and goes up as movements)."""
+    if node.load_state() == "done":
+        return 0
+    loaded = 0
+    with sync_lock(engine), _client(engine) as client:
+        if node.load_state() == "none":
+            start = client.start_load()
+            node.begin_load(
+                start.get("cursor"), start.get("tables"), {}, start.get("counts"),
+                keep_baselines=True,
+            )  # fmt: skip
+        for table in node.load_progress():
+            name, done = table["table_name"], table["done"]
+            key = None if table["last_key"] is None else orjson.loads(table["last_key"])
+            while not done:
+                chunk = client.load_chunk(name, key, CHUNK_ROWS)
+                rows = chunk.get("rows")
+                with write_tx(engine) as conn:
+                    joining.note_received(conn, name, key, rows if isinstance(rows, list) else [])
+                loaded += node.apply_chunk(
+                    name, rows, chunk.get("last_key"), bool(chunk.get("more"))
+                )
+                key, done = chunk.get("last_key"), not chunk.get("more")
+                notify("load", loaded)
+        node.finish_load()
+    return loaded
+
+
+def sync(
+    engine: sa.Engine,
+    *,
+    progress: Progress | None = None,
+    timeout: float = 60.0,
+    wait_for_lock: float = 0.0,
+) -> exchange.SyncReport:
+    """Push what head office has not acknowledged, then pull what it routes here."""
+    node = child(engine)
+    report = exchange.SyncReport()
+    notify = progress or (lambda _stage, _n: None)
+    if node.load_state() != "done":
+        raise NotProvisioned("this store has not finished joining head office: run 'store join'")
+    with sync_lock(engine, wait_for_lock), _client(engine, timeout) as client:
+        try:
+            exchange.push(node, client, report, notify, lambda: False)
+            exchange.pull(node, client, report, notify, lambda: False, mode=MODE)
+        except (Unreachable, Refused, SyncError) as exc:
+            _record(engine, node, str(exc))
+            raise
+    _record(engine, node, None)
+    return report
+
+
+def _client(engine: sa.Engine, timeout: float = 60.0) -> SyncClient:
+    with read_tx(engine) as conn:
+        parent = peers.parent(conn)
+        store_id = state.get(conn, state.NODE_ID)
+    if parent is None:
+        raise NotProvisioned("this store has not joined head office")
+    return SyncClient(
+        parent.url or "", store_id, parent.secret, timeout=timeout, protocol=SPEC.protocol
+    )
+
+
+def _record(engine: sa.Engine, node: Child, error: str | None) -> None:
+    with write_tx(engine) as conn:
+        parent = node.parent(conn)
+        if error is None:
+            peers.record_success(conn, parent.node_id)
+            state.put(conn, LAST_SYNC_AT, utc_now())
+        else:
+            peers.record_error(conn, parent.node_id, error)
+
+
+def status(engine: sa.Engine) -> dict[str, Any] | None:
+    """The store's link to head office, for ``store status`` (None: it has none)."""
+    with read_tx(engine) as conn:
+        parent = peers.parent(conn)
+        if parent is None:
+            return None
+        activity = peers.activity(conn).get(parent.node_id, {})
+        last_sync = state.get(conn, LAST_SYNC_AT)
+    node = child(engine)
+    return {
+        "head_office": parent.node_id,
+        "url": parent.url,
+        "joined": node.load_state() == "done",
+        "last_sync_at": last_sync,
+        "to_send": node.pending(),
+        "last_error": activity.get("last_error"),
+        "last_error_at": activity.get("last_error_at"),
+    }
+
+
+@contextlib.contextmanager
+def sync_lock(engine: sa.Engine, wait: float = 0.0) -> Iterator[None]:
+    """One sync with head office at a time per store database, across processes
+    (the serve loop, ``store sync``...): a lock file named after the database."""
+    url = engine.url.render_as_string(hide_password=True)
+    name = hashlib.sha256(url.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"possync-upstream-{name}.lock"
+    deadline = time.monotonic() + wait
+    with open(path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SyncBusy(
+                        "another sync of this store with head office is running"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
