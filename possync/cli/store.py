@@ -67,12 +67,31 @@ def init(
             "--tls-dir", help="Where to write it (default: beside a SQLite database, else here)"
         ),
     ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            envvar="POSSYNC_SIGNING_KEY",
+            metavar="FILE",
+            help="The store's backup signing key, made if missing (mode 0600; default: "
+            "beside a SQLite database, else in ~/.local/share/possync/signing-keys/)",
+        ),
+    ] = None,
 ) -> None:
     """Create the store database (safe to run again)."""
+    from possync.sync import signing_key
+
     with user_errors():
         engine = open_engine(db)
         store_admin.init_store(engine, store, name, currency, offline_enabled=offline)
+        key = signing_key.ensure(engine, key_file)  # kept out of the database
     console.print(f"store {store} ({name}) ready in {db}")
+    console.print(
+        f"backup signing key {key.path} (readable by its owner only), fingerprint "
+        f"{key.fingerprint}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if self_signed_cert or tls_hosts or tls_dir:
         make_certificate(engine, name, tls_hosts or [], tls_dir)
 

@@ -375,3 +375,24 @@ def test_a_key_file_others_may_read_is_refused_before_anything_changes(
     assert not out.exists()
     with read_tx(engine) as conn:  # T01 was not re-provisioned
         assert conn.execute(sa.text("SELECT code_hash FROM sync_peer")).all() == before
+
+
+def test_store_init_makes_the_signing_key_that_backups_then_use(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    made = cli("store", "init", "--db", db_url, "--store", "S01", "--name", "Main")
+    key_file = tmp_path / "store.db.signing-key"
+    key = signing_key.SigningKey(key_file, signing_key.load(key_file))
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    said = " ".join(made.stdout.split())
+    assert f"backup signing key {key_file} (readable by its owner only)" in said
+    assert f"fingerprint {key.fingerprint}" in said
+    cli("store", "init", "--db", db_url, "--store", "S01", "--name", "Main")  # kept
+    assert signing_key.load(key_file).public_key() == key.private.public_key()
+
+    cli("store", "terminal", "add", "T01", "--db", db_url)
+    backup_made = cli(
+        "store", "terminal", "backup", "T01", "--db", db_url, "--out", str(tmp_path / "b"),
+        "--store-url", "http://127.0.0.1:1",
+    )  # fmt: skip
+    assert backup_made.stderr == ""  # no key made now: store init made it
+    assert f"signed with the store key {key.fingerprint}" in " ".join(backup_made.stdout.split())
