@@ -29,11 +29,15 @@ from possync.sync.parent import Parent
 from possync.sync.peers import Peer
 from possync.transport import protocol
 from possync.transport.attempts import CodeVoided, RegistrationGuard, TooManyFailures
+from possync.transport.budget import ByteBudget
 from possync.transport.errors import STATUS_BY_CODE
 
 log = logging.getLogger("possync.api")
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
+# Pushed bodies held at once per server process: one of the largest, or several
+# smaller ones (see budget.py; measured in docs/benchmarks.md).
+PUSH_BUDGET_BYTES = 32 * 1024 * 1024
 
 
 class ApiError(Exception):
@@ -72,6 +76,12 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+def _declared_size(request: Request) -> int:
+    """What a body will take: its Content-Length, or the limit if it declares none."""
+    declared = request.headers.get("content-length")
+    return min(int(declared), MAX_BODY_BYTES) if declared and declared.isdigit() else MAX_BODY_BYTES
 
 
 def _credentials(request: Request) -> tuple[str, str]:
@@ -173,6 +183,8 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
     """The sync API of ``parent``, mounted on ``app``."""
     app.state.sync_parent = parent
     router = APIRouter(prefix="/api/v1")
+    # Pushed bodies in memory at once, per process (a 32 MiB body is held whole).
+    pushes = ByteBudget(PUSH_BUDGET_BYTES)
 
     @router.get("/health")
     async def health(parent: ParentNode) -> dict[str, Any]:
@@ -234,8 +246,10 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
 
     @router.post("/sync/push")
     async def push(request: Request, parent: ParentNode, peer: AuthPeer, _: PeerProtocol) -> Any:
-        body = await read_json(request)  # the batch names the protocol of its rows
-        acknowledged = await _guarded(parent, peer, parent.receive, peer, body)
+        async with pushes.hold(_declared_size(request)):  # see budget.py
+            body = await read_json(request)  # the batch names the protocol of its rows
+            acknowledged = await _guarded(parent, peer, parent.receive, peer, body)
+            del body
         return {"acknowledged": acknowledged}
 
     @router.post("/sync/rescue")
@@ -244,8 +258,9 @@ def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
         authenticated by the node's credentials, not bound to its installation."""
         peer = await credentials_only(request, parent)
         installation = protocol.installation(request.headers.get(protocol.INSTALLATION_HEADER))
-        body = await read_json(request)
-        held = await run_in_threadpool(parent.rescue, peer, body, installation)
+        async with pushes.hold(_declared_size(request)):
+            body = await read_json(request)
+            held = await run_in_threadpool(parent.rescue, peer, body, installation)
         return {"held": held}
 
     @router.get("/sync/pull")
