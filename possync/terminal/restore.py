@@ -70,6 +70,12 @@ def import_backup(
         raise BackupError("the backup does not name the store's address: give it with --store-url")
     if not url.startswith(("http://", "https://")):
         raise BackupError(f"the store address must start with http:// or https://, got {url!r}")
+    if verified.header.tls_pin is not None and url.startswith("http://"):
+        # The till will check the store by this pin: never a silent drop to plain HTTP.
+        raise BackupError(
+            f"the backup carries the store's TLS certificate pin, but {url} is plain HTTP: "
+            "give the store's https:// address with --store-url"
+        )
     target = data_dir.absolute()
     _check_target(target)
 

@@ -396,3 +396,42 @@ def test_store_init_makes_the_signing_key_that_backups_then_use(tmp_path: Path) 
     )  # fmt: skip
     assert backup_made.stderr == ""  # no key made now: store init made it
     assert f"signed with the store key {key.fingerprint}" in " ".join(backup_made.stdout.split())
+
+
+def test_a_till_imported_from_a_tls_store_syncs_by_the_pin_its_backup_carried(
+    tmp_path: Path,
+) -> None:
+    """The store's certificate is self-signed and the till is given no CA: only the
+    pin that came in the backup lets it sync."""
+    db_url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = make_store(db_url, items=5)
+    cli("store", "init", "--db", db_url, "--store", "S01", "--name", "Main Street",
+        "--self-signed-cert")  # fmt: skip
+    store_admin.add_terminal(engine, "T01")
+    with read_tx(engine) as conn:
+        pin = state.get(conn, backup.PARENT_TLS_PIN)
+    assert pin is not None
+    with StoreProcess(db_url, log_path=tmp_path / "store.log", https=True) as server:
+        assert server.url.startswith("https://")
+        file = tmp_path / "T01.possync-backup"
+        made = make_backup(db_url, "T01", file, "--store-url", server.url)
+        assert made["tls_pin"] == pin
+
+        # a plain-HTTP address for a store that has a pin is refused
+        refused = import_backup(
+            file, tmp_path / "t01", "T01", made["import_code"],
+            "--store-url", "http://127.0.0.1:1", expect=1,
+        )  # fmt: skip
+        assert "carries the store's TLS certificate pin, but http://127.0.0.1:1 is plain HTTP" in (
+            " ".join(refused.stderr.split())
+        )
+        assert not (tmp_path / "t01").exists()
+
+        import_backup(file, tmp_path / "t01", "T01", made["import_code"])
+        status = cli_json("pos", "status", "--data", str(tmp_path / "t01"))
+        assert status["store_tls"] == "pinned"
+        assert status["store_tls_pin"] == f"sha256:{pin}"
+        sale = cli_json("pos", "sell", "--data", str(tmp_path / "t01"), "SKU1", "--pay", "cash")
+        synced = cli_json("pos", "sync", "--data", str(tmp_path / "t01"))
+        assert synced["pushed"] > 0
+    assert receipt_numbers(engine) == [sale["receipt_no"]]
