@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possync import __version__
 from possync.retail import store_admin
 from possync.retail.replication import PROTOCOL
 from possync.retail.schema import receipt_line
@@ -35,7 +36,7 @@ def test_every_answer_names_the_protocol_and_health_tells_the_release(api: Any) 
     client, _, auth = api
     health = client.get("/api/v1/health")
     assert health.headers[HEADER] == str(PROTOCOL)
-    assert health.json()["protocols"] == [1, 2] and health.json()["version"] == "0.2.0"
+    assert health.json()["protocols"] == [1, 2] and health.json()["version"] == __version__
     refused = client.get("/api/v1/sync/pull?after=0", headers={**auth, HEADER: "3"})
     assert refused.headers[HEADER] == str(PROTOCOL)  # errors too
 
