@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from possync.sync.errors import BadBatch
+
 _READ_ONLY = "possync_read_only"
 
 
@@ -31,8 +33,30 @@ def open_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql"):
-        return sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+        engine = sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _refuse_nul)
+        return engine
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def _refuse_nul(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, *_args: Any
+) -> None:
+    """PostgreSQL cannot hold a NUL character in text: psycopg's DataError was a 500
+    wherever a request's string reached a query (a node id, a form field, a key).
+    Refused before the statement runs, as bad input; its transaction rolls back."""
+    if _holds_nul(parameters):
+        raise BadBatch("text with a NUL character (\\x00), which the database cannot store")
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:

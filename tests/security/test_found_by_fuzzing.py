@@ -8,6 +8,7 @@ import orjson
 from fastapi.testclient import TestClient
 
 from possync.retail import store_admin
+from possync.retail.schema import customer as customer_table
 from possync.store.app import create_app
 from possync.webui import csrf
 from tests.e2e.helpers import make_store
@@ -44,3 +45,65 @@ def test_a_change_whose_op_is_a_list_is_an_invalid_batch_not_a_500(tmp_path) -> 
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["code"] == "invalid_batch"
     assert "changes[0].op" in answer.json()["error"]["message"]
+
+
+NUL = "T\x00"
+# SQLite holds NUL like any character: the ordinary answers. PostgreSQL cannot:
+# refused before the statement runs (sync/db.py), a push already by its row check.
+EXPECTED_FOR_NUL = {
+    "sqlite": {"register": 403, "basic": 401, "receipt": 404, "load": 200, "push": 422},
+    "postgresql": dict.fromkeys(("register", "basic", "receipt", "load", "push"), 422),
+}
+
+
+def test_text_with_a_nul_character_is_refused_not_a_500_on_postgresql(db_url: str) -> None:
+    """PostgreSQL cannot store NUL in text (psycopg raised DataError, a 500) wherever
+    a request's string reached a query: every way in gets a 4xx (or its ordinary
+    answer on SQLite)."""
+    store = make_store(db_url, items=5)
+    code = store_admin.add_terminal(store, "T01").registration_code
+    with TestClient(create_app(store), raise_server_exceptions=False) as client:
+        secret = client.post("/api/v1/register", json={"node": "T01", "code": code}).json()
+        token = base64.b64encode(f"T01:{secret['secret']}".encode()).decode()
+        t01 = {"authorization": f"Basic {token}", "possync-protocol": "2"}
+        nul_node = base64.b64encode(f"{NUL}:x".encode()).decode()
+        # a customer row of the right shape, every text a NUL
+        customer = {
+            str(c.name): {int: 0, bool: False}.get(c.type.python_type, NUL)
+            for c in customer_table.columns
+        }
+        client.get("/console/login")  # the sign-in form's cookie
+        login_token = client.cookies.get("possync_login_csrf") or ""
+        answers = {
+            "register": client.post("/api/v1/register", json={"node": NUL, "code": NUL}),
+            "basic": client.get(
+                "/api/v1/sync/pull?after=0", headers={"authorization": f"Basic {nul_node}"}
+            ),
+            "receipt": client.get("/api/v1/pos/receipts/S01%00", headers=t01),
+            "load": client.get(
+                "/api/v1/sync/initial-load/item", params={"after": '["\\u0000"]'}, headers=t01
+            ),
+            "push": client.post(
+                "/api/v1/sync/push",
+                headers=t01,
+                content=orjson.dumps(
+                    {
+                        "protocol": 2,
+                        "source": "T01",
+                        "after": 0,
+                        "through": 1,
+                        "changes": [{"seq": 1, "table": "customer", "op": "I", "row": customer}],
+                    }
+                ),
+            ),
+            "sign-in": client.post(
+                "/console/login",
+                data={"username": NUL, "password": NUL, "csrf_token": login_token},
+            ),
+        }
+    store.dispose()
+    got = {what: answer.status_code for what, answer in answers.items()}
+    expected = EXPECTED_FOR_NUL[store.dialect.name]
+    # the console's sign-in: the form's 401 (wrong password) on SQLite, 422 on PostgreSQL
+    expected["sign-in"] = 401 if store.dialect.name == "sqlite" else 422
+    assert got == expected, {w: answers[w].text[:200] for w in got}
