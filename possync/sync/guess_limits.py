@@ -25,10 +25,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from possync.sync.db import write_tx
 from possync.sync.schema import guess_limit
 
 MAX_KEY = 200  # the column's width; longer keys keep a prefix and a digest of the rest
 PRUNE_EVERY = 500  # admissions between two clean-ups, per policy object
+DAY = 86400.0
 
 
 def key_of(*parts: str) -> str:
@@ -117,6 +119,23 @@ def prune(conn: sa.Connection, scope: str, quiet_since: float, now: float) -> in
         guess_limit.delete().where(g.scope == scope, g.last_at < quiet_since, g.locked_until <= now)
     )
     return gone.rowcount or 0
+
+
+class Pruning:
+    """Calls :func:`prune` for some scopes every PRUNE_EVERY admissions of this
+    process, in a transaction of its own (never while holding a count's lock)."""
+
+    def __init__(self, quiet_seconds: dict[str, float]) -> None:
+        self.quiet_seconds = quiet_seconds  # per scope: how long a row must be quiet
+        self._admissions = 0
+
+    def tick(self, engine: sa.Engine, now: float) -> None:
+        self._admissions += 1  # a lost increment under threads only delays a clean-up
+        if self._admissions % PRUNE_EVERY:
+            return
+        with write_tx(engine) as conn:
+            for scope, quiet in self.quiet_seconds.items():
+                prune(conn, scope, now - quiet, now)
 
 
 # -- policies: pure functions of one row and the time ------------------------------

@@ -43,7 +43,7 @@ class PinLockout:
         self.max_failures = max_failures
         self.lock_seconds = lock_seconds
         self.clock = clock  # wall time: the counts outlive the process
-        self._admitted = 0
+        self._pruning = guess_limits.Pruning({SCOPE: QUIET_DAYS * guess_limits.DAY})
 
     def locked_for(self, engine: sa.Engine, cashier_id: str) -> float:
         """Seconds this id stays locked (0: it may try)."""
@@ -60,12 +60,10 @@ class PinLockout:
         back). The attempt that reaches ``max_failures`` starts the lock and is still
         checked; the ones after it are refused."""
         key = _key(cashier_id)
+        self._pruning.tick(engine, self.clock())
         with write_tx(engine) as conn:
             row = guess_limits.locked(conn, SCOPE, [key])[key]
             now = self.clock()  # once the row is ours: waiting for it takes time
-            self._admitted += 1
-            if self._admitted % guess_limits.PRUNE_EVERY == 0:
-                guess_limits.prune(conn, SCOPE, now - QUIET_DAYS * 86400, now)
             wait = guess_limits.lockout_admit(row, now, self.max_failures, self.lock_seconds)
             if not wait:
                 guess_limits.save(conn, row)

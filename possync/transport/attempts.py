@@ -33,7 +33,10 @@ from possync.sync.schema import sync_peer
 WINDOW_SCOPE, CODE_SCOPE = "register", "register-code"
 MAX_FAILURES, WINDOW = 10, 60.0  # per client address and per node id
 CODE_FAILURES = 5  # wrong codes for one pending code before it is void
-QUIET_DAYS = 1
+QUIET_DAYS = 1  # a window quiet for a day is forgotten
+# A code's count is kept longer than a code lives (7 days), so that waiting cannot
+# buy more tries at one code.
+CODE_DAYS = 8
 
 
 class TooManyFailures(Exception):
@@ -90,10 +93,6 @@ class FailureWindow:
             guess_limits.window_take_back(rows[key], admitted.stamps[key])
             guess_limits.save(conn, rows[key])
 
-    def prune(self, conn: sa.Connection) -> None:
-        now = self.clock()
-        guess_limits.prune(conn, self.scope, now - QUIET_DAYS * 86400, now)
-
 
 @dataclass(frozen=True)
 class Attempt:
@@ -110,14 +109,14 @@ class RegistrationGuard:
     def __init__(self, engine: sa.Engine, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.window = FailureWindow(clock=clock)
-        self._admitted = 0
+        self._pruning = guess_limits.Pruning(
+            {WINDOW_SCOPE: QUIET_DAYS * guess_limits.DAY, CODE_SCOPE: CODE_DAYS * guess_limits.DAY}
+        )
 
     def admit(self, node: str, client: str) -> Attempt:
         """Count the attempt, or raise CodeVoided or TooManyFailures (nothing counted)."""
+        self._pruning.tick(self.engine, self.window.clock())
         with write_tx(self.engine) as conn:
-            self._admitted += 1
-            if self._admitted % guess_limits.PRUNE_EVERY == 0:
-                self.window.prune(conn)
             pending = conn.execute(
                 sa.select(sync_peer.c.code_hash).where(
                     sync_peer.c.node_id == node, sync_peer.c.relation == "child"
@@ -165,7 +164,9 @@ class RegistrationGuard:
 
     def succeeded(self, attempt: Attempt) -> None:
         with write_tx(self.engine) as conn:
-            self.window.succeeded(conn, attempt.window)
+            # Rows locked in the order admit locks them (code, then window): two
+            # transactions never wait for each other (no deadlock on PostgreSQL).
             codes = guess_limits.locked(conn, CODE_SCOPE, [attempt.code_key])[attempt.code_key]
             codes.failures = max(codes.failures - 1, 0)
             guess_limits.save(conn, codes)
+            self.window.succeeded(conn, attempt.window)

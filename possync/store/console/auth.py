@@ -105,14 +105,20 @@ class Throttle:
     def __init__(self, engine: sa.Engine, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.clock = clock  # wall time: the counts outlive the process
-        self._admitted = 0
+        self._pruning = guess_limits.Pruning(
+            {
+                PAIR: QUIET_DAYS * guess_limits.DAY,
+                NAME: QUIET_DAYS * guess_limits.DAY,
+                KNOWN: KNOWN_DAYS * guess_limits.DAY,
+            }
+        )
 
     def admit(self, username: str, address: str) -> Admission:
         pair_key = guess_limits.key_of(username, address)  # in PAIR and in KNOWN
+        self._pruning.tick(self.engine, self.clock())
         with write_tx(self.engine) as conn:
             pair = guess_limits.locked(conn, PAIR, [pair_key])[pair_key]
             now = self.clock()  # once the row is ours: waiting for it takes time
-            self._prune(conn, now)
             if pair.locked_until > now:
                 return Admission(pair.locked_until - now, "address")
             name_key = guess_limits.key_of(username)
@@ -142,16 +148,6 @@ class Throttle:
             guess_limits.window_take_back(name, admission.stamp)
             guess_limits.save(conn, name)
             guess_limits.mark(conn, KNOWN, key, self.clock())
-
-    def _prune(self, conn: sa.Connection, now: float) -> None:
-        """Keep the table small against someone cycling names or addresses: forget,
-        now and then, what has been quiet for a day (and is not locked)."""
-        self._admitted += 1
-        if self._admitted % guess_limits.PRUNE_EVERY:
-            return
-        for scope in (PAIR, NAME):
-            guess_limits.prune(conn, scope, now - QUIET_DAYS * 86400, now)
-        guess_limits.prune(conn, KNOWN, now - KNOWN_DAYS * 86400, now)
 
 
 def _throttle(request: Request, console: Console) -> Throttle:
