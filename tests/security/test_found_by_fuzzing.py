@@ -107,3 +107,45 @@ def test_text_with_a_nul_character_is_refused_not_a_500_on_postgresql(db_url: st
     # the console's sign-in: the form's 401 (wrong password) on SQLite, 422 on PostgreSQL
     expected["sign-in"] = 401 if store.dialect.name == "sqlite" else 422
     assert got == expected, {w: answers[w].text[:200] for w in got}
+
+
+BEYOND_64_BITS = ("9223372036854775808", "-9223372036854775809", "1" * 30)
+
+
+def test_a_basket_line_number_beyond_64_bits_is_a_422_not_a_500(terminal_dir) -> None:  # type: ignore[no-untyped-def]
+    """SQLite raised OverflowError binding the line number (found by the long run)."""
+    from possync.terminal.web.app import create_app as screen_app
+    from possync.terminal.web.sessions import COOKIE, Sessions
+
+    sessions = Sessions()
+    ada = sessions.create("ADA", "Ada Lovelace")
+    app = screen_app(terminal_dir, sessions=sessions)
+    with TestClient(app, raise_server_exceptions=False, cookies={COOKIE: ada.token}) as client:
+        for number in BEYOND_64_BITS:
+            for path in (f"/basket/lines/{number}", f"/basket/lines/{number}/remove"):
+                answer = client.post(path, data={"delta": "1"}, headers={"x-csrf-token": ada.csrf})
+                assert answer.status_code == 422, (path, answer.status_code)
+
+
+def test_a_quarantine_entry_id_beyond_64_bits_is_a_422_not_a_500(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The database raised an overflow on the entry's id (found probing the console)."""
+    from possync.store.console import accounts
+    from possync.sync.db import write_tx
+
+    store = make_store(f"sqlite:///{tmp_path / 'store.db'}", items=5)
+    with write_tx(store) as conn:
+        accounts.add_admin(conn, "admin", "correct horse battery")
+        token, session = accounts.open_session(conn, "admin")
+    cookies = {"possync_console": token}
+    with TestClient(create_app(store), raise_server_exceptions=False, cookies=cookies) as client:
+        for number in BEYOND_64_BITS:
+            page = client.get(f"/console/quarantine/{number}", follow_redirects=False)
+            assert page.status_code == 422, page.status_code
+            for action in ("resubmit", "discard"):
+                answer = client.post(
+                    f"/console/quarantine/{number}/{action}",
+                    data={"note": "x"},
+                    headers={"x-csrf-token": session.csrf_token},
+                    follow_redirects=False,
+                )
+                assert answer.status_code == 422, (action, answer.status_code)

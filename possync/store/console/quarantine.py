@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +16,8 @@ from possync.store.console.auth import Admin, ConsoleApp
 
 router = APIRouter(prefix="/console/quarantine")
 PAGE = "/console/quarantine"
+# An entry's id, within what the database's integer holds (beyond it: a 500 before)
+EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("")
@@ -44,7 +46,7 @@ async def clashes(request: Request, console: ConsoleApp, _: Admin) -> HTMLRespon
 
 
 @router.get("/{entry_id}")
-async def entry(request: Request, console: ConsoleApp, _: Admin, entry_id: int) -> Response:
+async def entry(request: Request, console: ConsoleApp, _: Admin, entry_id: EntryId) -> Response:
     try:
         found = await run_in_threadpool(quarantine_admin.entry, console.engine, entry_id)
     except RetailError as exc:
@@ -56,7 +58,7 @@ async def entry(request: Request, console: ConsoleApp, _: Admin, entry_id: int) 
 async def resubmit(
     console: ConsoleApp,
     admin: Admin,
-    entry_id: int,
+    entry_id: EntryId,
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
@@ -81,7 +83,7 @@ async def resubmit(
 async def discard(
     console: ConsoleApp,
     admin: Admin,
-    entry_id: int,
+    entry_id: EntryId,
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from possync.retail import basket, item_search, tender
@@ -21,6 +21,8 @@ from possync.terminal.web.context import Pos, PosState, is_htmx, render
 from possync.terminal.web.sessions import Cashier, CashierSession
 
 router = APIRouter()
+# A basket line's number, within what SQLite's integer holds (beyond it: a 500 before)
+LineNo = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def sale_view(
@@ -94,7 +96,7 @@ def change_line(
     request: Request,
     state: Pos,
     session: Cashier,
-    line_no: int,
+    line_no: LineNo,
     qty: Annotated[str, Form()] = "",
     delta: Annotated[int | None, Form()] = None,
 ) -> Response:
@@ -110,7 +112,7 @@ def change_line(
 
 
 @router.post("/basket/lines/{line_no}/remove")
-def remove_line(request: Request, state: Pos, session: Cashier, line_no: int) -> Response:
+def remove_line(request: Request, state: Pos, session: Cashier, line_no: LineNo) -> Response:
     return _change(request, state, session, lambda c: basket.remove(c, session.cashier_id, line_no))
 
 
