@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import os
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,19 +119,26 @@ def ensure(engine: sa.Engine, given: Path | None = None) -> SigningKey:
                 "found there"
             )
         )
-    with write_tx(engine) as conn:
-        state.put(conn, PUBLIC_KEY, key.public.hex())
-        # The HMAC key of older releases made import codes; it has no use left.
-        state.delete(conn, OLD_BACKUP_KEY)
+    try:
+        with write_tx(engine) as conn:
+            state.put(conn, PUBLIC_KEY, key.public.hex())
+            # The HMAC key of older releases made import codes; it has no use left.
+            state.delete(conn, OLD_BACKUP_KEY)
+    except sa.exc.IntegrityError:
+        pass  # two first backups at once on PostgreSQL: the other one recorded it
     return SigningKey(path, key.private, note)
 
 
 def create(path: Path) -> Ed25519PrivateKey:
     """A new key in a new file, 0600 from the start (never widened, even briefly).
-    An existing file is never replaced."""
-    if path.parent != Path() and not path.parent.exists():
+    The file appears whole (written aside, then linked into place); an existing one
+    is never replaced: a command that made one at the same moment wins, and its key
+    is returned."""
+    if not path.parent.exists():
         try:
             path.parent.mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            pass
         except OSError as exc:
             raise BackupError(f"cannot create {path.parent} for the signing key: {exc}") from None
     private = Ed25519PrivateKey.generate()
@@ -140,9 +148,7 @@ def create(path: Path) -> Ed25519PrivateKey:
         serialization.NoEncryption(),
     )
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return load(path)  # another command made it just now
+        fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
     except OSError as exc:
         raise BackupError(f"cannot create the signing key {path}: {exc.strerror}") from None
     try:
@@ -150,10 +156,14 @@ def create(path: Path) -> Ed25519PrivateKey:
             out.write(pem)
             out.flush()
             os.fsync(out.fileno())
-    except BaseException:
+        os.link(aside, path)  # fails if the file exists: never replaced
+    except FileExistsError:
+        return load(path)
+    except OSError as exc:
+        raise BackupError(f"cannot create the signing key {path}: {exc.strerror}") from None
+    finally:
         with contextlib.suppress(OSError):
-            path.unlink()
-        raise
+            os.unlink(aside)
     return private
 
 

@@ -5,6 +5,8 @@ others may read it; only its public half is in the database."""
 from __future__ import annotations
 
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,22 @@ def test_a_key_others_may_read_or_not_a_key_is_refused(tmp_path: Path) -> None:
         signing_key.ensure(engine, garbage)
     with pytest.raises(BackupError, match="cannot create"):
         signing_key.ensure(engine, tmp_path / "store.db" / "sub" / "k")
+
+
+def test_first_uses_at_once_agree_on_one_key(db_url: str, tmp_path: Path) -> None:
+    """Two first backups at once (the console and the CLI): one key file is made,
+    whole, and both sign with it."""
+    engine = make_node(db_url, "P")
+    path = tmp_path / "keys" / "store.key"
+    start = threading.Barrier(6)
+
+    def first_use() -> bytes:
+        start.wait()
+        return signing_key.ensure(engine, path).public
+
+    with ThreadPoolExecutor(6) as pool:
+        publics = list(pool.map(lambda _: first_use(), range(6)))
+    assert len(set(publics)) == 1
+    assert signing_key.ensure(engine, path).public == publics[0]
+    assert stored(engine, signing_key.PUBLIC_KEY) == publics[0].hex()
+    assert [p.name for p in path.parent.iterdir()] == ["store.key"]  # nothing left aside
