@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = [
     "tests/security/test_fuzz_sync_api.py",
     "tests/security/test_fuzz_till.py",
+    "tests/security/test_fuzz_console.py",
     "tests/security/test_fuzz_batches.py",
     "tests/security/test_fuzz_backup.py",
 ]
@@ -34,7 +35,7 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=1000)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
-    select = [] if args.backend == "both" else ["-k", f"{args.backend} or not sync_api"]
+    select = [] if args.backend == "both" else ["-k", f"{args.backend} or not (sync or console)"]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "fuzz.jsonl"
         env = {
@@ -55,6 +56,7 @@ def main() -> int:
                 "0",
                 "-p",
                 "no:cacheprovider",
+                "--timeout=0",  # CI's 300 s per test is for CI's examples
             ],
             cwd=ROOT,
             env=env,

@@ -28,6 +28,13 @@ class CatalogError(RetailError):
 def parse(lines: Iterable[str], tax_codes: set[str]) -> list[dict[str, Any]]:
     """Rows ready to upsert; raises CatalogError naming every bad line."""
     reader = csv.reader(lines)
+    try:
+        return _parse(reader, tax_codes)
+    except csv.Error as exc:  # a stray quote or carriage return, a field over csv's limit
+        raise CatalogError([f"line {reader.line_num}: not CSV ({exc})"]) from None
+
+
+def _parse(reader: Any, tax_codes: set[str]) -> list[dict[str, Any]]:
     header = next(reader, None)
     if header is None:
         raise CatalogError(["line 1: the file is empty; expected a header " + ",".join(COLUMNS)])
