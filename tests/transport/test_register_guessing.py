@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from possync.retail import offline_admin, store_admin
 from possync.store.app import create_app
+from possync.store.console import accounts
 from possync.sync.db import read_tx, write_tx
 from possync.sync.schema import sync_peer
 from possync.transport.attempts import (
@@ -25,6 +26,7 @@ from possync.transport.attempts import (
     TooManyFailures,
 )
 from tests.e2e.helpers import cli_json, make_store
+from tests.store_console.conftest import PASSWORD, sign_in
 
 WRONG = "AAAA-BBBB-CCCC-DDDD"
 
@@ -183,6 +185,12 @@ def test_a_code_is_void_after_five_wrong_ones_until_a_new_one_is_issued(
         "registration code void after 5 wrong codes: issue a new one "
         "(possync store terminal add T01)"
     )
+    with write_tx(engine) as conn:  # and the dashboard shows it
+        accounts.add_admin(conn, "admin", PASSWORD)
+    with TestClient(app, client=("198.51.100.77", 1), follow_redirects=True) as console:
+        sign_in(console)
+        rows = console.get("/console/dashboard/rows").text
+        assert "registration code void after 5 wrong codes" in rows
     fresh = store_admin.add_terminal(engine, "T01").registration_code  # the administrator
     with TestClient(app, client=("203.0.113.97", 1)) as c:
         assert register(c, "T01", fresh).status_code == 200
