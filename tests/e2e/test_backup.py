@@ -317,7 +317,7 @@ def test_the_file_is_signed_by_the_store_and_reveals_nothing_without_its_code(
         state.put(conn, backup.PARENT_TLS_PIN, pin)
 
     file = tmp_path / "T01.possync-backup"
-    made = make_backup(db_url, "T01", file, "--store-url", "http://127.0.0.1:1")
+    made = make_backup(db_url, "T01", file, "--store-url", "https://127.0.0.1:1")  # it has a pin
     # the store's key: made on the first backup of a store without one, 0600, beside
     # the database, and not in it
     key_file = tmp_path / "store.db.signing-key"
