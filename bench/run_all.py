@@ -173,6 +173,8 @@ def main() -> None:
     args = parser.parse_args()
     size = SIZES["full" if args.full else "quick"]
     info = machine() | {"load_at_start": loadavg(), "size": "full" if args.full else "quick"}
+    # Run from a clean export (git archive) there is no .git: the caller names the commit.
+    info["commit"] = os.environ.get("POSSYNC_BENCH_COMMIT") or info["commit"]
     console.print(info)
     with tempfile.TemporaryDirectory(prefix="possync-bench-all-") as tmp:
         out = run(args, size, Path(tmp))

@@ -64,6 +64,11 @@ class BatchReader:
         )
         self._checkers = {t.name: RowChecker(t) for t in spec.tables if flows(t)}
         self._immutable = {t.name for t in spec.tables if t.immutable}
+        self._allowed = {
+            (name, op): checker
+            for name, checker in self._checkers.items()
+            for op in (("I",) if name in self._immutable else _OPS)
+        }
 
     def parse(self, body: Any) -> Batch:
         if not isinstance(body, dict):
@@ -109,36 +114,44 @@ class BatchReader:
     def _changes(
         self, items: list[Any], after: int, through: int, adapter: Adapter | None
     ) -> list[Change]:
+        # Runs for every change of every batch: one look-up of (table, op) says the
+        # table replicates this way and allows the op; messages are built on refusal.
+        allowed = self._allowed
         changes: list[Change] = []
+        append = changes.append
         last = after
         for i, item in enumerate(items):
-            where = f"changes[{i}]"
             if not isinstance(item, dict):
-                raise BadBatch(f"{where}: expected an object")
+                raise BadBatch(f"changes[{i}]: expected an object")
             seq = item.get("seq")
-            if type(seq) is not int or not last < seq <= through:
+            if seq.__class__ is not int or not last < seq <= through:
                 raise BadBatch(
-                    f"{where}.seq: expected an integer above {last} and at most {through},"
-                    f" got {seq!r}"
+                    f"changes[{i}].seq: expected an integer above {last} and at most "
+                    f"{through}, got {seq!r}"
                 )
             last = seq
-            table = item.get("table")
-            checker = self._checkers.get(table) if isinstance(table, str) else None
+            table, op = item.get("table"), item.get("op")
+            try:
+                checker = allowed.get((table, op))
+            except TypeError:  # a list or object is unhashable
+                checker = None
             if checker is None:
-                raise BadBatch(
-                    f"{where}.table: {table!r} is not a table that replicates "
-                    f"{self.direction.value}"
-                )
-            op = item.get("op")
-            if not isinstance(op, str) or op not in _OPS:  # a list or object is unhashable
-                raise BadBatch(f"{where}.op: expected one of I, U, D, got {op!r}")
-            if op != "I" and table in self._immutable:
-                raise BadBatch(f"{where}.op: rows of {table} are immutable; only I is allowed")
+                raise self._refusal(f"changes[{i}]", table, op)
+            where = f"changes[{i}]"
             row = item.get("row")
             if adapter is not None:
                 row = adapter.complete(table, op, row, where)
-            changes.append(Change(seq, table, op, checker.check(row, op, where)))
+            append(Change(seq, table, op, checker.check(row, op, where)))
         return changes
+
+    def _refusal(self, where: str, table: Any, op: Any) -> BadBatch:
+        if not isinstance(table, str) or table not in self._checkers:
+            return BadBatch(
+                f"{where}.table: {table!r} is not a table that replicates {self.direction.value}"
+            )
+        if not isinstance(op, str) or op not in _OPS:
+            return BadBatch(f"{where}.op: expected one of I, U, D, got {op!r}")
+        return BadBatch(f"{where}.op: rows of {table} are immutable; only I is allowed")
 
 
 def _seq(body: dict[str, Any], name: str) -> int:
