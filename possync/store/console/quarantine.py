@@ -16,8 +16,9 @@ from possync.store.console.auth import Admin, ConsoleApp
 
 router = APIRouter(prefix="/console/quarantine")
 PAGE = "/console/quarantine"
-# An entry's id, within what the database's integer holds (beyond it: a 500 before)
-EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# An entry's id, within what its column holds (an INTEGER: 32 bits on PostgreSQL);
+# beyond it, the database's overflow was a 500
+EntryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("")
