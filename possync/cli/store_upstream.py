@@ -23,9 +23,8 @@ def join(
     store's own (a report says what changed). Run it again to resume."""
     with user_errors():
         engine = database.open_store(db)
-        report = upstream.join(
-            engine, ho_url, code, progress=lambda _s, n: console.print(f"loaded {n} rows")
-        )
+        shown = None if json else (lambda _stage, n: console.print(f"loaded {n} rows"))
+        report = upstream.join(engine, ho_url, code, progress=shown)
     if json:
         print_json(report.__dict__)
         return
