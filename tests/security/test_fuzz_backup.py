@@ -73,7 +73,7 @@ def test_a_damaged_backup_or_a_wrong_code_is_refused_and_leaves_nothing(
     )
 
     @settings(
-        max_examples=examples(60),
+        max_examples=examples(40),
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -109,4 +109,4 @@ def test_a_damaged_backup_or_a_wrong_code_is_refused_and_leaves_nothing(
 
     read()
     tally.report()
-    assert tally.cases >= examples(60)
+    assert tally.cases >= examples(40)

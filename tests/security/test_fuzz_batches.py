@@ -156,7 +156,7 @@ def test_a_push_is_applied_or_refused_whole() -> None:
         state = [scene[0][2].snapshot()]
 
         @settings(
-            max_examples=examples(100),
+            max_examples=examples(80),
             deadline=None,
             database=None,
             suppress_health_check=[HealthCheck.too_slow],

@@ -2,7 +2,7 @@
 SQLite and on PostgreSQL, signed in as an administrator with the session's CSRF
 token: no answer is a 5xx, and a refused one (4xx) writes nothing.
 
-In CI, 100 cases per generation mode drawn over its sixty-odd operations (50 on
+In CI, 60 cases per generation mode drawn over its sixty-odd operations (30 on
 PostgreSQL); bench/fuzz_all.py runs many more. Signing out is left out (it ends
 the session the cases use).
 """
@@ -54,7 +54,7 @@ def console(db_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
         "tables": Tables(store),
         "cookies": {COOKIE: token},
         "headers": {"x-csrf-token": session.csrf_token},
-        "examples": examples(100 if db_url.startswith("sqlite") else 50),  # per mode
+        "examples": examples(60 if db_url.startswith("sqlite") else 30),  # per mode
     }
     store.dispose()
 

@@ -142,7 +142,7 @@ def target(db_url: str) -> Iterator[Target]:
     schema = schemathesis.openapi.from_dict(documented(app))
     schema.app = app
     # PostgreSQL costs more per case; the long runs (bench/fuzz_all.py) run both at length.
-    per_operation = examples(25 if db_url.startswith("sqlite") else 10)
+    per_operation = examples(20 if db_url.startswith("sqlite") else 10)
     yield Target(app, schema, Tables(store), headers, per_operation)
     store.dispose()
 

@@ -99,7 +99,7 @@ def till(terminal_dir: Path) -> Iterator[Till]:
 
 def fuzz_operation(till: Till, operation: Any, mode: GenerationMode, tally: Tally) -> None:
     @settings(
-        max_examples=examples(10),
+        max_examples=examples(8),
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
