@@ -25,6 +25,9 @@ from possync.cli import quarantine  # noqa: F401  (registers its commands)
 from possync.cli import store_settings  # noqa: F401  (registers its commands)
 
 # isort: split
+from possync.cli import pos_run  # noqa: F401  (registers its commands)
+
+# isort: split
 from possync.cli import store_upstream  # noqa: F401  (registers its commands)
 
 app = typer.Typer(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import logging
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,16 +30,12 @@ from possync.retail.money import parse_amount
 from possync.sync.db import write_tx
 from possync.sync.errors import SyncError
 from possync.terminal import modes, provision, selling, syncer, trust
-from possync.terminal.agent import SyncAgent
 from possync.terminal.local import Terminal, read_ca_file
-from possync.terminal.purge import DEFAULT_RETENTION_DAYS, daily_purge
-from possync.terminal.schedule import SyncSchedule
 from possync.terminal.status import terminal_status
-from possync.terminal.upgrade import upgrade as upgrade_terminal
 from possync.transport.client import Refused, Unreachable
 
 if TYPE_CHECKING:
-    import uvicorn
+    pass
 
 app = typer.Typer(help="Run a POS terminal.", no_args_is_help=True)
 customer_app = typer.Typer(help="Customers.", no_args_is_help=True)
@@ -365,167 +358,6 @@ def offline(data: DataDir) -> None:
         term = Terminal.open(data)
         modes.go_offline(term)
     console.print("OFFLINE: sales commit locally; the agent syncs when the store answers")
-
-
-@app.command()
-def run(
-    data: DataDir,
-    interval: Annotated[float, typer.Option(help="Seconds between syncs")] = 60.0,
-    max_backoff: Annotated[
-        float, typer.Option(help="Longest wait between retries while the store is down")
-    ] = 300.0,
-    purge_older_than: Annotated[
-        int,
-        typer.Option(
-            "--purge-older-than",
-            min=0,
-            metavar="DAYS",
-            help="Once a day, purge synced receipts and movements older than DAYS (0: never)",
-        ),
-    ] = DEFAULT_RETENTION_DAYS,
-    ui_port: Annotated[
-        int, typer.Option("--ui-port", min=1, max=65535, help="Port of the cashier's screen")
-    ] = 8700,
-    ui_host: Annotated[
-        str,
-        typer.Option(
-            "--ui-host", help="Address of the cashier's screen (default: this machine only)"
-        ),
-    ] = "127.0.0.1",
-    no_ui: Annotated[
-        bool, typer.Option("--no-ui", help="Sync only: do not serve the cashier's screen")
-    ] = False,
-    tls_cert: Annotated[
-        Path | None,
-        typer.Option("--tls-cert", metavar="FILE", help="Serve the screen over HTTPS (PEM)"),
-    ] = None,
-    tls_key: Annotated[
-        Path | None, typer.Option("--tls-key", metavar="FILE", help="Its private key (PEM)")
-    ] = None,
-    insecure_http: Annotated[
-        bool,
-        typer.Option(
-            "--insecure-http",
-            help="Serve the screen beyond this machine without TLS (PINs travel in clear)",
-        ),
-    ] = False,
-) -> None:
-    """The long-running terminal process: serves the cashier's screen on
-    http://127.0.0.1:8700 and syncs on a schedule (backing off while the store is
-    unreachable) until SIGTERM or Ctrl-C, then stops cleanly."""
-    import signal
-
-    from possync.store.server import TlsFilesError, check_tls_files
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    log = logging.getLogger("possync")
-    if not no_ui:
-        # Refused before anything starts: PINs typed on a screen reached over the
-        # network travel in clear without TLS.
-        try:
-            check_tls_files(tls_cert, tls_key)
-        except TlsFilesError as exc:
-            fail(str(exc))
-        if tls_cert is None and not is_loopback(ui_host) and not insecure_http:
-            fail(
-                f"--ui-host {ui_host} serves the cashier's screen beyond this machine, where "
-                "PINs would travel in clear: give --tls-cert and --tls-key, or --insecure-http "
-                "on a network you fully control"
-            )
-    with user_errors():
-        # A till upgrades its own database at start (after a safety copy): it may
-        # have been offline for weeks with unsynced sales when its release changed.
-        upgrade_terminal(data, progress=log.info)
-        term = Terminal.open(data)
-        term.till()  # refuse to run a terminal that is not set up
-        agent = SyncAgent(
-            term,
-            SyncSchedule(interval=interval, max_delay=max_backoff),
-            maintenance=daily_purge(term, purge_older_than) if purge_older_than else None,
-        )
-        tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
-        screen = None if no_ui else cashier_screen(data, ui_host, ui_port, tls)
-
-        def stop(signum: int, _frame: object) -> None:
-            log.info("signal %d: stopping after the current batch", signum)
-            agent.stop()
-            if screen is not None:
-                screen.should_exit = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        if screen is None:
-            agent.run()
-        else:
-            serve_with_agent(screen, agent)
-    log.info("stopped")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        return False
-
-
-def cashier_screen(
-    data: Path, host: str, port: int, tls: tuple[Path, Path] | None = None
-) -> uvicorn.Server:
-    """The cashier's screen as a uvicorn server (not started); HTTPS with ``tls``
-    (certificate, key)."""
-    import uvicorn  # here: the other commands start faster without it
-
-    from possync.terminal.web.app import create_app
-
-    if not is_loopback(host) and tls is None:
-        banner = "!" * 78
-        message = (
-            f"INSECURE: the cashier's screen is served over plain HTTP on {host} "
-            "(--insecure-http): cashier PINs and sessions travel in clear to anyone on "
-            "that network; use --tls-cert/--tls-key"
-        )
-        logging.getLogger("possync").warning("\n%s\n%s\n%s", banner, message, banner)
-    app = create_app(data)
-    ssl_files = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        **ssl_files,  # type: ignore[arg-type]
-    )
-    return uvicorn.Server(config)
-
-
-def serve_with_agent(screen: uvicorn.Server, agent: SyncAgent) -> None:
-    """uvicorn in this (main) thread, the agent in another. uvicorn takes SIGTERM and
-    SIGINT while it serves and, once it has shut down, hands the signal on to the
-    handler installed before it (``stop``), which stops the agent."""
-    worker = threading.Thread(target=agent.run, name="possync-agent", daemon=True)
-    worker.start()
-    host, port = screen.config.host, screen.config.port
-    scheme = "https" if screen.config.is_ssl else "http"
-    logging.getLogger("possync").info(
-        "starting the cashier's screen on %s://%s:%d", scheme, host, port
-    )
-    try:
-        screen.run()
-    except SystemExit:
-        # uvicorn could not start (the port is taken...). Syncing never depends on the
-        # screen: the agent goes on (until SIGTERM), and the error says what to fix.
-        logging.getLogger("possync").error(
-            "the cashier's screen could not start on %s:%d (another process on that "
-            "port? see --ui-port); syncing goes on without it",
-            host,
-            port,
-        )
-        while worker.is_alive():  # a short join, so that signals are handled
-            worker.join(0.5)
-    agent.stop()
-    worker.join(30)
 
 
 @app.command()

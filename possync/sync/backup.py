@@ -52,6 +52,7 @@ from possync.sync.child import Child
 from possync.sync.clock import utc_now
 from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import SyncError
+from possync.sync.hashing_io import HashingReader, HashingWriter
 from possync.sync.parent import Parent
 from possync.sync.peers import Peer
 from possync.sync.signing_key import SigningKey, fingerprint
@@ -137,7 +138,7 @@ def write(
     # An anonymous file in the destination directory: it vanishes if we crash, and
     # a payload far larger than memory costs nothing.
     with tempfile.TemporaryFile(dir=path.parent) as payload:
-        sink = _HashingWriter(payload)
+        sink = HashingWriter(payload)
         sealer = EncryptingWriter(sink, keys.payload_key)
         with gzip.GzipFile(fileobj=sealer, mode="wb", compresslevel=COMPRESSION, mtime=0) as gz:
             _put(
@@ -247,23 +248,6 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-class _HashingWriter:
-    """Counts and hashes what gzip writes, on its way to the file."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
-        self.digest = hashlib.sha256()
-        self.count = 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.count += len(data)
-        return self.out.write(data)
-
-    def flush(self) -> None:
-        self.out.flush()
 
 
 # -- reading (the child) -------------------------------------------------------------------
@@ -457,7 +441,7 @@ def _records(verified: Verified) -> Iterator[Any]:
     total = 0
     with open(verified.path, "rb") as f:
         f.seek(verified.payload_offset)
-        source = _HashingReader(f, header.payload_bytes)
+        source = HashingReader(f, header.payload_bytes)
         plain = DecryptingReader(source, verified.keys.payload_key)
         try:
             with gzip.GzipFile(fileobj=plain, mode="rb") as gz:
@@ -484,20 +468,3 @@ def _records(verified: Verified) -> Iterator[Any]:
             raise BackupError(
                 f"{name} changed after it was checked: the checksum of its data does not match"
             )
-
-
-class _HashingReader:
-    """Hands gzip at most ``limit`` bytes of the file, hashing them."""
-
-    def __init__(self, f: IO[bytes], limit: int) -> None:
-        self.f = f
-        self.remaining = limit
-        self.digest = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self.f.read(size)
-        self.remaining -= len(data)
-        self.digest.update(data)
-        return data

@@ -25,6 +25,7 @@ from possync.sync.backup_header import Header
 from possync.sync.backup_keys import CodeKeys
 from possync.sync.child import Child
 from possync.sync.db import read_tx, write_tx
+from possync.sync.hashing_io import HashingReader
 from possync.sync.parent import Parent
 from possync.sync.signing_key import SigningKey
 from tests.sync.toy import SPEC, catalog, make_node, rows, total, wire
@@ -119,7 +120,7 @@ def decrypted(path: Path, code: str, node: str) -> bytes:
     verified = backup.verify(path, code, node=node)
     with open(path, "rb") as f:
         f.seek(verified.payload_offset)
-        source = backup._HashingReader(f, verified.header.payload_bytes)
+        source = HashingReader(f, verified.header.payload_bytes)
         reader = DecryptingReader(source, verified.keys.payload_key)
         return b"".join(iter(lambda: reader.read(1 << 20), b""))
 
