@@ -12,6 +12,7 @@ from rich.table import Table
 from possync.cli.common import DbUrl, JsonFlag, console, fail, print_json, user_errors
 from possync.retail import cashiers, catalog, database, offline_admin, reports, store_admin
 from possync.retail import stock as stock_rules
+from possync.store import upstream
 from possync.sync.db import open_engine, read_tx, write_tx
 
 if TYPE_CHECKING:
@@ -343,6 +344,16 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Server processes (PostgreSQL only: SQLite has one writer)")
     ] = 1,
+    ho_sync_interval: Annotated[
+        float,
+        typer.Option(
+            "--ho-sync-interval",
+            min=0,
+            metavar="SECONDS",
+            help="A store that joined head office syncs with it this often (0: only by "
+            "'store sync'); backs off while head office does not answer",
+        ),
+    ] = 60.0,
 ) -> None:
     """Run the store server (sync API and web console) until stopped."""
     from possync.store.console.app import ConsoleSettings
@@ -364,7 +375,24 @@ def serve(
     )
     with user_errors():
         tls_cert, tls_key = prepare_tls(db, host, port, tls_cert, tls_key, insecure_http)
+        start_upstream(db, ho_sync_interval)
         run(db, host, port, settings, tls_cert=tls_cert, tls_key=tls_key, workers=workers)
+
+
+def start_upstream(db: str, interval: float) -> None:
+    """The background sync with head office, in this (main) process whatever the
+    number of workers: one sync with head office at a time."""
+    import logging
+
+    from possync.store.upstream_agent import UpstreamAgent
+    from possync.sync.schedule import SyncSchedule
+
+    engine = database.open_store(db)
+    if interval <= 0 or not upstream.has_head_office(engine):
+        engine.dispose()
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    UpstreamAgent(engine, SyncSchedule(interval=interval)).start()
 
 
 def prepare_tls(
@@ -405,6 +433,7 @@ def status(db: DbUrl, json: JsonFlag = False) -> None:
         engine = database.open_store(db)
         info = reports.store_status(engine)
         info["serving"], info["tls_pin"] = serving_of(engine)
+        info["head_office"] = upstream.status(engine)
     if json:
         print_json(info)
         return

@@ -44,16 +44,16 @@ def create_app(engine: sa.Engine) -> FastAPI:
     app.include_router(sync_router(app, parent))
     app.state.engine = engine
 
-    @app.post("/api/v1/chain/tills")
+    @app.post("/api/v1/relay/children")
     async def report_tills(
         request: Request, peer: Annotated[Peer, Depends(authenticated)]
     ) -> dict[str, Any]:
         """A store's tills as it sees them (mode, last sync, backlog), kept for the
         dashboard: what head office knows of tills it never talks to."""
         body = await read_json(request, MAX_REPORT_BYTES)
-        tills = body.get("tills") if isinstance(body, dict) else None
+        tills = body.get("children") if isinstance(body, dict) else None
         if not isinstance(tills, list) or len(tills) > MAX_TILLS:
-            raise ApiError(422, "bad_report", f"tills: expected a list of at most {MAX_TILLS}")
+            raise ApiError(422, "bad_report", f"children: expected a list of at most {MAX_TILLS}")
         kept = [_till(t, i) for i, t in enumerate(tills)]
         with write_tx(engine) as conn:
             chain.record_tills(conn, peer.node_id, kept)
@@ -75,18 +75,17 @@ _TILL_FIELDS = {
 
 def _till(value: Any, index: int) -> dict[str, Any]:
     if not isinstance(value, dict) or not isinstance(value.get("terminal_id"), str):
-        raise ApiError(422, "bad_report", f"tills[{index}]: expected an object with terminal_id")
+        raise ApiError(422, "bad_report", f"children[{index}]: expected an object with terminal_id")
     kept: dict[str, Any] = {}
     for name, kind in _TILL_FIELDS.items():
         field = value.get(name)
-        if field is None:
-            kept[name] = None
-        elif type(field) is not kind or (kind is str and len(field) > 500):
-            raise ApiError(422, "bad_report", f"tills[{index}].{name}: expected a {kind.__name__}")
-        elif kind is int and not 0 <= field < 2**63:
-            raise ApiError(422, "bad_report", f"tills[{index}].{name}: out of range")
-        else:
-            kept[name] = field
+        if field is not None and type(field) is not kind:
+            raise ApiError(
+                422, "bad_report", f"children[{index}].{name}: expected a {kind.__name__}"
+            )
+        if kind is int and field is not None and not 0 <= field < 2**63:
+            raise ApiError(422, "bad_report", f"children[{index}].{name}: out of range")
+        kept[name] = field[:500] if isinstance(field, str) else field  # messages cut short
     return kept
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import joining
+from possync.retail import joining, reports
 from possync.retail.replication import SPEC
 from possync.retail.store_admin import store_row
 from possync.sync import log, peers, state
@@ -143,11 +143,29 @@ def sync(
         try:
             exchange.push(node, client, report, notify, lambda: False)
             exchange.pull(node, client, report, notify, lambda: False, mode=MODE)
+            _report_tills(engine, client)
         except (Unreachable, Refused, SyncError) as exc:
             _record(engine, node, str(exc))
             raise
     _record(engine, node, None)
     return report
+
+
+TILL_FIELDS = ("terminal_id", "mode", "last_sync_at", "backlog", "unsent", "quarantined")
+
+
+def _report_tills(engine: sa.Engine, client: SyncClient) -> None:
+    """Tell head office how the store's tills stand, for its dashboard (head office
+    never talks to them). A head office that does not take reports is no error."""
+    tills = [
+        {**{k: t[k] for k in TILL_FIELDS}, "last_error": (t["last_error"] or None)}
+        for t in reports.terminal_activity(engine)
+    ]
+    try:
+        client.report_children(tills)
+    except Refused as exc:
+        if exc.status != 404:
+            raise
 
 
 def _client(engine: sa.Engine, timeout: float = 60.0) -> SyncClient:

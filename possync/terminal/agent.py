@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from possync.retail.errors import RetailError
 from possync.sync.errors import Suspended, SyncError
+from possync.sync.schedule import SyncSchedule
 from possync.terminal import syncer
 from possync.terminal.local import SyncBusy, Terminal
-from possync.terminal.schedule import SyncSchedule
 from possync.transport.client import Refused, Unreachable
 
 log = logging.getLogger("possync.agent")

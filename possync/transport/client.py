@@ -186,6 +186,10 @@ class SyncClient:
                 return None
             raise
 
+    def report_children(self, children: list[dict[str, Any]]) -> Any:
+        """A relaying node tells its parent how its own children stand (dashboards)."""
+        return self._call("POST", "relay/children", body={"children": children})
+
     def rescue(self, batch: Batch) -> int:
         """Hand changes of this (refused) installation to the parent's quarantine."""
         answer = self._call("POST", "sync/rescue", body=batch.to_wire())

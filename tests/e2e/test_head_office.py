@@ -6,6 +6,7 @@ on every tier."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,8 +100,10 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
         cli("ho", "stock", "adjust", "S02", "SKU2", "30", "--db", ho_db)
 
         tills = {"S01": tmp_path / "t1", "S02": tmp_path / "t2"}
-        servers = {
-            s: StoreProcess(url, log_path=tmp_path / f"{s}.log").start()
+        servers = {  # each also syncs with head office every second, by itself
+            s: StoreProcess(
+                url, log_path=tmp_path / f"{s}.log", extra_args=["--ho-sync-interval", "1"]
+            ).start()
             for s, url in stores.items()
         }
         try:
@@ -124,6 +127,10 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
 
             # Head office: a chain price, a transfer and a count.
             cli("ho", "price", "set", "SKU3", "7.25", "--db", ho_db)
+            deadline = time.monotonic() + 60
+            while price(engines["S02"], "SKU3") != 725:  # no 'store sync': the schedule's
+                assert time.monotonic() < deadline, "the price never reached S02 by itself"
+                time.sleep(0.2)
             cli("ho", "stock", "transfer", "S02", "S01", "SKU2", "5", "--db", ho_db)
             cli("ho", "stock", "count", "S01", "SKU1", "30", "--db", ho_db)
             # A sale the count could not see: it comes off the counted stock.
@@ -141,6 +148,9 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
         status = cli_json("ho", "status", "--db", ho_db)
     assert {s["store_id"]: s["sales"] for s in status["stores"]} == {"S01": 2, "S02": 1}
     assert all(s["to_send"] == 0 and s["joined"] for s in status["stores"])
+    for shop in status["stores"]:  # the tills as each store reported them
+        assert [t["terminal_id"] for t in shop["tills"]] == ["T01"]
+        assert shop["tills"][0]["mode"] == "offline" and shop["tills"][0]["backlog"] == 0
     for s, data in tills.items():
         till = terminal_engine(data)
         assert price(till, "SKU3") == 725, s

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 
-from possync.terminal.schedule import SyncSchedule
+from possync.sync.schedule import SyncSchedule
 
 
 def test_backoff_grows_with_jitter_is_capped_and_resets_after_success() -> None:

@@ -1,4 +1,4 @@
-"""When the sync agent runs next: a regular interval while the store answers,
+"""When a child syncs next: a regular interval while its parent answers,
 exponential backoff with full jitter while it does not. No I/O, no sleeping: the
 agent asks for the next delay and does the waiting itself."""
 
