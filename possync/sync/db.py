@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from possync.sync.errors import BadBatch
+from possync.sync.errors import UnstorableText
 
 _READ_ONLY = "possync_read_only"
 
@@ -39,14 +39,12 @@ def open_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
 
-def _refuse_nul(
-    _conn: Any, _cursor: Any, _statement: str, parameters: Any, *_args: Any
-) -> None:
+def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, *_args: Any) -> None:
     """PostgreSQL cannot hold a NUL character in text: psycopg's DataError was a 500
     wherever a request's string reached a query (a node id, a form field, a key).
     Refused before the statement runs, as bad input; its transaction rolls back."""
     if _holds_nul(parameters):
-        raise BadBatch("text with a NUL character (\\x00), which the database cannot store")
+        raise UnstorableText("text with a NUL character (\\x00), which the database cannot store")
 
 
 def _holds_nul(value: Any) -> bool:

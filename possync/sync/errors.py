@@ -22,6 +22,12 @@ class BadBatch(SyncError):
     code = "invalid_batch"
 
 
+class UnstorableText(BadBatch):
+    """Text this database cannot store (PostgreSQL: a NUL character), which another
+    database (SQLite) took: refused as bad input, or quarantined by the receiver
+    when it comes in a batch, so that one such row never blocks a channel."""
+
+
 class OutOfSequence(SyncError):
     """The batch does not continue where the receiver stands."""
 

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from possync.sync import conflicts, hlc, quarantine
 from possync.sync.apply import Applier
+from possync.sync.errors import UnstorableText
 from possync.sync.log import Change
 from possync.sync.quarantine import Reason, Rejection
 from possync.sync.tables import SyncSpec, SyncTable
@@ -88,9 +89,7 @@ class Intake:
             keys = self.spec.document_keys(changes)
         rejected: dict[str, Rejection] = {}
         if from_child:
-            rejected |= child_rules(
-                conn, self.spec, sender, changes, keys, relaying=self.relaying
-            )
+            rejected |= child_rules(conn, self.spec, sender, changes, keys, relaying=self.relaying)
         if self.guard is not None:
             passing = [(c, k) for c, k in zip(changes, keys, strict=True) if k not in rejected]
             found = self.guard(conn, sender, [c for c, _ in passing], [k for _, k in passing])
@@ -150,7 +149,7 @@ class Intake:
             with conn.begin_nested():
                 self.applier.apply(conn, [c for c, _ in accepted], origin=origin, conflicts=found)
             return {}
-        except sa.exc.IntegrityError:
+        except (sa.exc.IntegrityError, sa.exc.DataError, UnstorableText):
             found.clear()
         documents: dict[str, list[Change]] = {}
         for change, key in accepted:
@@ -162,6 +161,15 @@ class Intake:
                 with conn.begin_nested():
                     self.applier.apply(conn, changes, origin=origin, conflicts=mine)
                 found += mine
+            except UnstorableText as exc:
+                clashes[key] = Rejection(Reason.RULE, str(exc))
+            except sa.exc.DataError as exc:
+                # Taken by the sender's database, not by this one (text with a NUL
+                # character from SQLite into PostgreSQL...): held, never a blocked channel.
+                reason = str(exc.orig).splitlines()[0] if exc.orig else "an invalid value"
+                clashes[key] = Rejection(
+                    Reason.RULE, f"this database cannot store a value of it ({reason})"
+                )
             except sa.exc.IntegrityError as exc:
                 reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
                 clashes[key] = Rejection(
