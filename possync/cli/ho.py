@@ -24,6 +24,7 @@ app.add_typer(stock_app, name="stock")
 
 Sku = Annotated[str, typer.Argument(help="Item SKU")]
 StoreId = Annotated[str, typer.Argument(help="Store id, e.g. S01")]
+HISTORY_DAYS = 3653  # head office keeps the chain's history: ten years by default
 
 
 @app.command()
@@ -167,3 +168,31 @@ def serve(
     with user_errors():
         app_ = create_app_from_url(db)
     uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def purge(
+    db: DbUrl,
+    older_than: Annotated[
+        int,
+        typer.Option(
+            "--older-than", min=1, metavar="DAYS", help="Keep the chain's history younger than DAYS"
+        ),
+    ] = HISTORY_DAYS,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go")] = False,
+    json: JsonFlag = False,
+) -> None:
+    """Compact head office's change log as far as every store has acknowledged it, and
+    delete transactions older than DAYS (default: ten years, the chain's history)."""
+    from possync.cli.purge import show
+    from possync.retail import purge_job
+
+    with user_errors():
+        engine = database.open_store(db)
+        with read_tx(engine) as conn:
+            chain.require_head_office(conn)
+        report = purge_job.run(engine, older_than, keep_last_documents=True, dry_run=dry_run)
+    if json:
+        print_json(report.as_dict())
+    else:
+        show(report)

@@ -146,6 +146,8 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
                 server.stop()
 
         status = cli_json("ho", "status", "--db", ho_db)
+        purged = cli_json("ho", "purge", "--db", ho_db, "--older-than", "1")
+        assert purged["purged"]["receipt"] == 0  # younger than a day: kept
     assert {s["store_id"]: s["sales"] for s in status["stores"]} == {"S01": 2, "S02": 1}
     assert all(s["to_send"] == 0 and s["joined"] for s in status["stores"])
     for shop in status["stores"]:  # the tills as each store reported them
