@@ -95,8 +95,9 @@ def _provision(store: sa.Engine, store_id: str, data: Path, till_id: str) -> Non
     term.close()
 
 
-def _build(directory: Path) -> None:
-    ho = open_engine(f"sqlite:///{directory / 'ho.db'}")
+def build(directory: Path, ho_url: str, tills: tuple[str, ...] = TILLS) -> None:
+    """Head office at ``ho_url``, the stores and their tills in ``directory``."""
+    ho = open_engine(ho_url)
     chain.init_head_office(ho, "Acme Retail")
     with write_tx(ho) as conn:
         catalog.import_csv(conn, CATALOG)
@@ -107,9 +108,8 @@ def _build(directory: Path) -> None:
         _join(ho, store, store_id, code)
         for sku in SKUS:  # goods given at head office reach the store by its pull
             chain.adjust(ho, store_id, sku, START_STOCK, "goods_receipt")
-        tiers = _Edges(ho, {store_id: store})
-        tiers.pull_store(store_id)
-        for till_id in TILLS:
+        _Edges(ho, {store_id: store}).pull_store(store_id)
+        for till_id in tills:
             _provision(store, store_id, directory / store_id / till_id, till_id)
         store.dispose()
     ho.dispose()
@@ -122,7 +122,7 @@ def template() -> Path:
     global _TEMPLATE
     if _TEMPLATE is None:
         _TEMPLATE = Path(tempfile.mkdtemp(prefix="possync-chain-"))
-        _build(_TEMPLATE)
+        build(_TEMPLATE, f"sqlite:///{_TEMPLATE / 'ho.db'}")
     return _TEMPLATE
 
 
@@ -135,14 +135,17 @@ class _Edges:
         self.ho_parent = chain.parent_of_stores(ho, HO)
         self.upstream = {s: upstream.child(e) for s, e in stores.items()}
 
+    def ho_peer(self, store_id: str) -> peers.Peer:
+        return _peer(self.ho, store_id)
+
     def store_outgoing(self, store_id: str, limit: int) -> Batch | None:
         return self.upstream[store_id].outgoing(limit)
 
     def receive_at_ho(self, store_id: str, batch: Batch) -> int:
-        return self.ho_parent.receive(_peer(self.ho, store_id), wire(batch.to_wire()))
+        return self.ho_parent.receive(self.ho_peer(store_id), wire(batch.to_wire()))
 
     def serve_store(self, store_id: str, after: int, limit: int) -> Batch:
-        return self.ho_parent.changes_for(_peer(self.ho, store_id), after, limit)
+        return self.ho_parent.changes_for(self.ho_peer(store_id), after, limit)
 
     def push_store(self, store_id: str, limit: int = 50) -> None:
         while (batch := self.store_outgoing(store_id, limit)) is not None:
@@ -158,16 +161,24 @@ class _Edges:
 
 
 class Chain(_Edges):
-    """A copy of the template: head office, the stores and their tills, opened."""
+    """Head office, the stores and their tills, opened: a copy of the template, or
+    (given ``ho_url``, a PostgreSQL one say) a chain built afresh in ``directory``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, ho_url: str | None = None, tills: tuple[str, ...] = TILLS
+    ) -> None:
         self.directory = directory
-        shutil.copytree(template(), directory, dirs_exist_ok=True)
+        if ho_url is None:
+            shutil.copytree(template(), directory, dirs_exist_ok=True)
+            ho_url, tills = f"sqlite:///{directory / 'ho.db'}", TILLS
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+            build(directory, ho_url, tills)
         super().__init__(
-            open_engine(f"sqlite:///{self.directory / 'ho.db'}"),
-            {s: open_engine(f"sqlite:///{self.directory / f'{s}.db'}") for s in STORES},
+            open_engine(ho_url),
+            {s: open_engine(f"sqlite:///{directory / f'{s}.db'}") for s in STORES},
         )
-        self.tills = {(s, t): Terminal.open(self.directory / s / t) for s in STORES for t in TILLS}
+        self.tills = {(s, t): Terminal.open(directory / s / t) for s in STORES for t in tills}
         self.store_parents = {
             s: Parent(e, SPEC, s, guard=integrity.guard) for s, e in self.stores.items()
         }
