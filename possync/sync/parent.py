@@ -7,13 +7,15 @@ authenticated :class:`~possync.sync.peers.Peer`.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from possync.sync import log, peers, quarantine
+from possync.sync import log, peers, quarantine, resends
 from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
 from possync.sync.clock import seconds_until
@@ -39,6 +41,8 @@ from possync.sync.shapes import Adapter
 from possync.sync.tables import Direction, SyncSpec, SyncTable
 
 MAX_PULL_LIMIT = 10_000
+RETRIES = 5  # a push rolled back by a deadlock or serialization failure
+RETRYABLE = frozenset({"40P01", "40001"})
 MAX_CHUNK_LIMIT = 10_000
 
 
@@ -138,38 +142,49 @@ class Parent:
             )
         for i, change in enumerate(batch.changes):
             self._check_scope(peer, change, i)
-        try:
-            with write_tx(self.engine) as conn:
-                current = peers.lock_inbound_seq(conn, peer.node_id)
-                if batch.after > current:
-                    raise OutOfSequence(
-                        f"batch starts after {batch.after} but this server has applied "
-                        f"{peer.node_id}'s changes only up to {current}",
-                        expected_after=current,
+        # Pushes of other tills at the same moment may lock the same stock rows in
+        # another order; PostgreSQL then rolls one back (deadlock): take it again.
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with write_tx(self.engine) as conn:
+                    current = peers.lock_inbound_seq(conn, peer.node_id)
+                    if batch.after > current:
+                        raise OutOfSequence(
+                            f"batch starts after {batch.after} but this server has applied "
+                            f"{peer.node_id}'s changes only up to {current}",
+                            expected_after=current,
+                        )
+                    if batch.head is not None and batch.head < current:
+                        raise LogDiverged(
+                            f"{peer.node_id}'s log ends at {batch.head}, but this server has "
+                            f"applied its changes up to {current}: its database was restored "
+                            "from an older copy or started again, and its new changes would be "
+                            "taken for re-sends; provision it again (its unsynced data stays "
+                            "on it: it can hand it to this server's quarantine: rescue)"
+                        )
+                    resends.check(conn, self.spec, peer.node_id, batch, current)
+                    fresh = [c for c in batch.changes if c.seq > current]
+                    # Refused documents are quarantined; the cursor still moves past them.
+                    self.intake.take(
+                        conn, peer.node_id, UP, fresh, origin=peer.node_id, from_child=True
                     )
-                if batch.head is not None and batch.head < current:
-                    raise LogDiverged(
-                        f"{peer.node_id}'s log ends at {batch.head}, but this server has "
-                        f"applied its changes up to {current}: its database was restored "
-                        "from an older copy or started again, and its new changes would be "
-                        "taken for re-sends; provision it again (its unsynced data stays "
-                        "on it: it can hand it to this server's quarantine: rescue)"
-                    )
-                fresh = [c for c in batch.changes if c.seq > current]
-                # Refused documents are quarantined; the cursor still moves past them.
-                self.intake.take(
-                    conn, peer.node_id, UP, fresh, origin=peer.node_id, from_child=True
-                )
-                new_seq = max(current, batch.through)
-                peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
-        except sa.exc.IntegrityError as exc:
-            # Rolled back whole. Say which constraint, not the SQL.
-            reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
-            raise Conflict(
-                f"the batch from {peer.node_id} clashes with data on this server "
-                f"({reason}); nothing of it was applied"
-            ) from None
-        return new_seq
+                    resends.remember(conn, self.spec, peer.node_id, fresh)
+                    new_seq = max(current, batch.through)
+                    peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
+            except sa.exc.IntegrityError as exc:
+                # Rolled back whole. Say which constraint, not the SQL.
+                reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
+                raise Conflict(
+                    f"the batch from {peer.node_id} clashes with data on this server "
+                    f"({reason}); nothing of it was applied"
+                ) from None
+            except sa.exc.OperationalError as exc:
+                if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+                continue
+            return new_seq
+        raise AssertionError("unreachable")
 
     # -- the quarantine ----------------------------------------------------------
 
