@@ -159,15 +159,26 @@ def serve(
     db: DbUrl,
     port: Annotated[int, typer.Option(help="TCP port")] = 8800,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    workers: Annotated[
+        int, typer.Option(help="Server processes (PostgreSQL only: SQLite has one writer)")
+    ] = 1,
 ) -> None:
-    """Serve the sync API for the chain's store servers."""
-    import uvicorn
+    """Serve the sync API for the chain's store servers (several worker processes
+    on PostgreSQL: any load balancer in front of several machines works the same)."""
+    from possync.cli.common import fail
+    from possync.headoffice.server import serve as run
+    from possync.store.server import WorkersError, check_workers
 
-    from possync.headoffice.app import create_app_from_url
-
-    with user_errors():
-        app_ = create_app_from_url(db)
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    try:
+        check_workers(db, workers, node="head office")
+    except WorkersError as exc:
+        fail(str(exc))
+    with user_errors():  # not a head office database: said before anything listens
+        engine = database.open_store(db)
+        with read_tx(engine) as conn:
+            chain.require_head_office(conn)
+        engine.dispose()
+        run(db, host, port, workers=workers)
 
 
 @app.command()

@@ -1,0 +1,40 @@
+"""Running the head office server process: one, or several uvicorn workers sharing
+head office's PostgreSQL database (any load balancer in front of several machines).
+
+Nothing is shared between workers but the database: a store's batches are applied
+under the lock of its inbound cursor (``peers.lock_inbound_seq``), so whichever
+worker takes a batch, it is applied once; the others see it as a re-send or as out
+of sequence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import uvicorn
+from fastapi import FastAPI
+
+from possync.headoffice.app import create_app_from_url
+from possync.store.server import check_workers
+
+_DB_ENV = "POSSYNC_HO_SERVE_DB"
+
+
+def serve(db_url: str, host: str, port: int, *, workers: int = 1) -> None:
+    """Serve until stopped. ``workers`` > 1 needs PostgreSQL (``WorkersError``)."""
+    check_workers(db_url, workers, node="head office")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app_from_url(db_url), **options)  # type: ignore[arg-type]
+        return
+    # Each worker process builds its own app (and engine) from the environment:
+    # uvicorn starts workers from an import string, not from an app object.
+    os.environ[_DB_ENV] = db_url
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (``serve`` with ``workers`` > 1)."""
+    return create_app_from_url(os.environ[_DB_ENV])
