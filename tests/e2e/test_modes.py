@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,24 @@ def test_enable_online_pos_drains_pending_work_first(db_url: str, tmp_path: Path
         assert cli_json("pos", "status", "--data", data)["mode"] == "offline"
 
 
+def backoff_waits(log_text: str) -> list[float]:
+    return [float(w) for w in re.findall(r"retrying in ([0-9.]+)s", log_text)]
+
+
+def backed_off_twice(log_text: str) -> bool:
+    """Two failed syncs and two different waits: enough to see the jitter."""
+    return log_text.count("sync failed") >= 2 and len(set(backoff_waits(log_text))) > 1
+
+
+def until(log: Path, condition: Callable[[str], bool], timeout: float = 30) -> str:
+    """The log's text as soon as it meets ``condition``; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition(text := log.read_text()):
+        assert time.monotonic() < deadline, f"not seen within {timeout} s:\n{text}"
+        time.sleep(0.05)
+    return text
+
+
 def test_agent_backs_off_while_the_store_is_down_and_catches_up(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -99,10 +118,11 @@ def test_agent_backs_off_while_the_store_is_down_and_catches_up(
     try:
         for _ in range(4):  # sales never wait on the agent
             cli_json("pos", "sell", "--data", data, "SKU3", "--pay", "cash")
-        time.sleep(3)
-        text = (tmp_path / "agent.log").read_text()
+        # Wait for the failures themselves, not for a guessed time: a busy machine
+        # only makes this take longer, never makes it fail.
+        text = until(tmp_path / "agent.log", backed_off_twice)
         assert text.count("sync failed") >= 2
-        waits = [float(w) for w in re.findall(r"retrying in ([0-9.]+)s", text)]
+        waits = backoff_waits(text)
         assert max(waits) <= 1.5  # capped by --max-backoff, jittered below it
         assert len(set(waits)) > 1
         with StoreProcess(db_url, port=server.port):
