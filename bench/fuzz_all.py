@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = [
     "tests/security/test_fuzz_sync_api.py",
+    "tests/security/test_fuzz_ho_api.py",
     "tests/security/test_fuzz_till.py",
     "tests/security/test_fuzz_console.py",
     "tests/security/test_fuzz_batches.py",
@@ -35,7 +36,11 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=1000)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     args = parser.parse_args()
-    select = [] if args.backend == "both" else ["-k", f"{args.backend} or not (sync or console)"]
+    select = (
+        []
+        if args.backend == "both"
+        else ["-k", f"{args.backend} or not (sync or console or ho_api)"]
+    )
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "fuzz.jsonl"
         env = {
