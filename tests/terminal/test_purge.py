@@ -4,7 +4,9 @@ and numbering are untouched; the daily purge runs once a day."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,12 +30,16 @@ from possync.retail.schema import (
     store,
     tax_rate,
 )
+from possync.store.process import StoreProcess
 from possync.sync import log, peers, state
 from possync.sync.child import LOAD_CURSOR, LOAD_DONE
 from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import NotProvisioned, SyncError
+from possync.sync.schedule import SyncSchedule
 from possync.terminal import purge as terminal_purge
+from possync.terminal.agent import SyncAgent
 from possync.terminal.local import Terminal
+from tests.e2e.helpers import count, make_store, pos_init
 
 NOW = datetime.now(UTC)
 OLD = NOW - timedelta(days=40)
@@ -231,7 +237,7 @@ def test_the_daily_purge_runs_once_per_calendar_day(term: Terminal) -> None:
     assert counts(term)["receipt"] == 0
 
 
-def test_the_daily_purge_fails_as_a_sync_error_the_agent_survives(
+def test_the_daily_purge_fails_as_a_sync_error_tried_once_a_day(
     term: Terminal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def locked(*_args: object, **_kwargs: object) -> None:
@@ -242,6 +248,57 @@ def test_the_daily_purge_fails_as_a_sync_error_the_agent_survives(
     with pytest.raises(SyncError, match="daily purge failed"):
         maintenance()
     maintenance()  # recorded before it ran: not retried until the next day
+
+
+def test_the_agent_keeps_syncing_when_its_maintenance_fails(tmp_path: Path) -> None:
+    """The real SyncAgent against a real store process: every maintenance step after a
+    sync fails, and the sales made before and after the failures still reach the store."""
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    store_db = make_store(store_url)
+    failures: list[str] = []
+
+    def failing_purge() -> None:
+        failures.append("purge")
+        raise terminal_purge.PurgeFailed("daily purge failed: database is locked")
+
+    with StoreProcess(store_url) as server:
+        pos_init(store_db, server.url, tmp_path / "t01", "T01")
+        till = Terminal.open(tmp_path / "t01")
+        agent = SyncAgent(
+            till, SyncSchedule(interval=0.1, first_retry=0.1), maintenance=failing_purge
+        )
+        runner = threading.Thread(target=agent.run, daemon=True)
+        runner.start()
+        try:
+            sell_now(till, 2)
+            until(lambda: len(failures) >= 1 and count(store_db, receipt) == 2)
+            after = len(failures)
+            sell_now(till, 3)
+            # Synced after the failures, and the maintenance was tried again after it.
+            until(lambda: count(store_db, receipt) == 5 and len(failures) > after)
+            assert runner.is_alive()
+            assert till.child.pending() == 0
+        finally:
+            agent.stop()
+            runner.join(15)
+            till.close()
+    assert not runner.is_alive()
+
+
+def sell_now(term: Terminal, n: int) -> None:
+    till = term.till()
+    with write_tx(term.engine) as conn:
+        for _ in range(n):
+            sales.record_sale(
+                conn, till, [sales.LineRequest("SKU1", 1)], [sales.PaymentRequest("CASH")]
+            )
+
+
+def until(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s"
+        time.sleep(0.05)
 
 
 def test_the_retention_is_at_least_a_day(term: Terminal) -> None:
