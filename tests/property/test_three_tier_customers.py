@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -86,6 +87,8 @@ SYNC = st.one_of(
 )
 
 
+# The suite's 300 s per test is for the default count; a larger run gets longer.
+@pytest.mark.timeout(max(300, 10 * EXAMPLES))
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -307,6 +308,8 @@ def check(tiers: Chain, model: Model) -> None:
     assert tiers.pending() == 0
 
 
+# The suite's 300 s per test is for the default count; a larger run gets longer.
+@pytest.mark.timeout(max(300, 10 * EXAMPLES))
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

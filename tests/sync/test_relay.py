@@ -11,6 +11,7 @@ schema of their own, with a table the retail schema lacks (mutable, owned, route
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from tests.property.chain_tiers import HO, Chain, wire
 
 
 @pytest.fixture
-def tiers(db_url: str, tmp_path: Path) -> Any:
+def tiers(db_url: str, tmp_path: Path) -> Iterator[Chain]:
     built = Chain(tmp_path / "chain", ho_url=db_url, tills=("T01",))
     yield built
     built.close()

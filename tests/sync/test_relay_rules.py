@@ -7,6 +7,7 @@ refuses rows owned by another node. Parent on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ class Link:
 
 
 @pytest.fixture
-def relay(db_url: str, tmp_path: Path) -> Any:
+def relay(db_url: str, tmp_path: Path) -> Iterator[Link]:
     link = Link(db_url, f"sqlite:///{tmp_path / 'child.db'}", relay=True)
     yield link
     link.close()
