@@ -306,7 +306,9 @@ def _check_line(facts: _Facts, head: dict[str, Any], line: dict[str, Any], sign:
     qty = _bounded(line["qty"], f"{where}: quantity", MAX_QTY)
     if qty == 0 or (qty > 0) != (sign > 0):
         raise _rule(f"{where}: a quantity of {qty} on a {head['kind']}")
-    if line["sku"] not in facts.skus:
+    # Relayed: the store checked the item against its catalog when the till sold it;
+    # a store that traded before joining sold items head office never had.
+    if line["sku"] not in facts.skus and not facts.relayed:
         raise _rule(f"{where}: unknown item {line['sku']!r}")
     if (line["store_id"], line["terminal_id"]) != (head["store_id"], facts.till(head)):
         raise _rule(f"{where} names another store or terminal")

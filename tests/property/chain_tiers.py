@@ -54,7 +54,7 @@ def _peer(engine: sa.Engine, node_id: str) -> peers.Peer:
     return found
 
 
-def _join(ho: sa.Engine, store: sa.Engine, store_id: str, code: str) -> None:
+def join(ho: sa.Engine, store: sa.Engine, store_id: str, code: str) -> None:
     """What ``store join`` does, without HTTP: register, then take head office's
     master data (keeping the store's own stock), then replace what it did not send."""
     with write_tx(ho) as conn:
@@ -76,7 +76,7 @@ def _join(ho: sa.Engine, store: sa.Engine, store_id: str, code: str) -> None:
         joining.replace(conn)
 
 
-def _provision(store: sa.Engine, store_id: str, data: Path, till_id: str) -> None:
+def provision(store: sa.Engine, store_id: str, data: Path, till_id: str) -> None:
     """What ``pos init`` does, without HTTP: register with the store, initial load."""
     code = store_admin.add_terminal(store, till_id).registration_code
     term = Terminal.create(data, till_id)
@@ -105,12 +105,12 @@ def build(directory: Path, ho_url: str, tills: tuple[str, ...] = TILLS) -> None:
         code = chain.add_store(ho, store_id).registration_code
         store = open_engine(f"sqlite:///{directory / f'{store_id}.db'}")
         store_admin.init_store(store, store_id, f"Store {store_id}")
-        _join(ho, store, store_id, code)
+        join(ho, store, store_id, code)
         for sku in SKUS:  # goods given at head office reach the store by its pull
             chain.adjust(ho, store_id, sku, START_STOCK, "goods_receipt")
-        _Edges(ho, {store_id: store}).pull_store(store_id)
+        Edges(ho, {store_id: store}).pull_store(store_id)
         for till_id in tills:
-            _provision(store, store_id, directory / store_id / till_id, till_id)
+            provision(store, store_id, directory / store_id / till_id, till_id)
         store.dispose()
     ho.dispose()
 
@@ -126,7 +126,7 @@ def template() -> Path:
     return _TEMPLATE
 
 
-class _Edges:
+class Edges:
     """The two kinds of edge, driven one batch at a time."""
 
     def __init__(self, ho: sa.Engine, stores: dict[str, sa.Engine]) -> None:
@@ -160,7 +160,7 @@ class _Edges:
                 return
 
 
-class Chain(_Edges):
+class Chain(Edges):
     """Head office, the stores and their tills, opened: a copy of the template, or
     (given ``ho_url``, a PostgreSQL one say) a chain built afresh in ``directory``."""
 
