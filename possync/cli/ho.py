@@ -71,12 +71,29 @@ def import_items(
     console.print(f"imported {count} items; the stores receive them at their next sync")
 
 
+ForStore = Annotated[
+    str | None, typer.Option("--store", help="Only this store's price (its own, from now on)")
+]
+
+
 @price_app.command("set")
-def set_price(sku: Sku, price: str, db: DbUrl) -> None:
-    """Set an item's chain price (tax included); it reaches every store, then its tills."""
+def set_price(sku: Sku, price: str, db: DbUrl, store: ForStore = None) -> None:
+    """Set an item's chain price (tax included), or one store's own price with
+    --store; it reaches the store(s) concerned, then their tills."""
     with user_errors():
-        chain.set_price(database.open_store(db), sku, price)
-    console.print(f"{sku}: {price}")
+        chain.set_price(database.open_store(db), sku, price, store)
+    console.print(f"{sku}: {price}" + (f" at {store}" if store else " (chain price)"))
+
+
+@price_app.command("clear")
+def clear_price(
+    sku: Sku, db: DbUrl, store: Annotated[str, typer.Option("--store", help="The store")]
+) -> None:
+    """A store sells the item at the chain's price again."""
+    with user_errors():
+        had = chain.clear_store_price(database.open_store(db), sku, store)
+    note = "" if had else " (it had no price of its own)"
+    console.print(f"{sku} at {store}: chain price{note}")
 
 
 def _moved(store_id: str, sku: str, db: str) -> None:

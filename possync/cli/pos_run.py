@@ -11,10 +11,10 @@ import typer
 
 from possync.cli.common import DataDir, fail, user_errors
 from possync.cli.pos import app
+from possync.sync.schedule import SyncSchedule
 from possync.terminal.agent import SyncAgent
 from possync.terminal.local import Terminal
 from possync.terminal.purge import DEFAULT_RETENTION_DAYS, daily_purge
-from possync.sync.schedule import SyncSchedule
 from possync.terminal.upgrade import upgrade as upgrade_terminal
 from possync.transport.tls import is_loopback
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possync.retail import prices
 from possync.retail.errors import RetailError
 from possync.retail.money import included_tax
 from possync.retail.sales import LineRequest, find_item
-from possync.retail.schema import CODE, ID, TIMESTAMP, customer, item, tax_rate
+from possync.retail.schema import CODE, ID, TIMESTAMP, customer, item, store_price, tax_rate
 from possync.sync.clock import utc_now
 
 MAX_QTY = 9999  # per line: a barcode typed into the quantity is a typo, not a sale
@@ -134,14 +135,14 @@ def view(conn: sa.Connection, cashier_id: str) -> Basket:
             basket_line.c.sku,
             basket_line.c.qty,
             item.c.name,
-            item.c.price,
+            prices.price(),
             item.c.active,
             tax_rate.c.rate_bp,
         )
         .select_from(
-            basket_line.outerjoin(item, item.c.sku == basket_line.c.sku).outerjoin(
-                tax_rate, tax_rate.c.tax_code == item.c.tax_code
-            )
+            basket_line.outerjoin(item, item.c.sku == basket_line.c.sku)
+            .outerjoin(store_price, store_price.c.sku == item.c.sku)
+            .outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
         )
         .where(basket_line.c.cashier_id == cashier_id)
         .order_by(basket_line.c.line_no)

@@ -20,7 +20,15 @@ from possync.retail import database, integrity, stock
 from possync.retail.errors import RetailError
 from possync.retail.money import parse_amount
 from possync.retail.replication import SPEC
-from possync.retail.schema import item, payment_method, receipt, stock_level, store, tax_rate
+from possync.retail.schema import (
+    item,
+    payment_method,
+    receipt,
+    stock_level,
+    store,
+    store_price,
+    tax_rate,
+)
 from possync.retail.store_admin import (
     DEFAULT_PAYMENT_METHODS,
     DEFAULT_TAX_RATES,
@@ -104,13 +112,17 @@ def add_store(
     return NewStore(store_id, code)
 
 
+def _known_store(conn: sa.Connection, store_id: str) -> None:
+    known = sa.select(store.c.store_id).where(store.c.store_id == store_id)
+    if conn.execute(known).first() is None:
+        raise RetailError(f"unknown store {store_id!r}; add it with 'possync ho store add'")
+
+
 def _joined_store(conn: sa.Connection, store_id: str) -> None:
     """Stock is only moved for a store that has joined: before, its own stock is
     unknown here, and a movement made now would be counted twice when the store's
     history arrives (see docs/headoffice.md)."""
-    known = sa.select(store.c.store_id).where(store.c.store_id == store_id)
-    if conn.execute(known).first() is None:
-        raise RetailError(f"unknown store {store_id!r}; add it with 'possync ho store add'")
+    _known_store(conn, store_id)
     peer = peers.get(conn, store_id)
     if peer is None or not peer.registered:
         raise RetailError(
@@ -245,12 +257,29 @@ def record_tills(conn: sa.Connection, store_id: str, tills: list[dict[str, Any]]
     state.put(conn, f"{TILLS}{store_id}", orjson.dumps(tills).decode())
 
 
-def set_price(engine: sa.Engine, sku: str, price: str) -> int:
-    """An item's chain price (tax included), as typed; returns it in minor units.
-    Every store receives it at its next sync, and its tills at theirs."""
+def set_price(engine: sa.Engine, sku: str, price: str, store_id: str | None = None) -> int:
+    """An item's chain price (tax included), as typed, or with ``store_id`` that
+    store's own price; returns it in minor units. The store(s) concerned receive it
+    at their next sync, and their tills at theirs; no other store ever does."""
     amount = parse_amount(price, negative=False)
     with write_tx(engine) as conn:
         require_head_office(conn)
-        if conn.execute(item.update().where(item.c.sku == sku).values(price=amount)).rowcount == 0:
+        if conn.execute(sa.select(item.c.sku).where(item.c.sku == sku)).first() is None:
             raise RetailError(f"unknown item {sku!r}")
+        if store_id is None:
+            conn.execute(item.update().where(item.c.sku == sku).values(price=amount))
+            return amount
+        _known_store(conn, store_id)
+        where = (store_price.c.store_id == store_id) & (store_price.c.sku == sku)
+        if conn.execute(store_price.update().where(where).values(price=amount)).rowcount == 0:
+            conn.execute(store_price.insert().values(store_id=store_id, sku=sku, price=amount))
     return amount
+
+
+def clear_store_price(engine: sa.Engine, sku: str, store_id: str) -> bool:
+    """The store sells ``sku`` at the chain's price again. False: it had no price
+    of its own."""
+    with write_tx(engine) as conn:
+        require_head_office(conn)
+        where = (store_price.c.store_id == store_id) & (store_price.c.sku == sku)
+        return conn.execute(store_price.delete().where(where)).rowcount > 0

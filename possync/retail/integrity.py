@@ -194,7 +194,6 @@ class _Facts:
                 return int(number[len(prefix) :]) >= 1
         return False
 
-
     def till(self, head: dict[str, Any]) -> Any:
         """The till a document must come from: the sender, or for a store relaying,
         the till the receipt names (the store checked it was its own)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possync.retail import prices
 from possync.retail.schema import item
 
 PAGE = 20
@@ -38,7 +39,7 @@ def search(conn: sa.Connection, text: str, limit: int = PAGE) -> list[dict[str, 
     text = " ".join(text.split())
     if not text:
         return []
-    columns = (item.c.sku, item.c.barcode, item.c.name, item.c.price)
+    columns = (item.c.sku, item.c.barcode, item.c.name, prices.price())
     name = sa.collate(item.c.name, "NOCASE")
     found: dict[str, dict[str, Any]] = {}
 
@@ -50,16 +51,20 @@ def search(conn: sa.Connection, text: str, limit: int = PAGE) -> list[dict[str, 
                 found.setdefault(row.sku, dict(row._mapping))
 
     take(
-        sa.select(*columns).where(item.c.active, sa.or_(item.c.sku == text, item.c.barcode == text))
+        sa.select(*columns)
+        .select_from(prices.priced_items())
+        .where(item.c.active, sa.or_(item.c.sku == text, item.c.barcode == text))
     )
     take(
         sa.select(*columns)
+        .select_from(prices.priced_items())
         .where(item.c.active, name >= text, name < text + _TOP)
         .order_by(name, item.c.sku)
     )
     if len(found) < limit:
         take(
             sa.select(*columns)
+            .select_from(prices.priced_items())
             .where(item.c.active, item.c.name.like(f"%{_escape_like(text)}%", escape="\\"))
             .order_by(name, item.c.sku)
         )

@@ -17,14 +17,29 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail.schema import admin_log, cashier, item, payment_method, store, tax_rate
+from possync.retail.schema import (
+    admin_log,
+    cashier,
+    item,
+    payment_method,
+    store,
+    store_price,
+    tax_rate,
+)
 from possync.sync import state
 from possync.sync.clock import utc_now
 from possync.sync.schema import sync_state
 
 # The tables head office authors for its stores (the rest of the master data,
 # terminals and their series, is the store's).
-FROM_HEAD_OFFICE: tuple[sa.Table, ...] = (store, tax_rate, item, payment_method, cashier)
+FROM_HEAD_OFFICE: tuple[sa.Table, ...] = (
+    store,
+    tax_rate,
+    item,
+    store_price,
+    payment_method,
+    cashier,
+)
 SHOWN = 20  # keys listed per table and kind of change; the counts are always whole
 
 Snapshot = dict[str, dict[str, str]]  # table -> key -> digest of the row

@@ -14,10 +14,16 @@ DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
 #   1  release 0.1.0
 #   2  release 0.2.0: store.address, store.vat_number, receipt_line.discount,
 #      customer.field_clocks
-PROTOCOL = 2
+#   3  release 0.3.0: store_price (a store's own prices, from head office)
+PROTOCOL = 3
+
+# A till of protocol 2 receives no store prices: it sells at the chain's price
+# until it is upgraded (then it loads store_price whole before its next pull).
+PROTOCOL_2 = OlderShape(protocol=2, absent=frozenset({"store_price"}))
 
 PROTOCOL_1 = OlderShape(
     protocol=1,
+    absent=frozenset({"store_price"}),
     columns={
         "store": ("store_id", "name", "currency", "offline_enabled"),
         "customer": (
@@ -55,6 +61,7 @@ SPEC = SyncSpec(
         SyncTable(s.doc_series, DOWN, route_column="terminal_id"),
         SyncTable(s.tax_rate, DOWN),
         SyncTable(s.item, DOWN),
+        SyncTable(s.store_price, DOWN, route_column="store_id"),
         SyncTable(s.payment_method, DOWN),
         SyncTable(s.cashier, DOWN),
         # Created on terminals and on the store. Any till of the store may change a
@@ -97,7 +104,7 @@ SPEC = SyncSpec(
     ),
     baselines=(Baseline(s.stock_level, route_column="store_id"),),
     protocol=PROTOCOL,
-    older_shapes=(PROTOCOL_1,),
+    older_shapes=(PROTOCOL_1, PROTOCOL_2),
     documents=integrity.documents,
     document_aliases=integrity.aliases,
 )

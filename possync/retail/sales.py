@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import numbering
+from possync.retail import numbering, prices
 from possync.retail.errors import RetailError
 from possync.retail.ids import new_id
 from possync.retail.money import format_amount, included_tax
@@ -71,9 +71,10 @@ class ReceiptSummary:
 
 
 def find_item(conn: sa.Connection, code: str) -> sa.Row[Any]:
-    row = conn.execute(sa.select(item).where(item.c.sku == code)).first()
+    priced = sa.select(*prices.item_columns()).select_from(prices.priced_items())
+    row = conn.execute(priced.where(item.c.sku == code)).first()
     if row is None:
-        row = conn.execute(sa.select(item).where(item.c.barcode == code).limit(1)).first()
+        row = conn.execute(priced.where(item.c.barcode == code).limit(1)).first()
     if row is None:
         raise RetailError(f"unknown item {code!r}")
     return row

@@ -70,6 +70,16 @@ item = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
 )
 
+# A store's own price of an item, set at head office (schema 0005, release 0.3.0):
+# routed to that store only, it wins over the chain's ``item.price`` there.
+store_price = sa.Table(
+    "store_price",
+    metadata,
+    sa.Column("store_id", sa.String(16), primary_key=True),
+    sa.Column("sku", CODE, primary_key=True),
+    sa.Column("price", MONEY, nullable=False),  # tax included
+)
+
 payment_method = sa.Table(
     "payment_method",
     metadata,

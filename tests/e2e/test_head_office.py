@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from possync.retail import store_admin
-from possync.retail.schema import item, receipt, stock_level
+from possync.retail.money import format_amount
+from possync.retail.schema import item, receipt, stock_level, store_price
 from possync.store.process import StoreProcess
 from possync.sync.db import open_engine, read_tx
 from tests.e2e.helpers import catalog_csv, cli, cli_json, count, pos_init, terminal_engine
@@ -127,6 +128,7 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
 
             # Head office: a chain price, a transfer and a count.
             cli("ho", "price", "set", "SKU3", "7.25", "--db", ho_db)
+            cli("ho", "price", "set", "SKU4", "3.10", "--store", "S01", "--db", ho_db)
             deadline = time.monotonic() + 60
             while price(engines["S02"], "SKU3") != 725:  # no 'store sync': the schedule's
                 assert time.monotonic() < deadline, "the price never reached S02 by itself"
@@ -153,6 +155,7 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
     for shop in status["stores"]:  # the tills as each store reported them
         assert [t["terminal_id"] for t in shop["tills"]] == ["T01"]
         assert shop["tills"][0]["mode"] == "offline" and shop["tills"][0]["backlog"] == 0
+    chain_price = price(ho_engine, "SKU4")
     for s, data in tills.items():
         till = terminal_engine(data)
         assert price(till, "SKU3") == 725, s
@@ -160,6 +163,10 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
     assert stock(ho_engine, "S01") == {"SKU1": 29, "SKU2": 4}  # 40 -3 counted 30 -1; -1 +5
     assert stock(ho_engine, "S02") == {"SKU2": 21}  # 30 - 4 - 5
     assert status["stock"]["S02"] == {"SKU2": 21}
-    with read_tx(engines["S02"]) as conn:  # S01's receipts never reach S02
+    with read_tx(engines["S02"]) as conn:  # S01's receipts and prices never reach S02
         assert conn.execute(sa.select(sa.func.count()).select_from(receipt)).scalar_one() == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(store_price)).scalar_one() == 0
     store_admin.require_store(engines["S01"])
+    for s, data in tills.items():  # S01's own price of SKU4, S02 the chain's
+        sale = cli_json("pos", "sell", "--data", str(data), "SKU4:1", "--pay", "cash")
+        assert sale["total"] == ("3.10" if s == "S01" else format_amount(chain_price)), s

@@ -36,23 +36,24 @@ def test_every_answer_names_the_protocol_and_health_tells_the_release(api: Any) 
     client, _, auth = api
     health = client.get("/api/v1/health")
     assert health.headers[HEADER] == str(PROTOCOL)
-    assert health.json()["protocols"] == [1, 2] and health.json()["version"] == __version__
-    refused = client.get("/api/v1/sync/pull?after=0", headers={**auth, HEADER: "3"})
+    assert health.json()["protocols"] == list(range(1, PROTOCOL + 1))
+    assert health.json()["version"] == __version__
+    refused = client.get("/api/v1/sync/pull?after=0", headers={**auth, HEADER: str(PROTOCOL + 1)})
     assert refused.headers[HEADER] == str(PROTOCOL)  # errors too
 
 
 def test_a_till_newer_than_its_store_is_told_to_wait(api: Any) -> None:
     client, _, auth = api
-    newer = {**auth, HEADER: "3"}
+    newer = {**auth, HEADER: str(PROTOCOL + 1)}
     for refused in (
         client.get("/api/v1/sync/pull?after=0", headers=newer),
-        client.post("/api/v1/sync/push", json=_batch(3, _line(1)), headers=newer),
+        client.post("/api/v1/sync/push", json=_batch(PROTOCOL + 1, _line(1)), headers=newer),
         client.post("/api/v1/sync/initial-load", headers=newer),
     ):
         error = refused.json()["error"]
         assert (refused.status_code, error["code"]) == (409, "protocol_unsupported")
         assert "the server must be upgraded first" in error["message"]
-        assert error["supported"] == [1, 2]
+        assert error["supported"] == list(range(1, PROTOCOL + 1))
     garbled = client.get("/api/v1/sync/pull?after=0", headers={**auth, HEADER: "two"})
     assert garbled.status_code == 409 and "expected a protocol number" in garbled.text
 

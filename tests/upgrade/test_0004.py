@@ -20,7 +20,7 @@ from possync.retail import cashiers, store_admin
 from possync.retail.schema_version import HEAD
 from possync.store.app import create_app as store_app
 from possync.store.console import accounts
-from possync.sync.db import open_engine, read_tx
+from possync.sync.db import open_engine, read_tx, write_tx
 from possync.terminal.web.app import create_app as till_app
 from tests.e2e.helpers import catalog_csv, cli_json
 from tests.terminal_web.screen import sign_in
@@ -57,7 +57,7 @@ def test_the_committed_package_is_release_0_2_0() -> None:
     assert names(gzip.decompress(PACKAGE.read_bytes())) == names(archive)
 
 
-def test_a_0_2_0_store_and_till_upgraded_to_0004_keep_their_data(
+def test_a_0_2_0_store_and_till_upgraded_to_0_3_0_keep_their_data(
     release_0_2_0: Path, tmp_path: Path
 ) -> None:
     def old(*args: str, stdin: str | None = None) -> str:
@@ -95,9 +95,16 @@ def test_a_0_2_0_store_and_till_upgraded_to_0004_keep_their_data(
     assert before["pending_changes"] > 0 and before["sales"] == 3
 
     store = cli_json("store", "upgrade", "--db", db, "--json")
-    assert store["from"]["revision"] == "0003" and store["applied"] == ["0004"]
+    assert store["from"]["revision"] == "0003" and store["applied"] == ["0004", "0005"]
     upgraded_till = cli_json("pos", "upgrade", "--data", str(till), "--json")
-    assert upgraded_till["applied"] == ["0004"]
+    assert upgraded_till["applied"] == ["0004", "0005"]
+    # 0005 (sync protocol 3): store prices, which a 0.2.0 till never received; it
+    # loads the table whole before its next pull.
+    till_state = open_engine(f"sqlite:///{till / 'terminal.db'}")
+    with read_tx(till_state) as conn:
+        reload = "SELECT value FROM sync_state WHERE key = 'reload_tables'"
+        assert conn.execute(sa.text(reload)).scalar() == '["store_price"]'
+    till_state.dispose()
 
     engine = open_engine(db)
     assert revision(engine) == HEAD
@@ -110,6 +117,10 @@ def test_a_0_2_0_store_and_till_upgraded_to_0004_keep_their_data(
         assert conn.execute(sa.text(on_hand)).scalar() == 100
         assert cashiers.verify(conn, "C1", "1234")["name"] == "Ann"  # a 0.2.0 hash
         assert accounts.check_password(conn, "manager", PASSWORD)
+    with write_tx(engine) as conn:  # captured like any replicated table's row
+        conn.execute(sa.text("INSERT INTO store_price VALUES ('S01', 'SKU1', 150)"))
+        last = "SELECT table_name, route_key FROM sync_change ORDER BY seq DESC LIMIT 1"
+        assert tuple(conn.execute(sa.text(last)).one()) == ("store_price", "S01")
     after = cli_json("pos", "status", "--data", str(till), "--json")
     assert (after["pending_changes"], after["sales"]) == (before["pending_changes"], 3)
 

@@ -12,6 +12,7 @@ import pytest
 
 from possync import __version__
 from possync.retail import store_admin
+from possync.retail.replication import PROTOCOL
 from possync.retail.schema_version import HEAD
 from possync.store.process import StoreProcess
 from possync.sync import backup, signing_key
@@ -83,7 +84,7 @@ def test_a_0_1_0_till_refuses_a_backup_of_this_release(old_release: Path, tmp_pa
 
 def test_a_backup_of_a_newer_protocol_is_refused(tmp_path: Path) -> None:
     """A file as a newer release would write it: this release's backup with the
-    header saying protocol 3, signed again with the store's key."""
+    header saying the next protocol, signed again with the store's key."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = make_store(url)
     store_admin.add_terminal(engine, "T04")
@@ -93,8 +94,8 @@ def test_a_backup_of_a_newer_protocol_is_refused(tmp_path: Path) -> None:
     )  # fmt: skip
     first, header, _signature, payload = (tmp_path / "b").read_bytes().split(b"\n", 3)
     fields = orjson.loads(header)
-    assert fields["protocol"] == 2
-    fields["protocol"] = 3
+    assert fields["protocol"] == PROTOCOL
+    fields["protocol"] = PROTOCOL + 1
     lead = first + b"\n" + orjson.dumps(fields) + b"\n"
     key_file = tmp_path / "store.db.signing-key"
     key = signing_key.SigningKey(key_file, signing_key.load(key_file))
@@ -104,6 +105,8 @@ def test_a_backup_of_a_newer_protocol_is_refused(tmp_path: Path) -> None:
         "--terminal", "T04", "--code", made["import_code"], expect=1,
     )  # fmt: skip
     said = " ".join(refused.stderr.split())
-    assert f"for sync protocol 3; this possync ({__version__}) reads protocols 1, 2" in said, said
+    known = ", ".join(str(p) for p in range(1, PROTOCOL + 1))
+    expected = f"for sync protocol {PROTOCOL + 1}; this possync ({__version__}) reads protocols"
+    assert f"{expected} {known}" in said, said
     assert "update possync here first" in said
     assert not (tmp_path / "T04").exists()
