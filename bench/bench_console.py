@@ -33,7 +33,7 @@ from possync.retail import catalog, store_admin
 from possync.retail import stock as stock_rules
 from possync.store.app import create_app
 from possync.store.console import accounts
-from possync.store.console.app import ConsoleSettings
+from possync.store.console.base import ConsoleSettings
 from possync.sync.db import open_engine, write_tx
 
 PAGES = {

@@ -113,3 +113,61 @@ def test_modules_stay_short() -> None:
         if (n := len(p.read_text().splitlines())) > 500
     ]
     assert long == []
+
+
+def runtime_imports(source: str) -> set[str]:
+    """Like imported_modules, at any depth (a function's import still closes a
+    circle when it runs), but not under ``if TYPE_CHECKING:``, which never runs."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            node.body = [ast.Pass()]
+    return imported_modules(ast.unparse(tree))
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The modules that reach themselves again by imports, one sorted group per circle."""
+    reaches: dict[str, set[str]] = {}
+    for start in graph:
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(graph.get(name, ()))
+        reaches[start] = seen
+    circles = {
+        tuple(sorted(m for m in graph if m in reaches[start] and start in reaches[m]))
+        for start in graph
+        if start in reaches[start]
+    }
+    return sorted(list(c) for c in circles)
+
+
+def test_no_import_circles_in_the_package() -> None:
+    paths = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {
+        name: {m for m in runtime_imports(path.read_text()) if m in paths and m != name}
+        for name, path in paths.items()
+    }
+    assert import_circles(graph) == []
+
+
+def test_the_circle_finder_finds_circles_through_functions_not_type_checking() -> None:
+    app = "from possync.console import page\n"
+    page = "def handler():\n    from possync.console import app\n"
+    typed = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from possync import a\n"
+    graph = {
+        "possync.console.app": runtime_imports(app),
+        "possync.console.page": runtime_imports(page),
+        "possync.a": {"possync.b"},
+        "possync.b": runtime_imports(typed),
+    }
+    graph = {name: deps & set(graph) for name, deps in graph.items()}
+    assert import_circles(graph) == [["possync.console.app", "possync.console.page"]]

@@ -356,7 +356,7 @@ def serve(
     ] = 60.0,
 ) -> None:
     """Run the store server (sync API and web console) until stopped."""
-    from possync.store.console.app import ConsoleSettings
+    from possync.store.console.base import ConsoleSettings
     from possync.store.server import TlsFilesError, WorkersError, check_tls_files, check_workers
     from possync.store.server import serve as run
 

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from possync.store.app import create_app_from_url
-from possync.store.console.app import ConsoleSettings
+from possync.store.console.base import ConsoleSettings
 
 
 class TlsFilesError(Exception):

@@ -41,8 +41,8 @@ from possync.retail import cashiers, master_data, sales, store_admin
 from possync.retail.replication import SPEC
 from possync.store.app import create_app
 from possync.store.console import accounts
-from possync.store.console.app import ConsoleSettings
 from possync.store.console.auth import COOKIE as CONSOLE_COOKIE
+from possync.store.console.base import ConsoleSettings
 from possync.sync.db import open_engine, write_tx
 from possync.terminal.web import app as screen
 from possync.terminal.web.sessions import COOKIE as TILL_COOKIE

@@ -23,8 +23,8 @@ from schemathesis import GenerationMode
 from possync.retail import store_admin
 from possync.store.app import create_app
 from possync.store.console import accounts
-from possync.store.console.app import ConsoleSettings
 from possync.store.console.auth import COOKIE
+from possync.store.console.base import ConsoleSettings
 from possync.sync.db import write_tx
 from tests.e2e.helpers import make_store
 from tests.security.fuzzing import Tables, Tally, differences, examples

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from possync.store.app import create_app
 from possync.store.console import accounts
-from possync.store.console.app import ConsoleSettings
+from possync.store.console.base import ConsoleSettings
 from possync.sync.db import write_tx
 from tests.e2e.helpers import make_store
 

@@ -73,7 +73,7 @@ def test_sign_in_needs_the_forms_own_token_and_never_leaves_the_console(
 
 def test_cookies_are_secure_over_https(store: sa.Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from possync.store.app import create_app
-    from possync.store.console.app import ConsoleSettings
+    from possync.store.console.base import ConsoleSettings
 
     https = TestClient(
         create_app(store, ConsoleSettings(backup_dir=tmp_path)), base_url="https://testserver"

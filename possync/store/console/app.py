@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
@@ -13,7 +11,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from possync.retail.errors import RetailError
 from possync.retail.money import format_amount
-from possync.store.console import accounts
+from possync.store.console import (
+    accounts,
+    auth,
+    dashboard,
+    items,
+    master_data,
+    offline_store,
+    quarantine,
+    terminals,
+    transactions,
+)
+from possync.store.console.base import Console, ConsoleSettings, SignInRequired, redirect
 from possync.store.console.nav import NAV
 from possync.sync.db import write_tx
 from possync.webui import rendering
@@ -21,25 +30,6 @@ from possync.webui.headers import SecurityHeaders
 from possync.webui.limits import KIB, MIB, BodyLimit
 
 TEMPLATES = Path(__file__).parent / "templates"
-FLASH_COOKIE = "possync_flash"
-
-
-@dataclass(frozen=True)
-class ConsoleSettings:
-    # A terminal not heard from for longer than this is flagged on the dashboard.
-    stale_after: float = 15 * 60
-    # Within this, a terminal counts as connected (it syncs every minute by default).
-    connected_within: float = 3 * 60
-    dashboard_refresh: int = 5  # seconds between the dashboard's own refreshes
-    # Where offline backups made from the console wait to be downloaded.
-    backup_dir: Path = field(default_factory=lambda: Path("possync-backups"))
-    # "auto": cookies are Secure when the console is reached over HTTPS.
-    secure_cookies: str = "auto"
-
-
-class SignInRequired(Exception):
-    pass
-
 
 # Console forms are a few fields: 64 KiB is far more than any needs, and the
 # sign-in form, the one anybody can post to, gets less. The catalog import takes a
@@ -50,10 +40,8 @@ SIGN_IN_LIMIT = 8 * KIB
 
 def body_limit(path: str) -> int | None:
     """The most a request body may hold on ``path`` (None: not the console's)."""
-    from possync.store.console.items import MAX_CSV_BYTES  # items builds on this module
-
     if path == "/console/items-import":
-        return MAX_CSV_BYTES + MIB
+        return items.MAX_CSV_BYTES + MIB
     if path == "/console/login":
         return SIGN_IN_LIMIT
     if path == "/console" or path.startswith("/console/"):
@@ -65,74 +53,7 @@ def is_console_page(path: str) -> bool:
     return path == "/" or path == "/console" or path.startswith("/console/")
 
 
-@dataclass
-class Console:
-    engine: sa.Engine
-    settings: ConsoleSettings
-    templates: Any
-
-    def render(
-        self,
-        request: Request,
-        template: str,
-        *,
-        status: int = 200,
-        headers: dict[str, str] | None = None,
-        **context: Any,
-    ) -> HTMLResponse:
-        session = getattr(request.state, "console_session", None)
-        flash = request.cookies.get(FLASH_COOKIE)
-        level, _, text = unquote(flash or "").partition("|")
-        response = self.templates.TemplateResponse(
-            request,
-            template,
-            {
-                "admin": session.username if session else None,
-                "csrf_token": session.csrf_token if session else "",
-                "flash": text,
-                "flash_level": level if level in ("ok", "bad", "warn") else "ok",
-                "path": request.url.path,
-                "errors": {},
-                **context,
-            },
-            status_code=status,
-            headers=headers,
-        )
-        if flash:
-            response.delete_cookie(FLASH_COOKIE, path="/console")
-        return response
-
-
-def redirect(url: str, flash: str | None = None, level: str = "ok") -> RedirectResponse:
-    """Post/redirect/get, carrying a one-time message to the next page."""
-    response = RedirectResponse(url, status_code=303)
-    if flash:
-        response.set_cookie(
-            FLASH_COOKIE,
-            quote(f"{level}|{flash}"),
-            path="/console",
-            httponly=True,
-            samesite="strict",
-        )
-    return response
-
-
-def console_of(request: Request) -> Console:
-    return request.app.state.console
-
-
 def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) -> None:
-    from possync.store.console import (  # the page modules build on this one
-        auth,
-        dashboard,
-        items,
-        master_data,
-        offline_store,
-        quarantine,
-        terminals,
-        transactions,
-    )
-
     with write_tx(engine) as conn:
         accounts.install(conn)
     templates = rendering.templates(TEMPLATES, nav=NAV, money=format_amount)

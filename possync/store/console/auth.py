@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from possync.store.console import accounts
-from possync.store.console.app import Console, SignInRequired, console_of, redirect
+from possync.store.console.base import Console, SignInRequired, console_of, redirect
 from possync.sync import guess_limits
 from possync.sync.db import read_tx, write_tx
 from possync.webui import csrf

@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from possync.retail import offline_admin, reports
 from possync.retail.errors import RetailError
 from possync.store import tls_state
-from possync.store.console.app import ConsoleSettings, redirect
 from possync.store.console.auth import Admin, ConsoleApp
+from possync.store.console.base import ConsoleSettings, redirect
 from possync.sync.clock import seconds_since, seconds_until
 from possync.sync.db import read_tx
 

@@ -12,8 +12,8 @@ from possync.retail import browse, catalog, master_data, store_admin
 from possync.retail.errors import FieldErrors
 from possync.retail.money import format_amount
 from possync.retail.schema import tax_rate
-from possync.store.console.app import Console, redirect
 from possync.store.console.auth import Admin, ConsoleApp
+from possync.store.console.base import Console, redirect
 from possync.store.console.forms import form_data
 from possync.sync.db import read_tx, write_tx
 

@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from possync.retail import browse, cashiers, master_data, store_admin
 from possync.retail.errors import FieldErrors, RetailError
 from possync.retail.schema import cashier, customer, payment_method, tax_rate
-from possync.store.console.app import Console, redirect
 from possync.store.console.auth import Admin, ConsoleApp
+from possync.store.console.base import Console, redirect
 from possync.store.console.forms import form_data
 from possync.sync.db import read_tx, write_tx
 

@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from possync.retail import quarantine_admin
 from possync.retail.errors import RetailError
-from possync.store.console.app import redirect
 from possync.store.console.auth import Admin, ConsoleApp
+from possync.store.console.base import redirect
 
 router = APIRouter(prefix="/console/quarantine")
 PAGE = "/console/quarantine"

@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from possync.retail import numbering, offline_admin, offline_backup, store_admin
 from possync.retail.errors import RetailError
 from possync.store import tls_state
-from possync.store.console.app import Console, redirect
 from possync.store.console.auth import Admin, ConsoleApp
+from possync.store.console.base import Console, redirect
 from possync.store.console.forms import form_data, parse_int
 from possync.sync.db import read_tx
 from possync.sync.errors import SyncError

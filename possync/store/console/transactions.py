@@ -13,8 +13,8 @@ from possync.retail import browse, store_admin
 from possync.retail import receipts as receipt_docs
 from possync.retail import stock as stock_rules
 from possync.retail.errors import RetailError
-from possync.store.console.app import redirect
 from possync.store.console.auth import Admin, ConsoleApp
+from possync.store.console.base import redirect
 from possync.store.console.forms import form_data, parse_int
 from possync.store.console.items import item_page
 from possync.sync.db import read_tx, write_tx
