@@ -6,7 +6,7 @@ office. Hypothesis drives edits on all seven nodes and syncs of any edge in any
 order, with the faults of test_three_tiers.py; after a full sync every node holds
 the same customers, and each field holds the value of its latest edit.
 
-Examples: 25 by default; ``POSSYNC_PROPERTY_EXAMPLES=N`` for more.
+Examples: 25 by default (about 15 s); ``POSSYNC_PROPERTY_EXAMPLES=N`` for more.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ movement counted once (a double apply would change the sum; a primary key alone
 would hide it). Every receipt is at head office and at its store once, with its
 lines; nothing of one store is at the other.
 
-Examples: 25 by default (about 30 s); ``POSSYNC_PROPERTY_EXAMPLES=N`` for more.
+Examples: 25 by default (about 15 s on a quiet machine); ``POSSYNC_PROPERTY_EXAMPLES=N`` for more.
 """
 
 from __future__ import annotations
