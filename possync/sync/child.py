@@ -29,6 +29,9 @@ LOAD_DONE = "initial_load_done"
 # How far before and after a full batch's last change to look for the rest of its
 # document (a receipt of up to this many rows is never split).
 DOCUMENT_WINDOW = 600
+# A relay (a store under head office) looks this far for the rest of the documents a
+# full batch holds: a child's push of up to 10,000 changes, applied table by table.
+RELAY_WINDOW = 40_000
 RELOAD = "reload_tables"  # JSON list: tables to load again (after a schema upgrade)
 
 
@@ -99,9 +102,17 @@ class Child:
         self, conn: sa.Connection, filt: LogFilter, start: int, last: int, head: int
     ) -> list[Change]:
         """A full batch never ends inside a document (a receipt and its lines...):
-        the changes after ``last`` that belong to the same document as it, so that
-        the parent can check and apply (or quarantine) each document whole. Read
-        parsed, from a window around the cut."""
+        the changes after ``last`` that complete the documents the batch holds, so
+        that the parent can check and apply (or quarantine) each document whole.
+
+        A node's own documents lie together in its log: the rest is the run of
+        changes after ``last`` that belong to the last one. A relay's log holds its
+        children's batches as it applied them, table by table (every receipt of a
+        till's push, then every line...): there the batch extends to the last change
+        of any document it holds, and again for documents that extension starts,
+        within one child's batch of changes after ``last``."""
+        if self.relays:
+            return self._rest_of_relayed(conn, filt, start, last, head)
         window = log.read(
             conn, filt, after=max(start, last - DOCUMENT_WINDOW), through=head,
             limit=2 * DOCUMENT_WINDOW,
@@ -114,6 +125,27 @@ class Child:
                 break
             rest.append(change)
         return rest
+
+    def _rest_of_relayed(
+        self, conn: sa.Connection, filt: LogFilter, start: int, last: int, head: int
+    ) -> list[Change]:
+        window = log.read(conn, filt, after=start, through=head, limit=RELAY_WINDOW)
+        keys = self.spec.document_keys(window)
+        aliases = [self.spec.aliases_of([c], k) for c, k in zip(window, keys, strict=True)]
+        end = last
+        while True:
+            held: set[str] = set()
+            for change, names in zip(window, aliases, strict=True):
+                if change.seq > end:
+                    break
+                held |= names
+            further = max(
+                (c.seq for c, names in zip(window, aliases, strict=True) if names & held),
+                default=end,
+            )
+            if further <= end:
+                return [c for c in window if last < c.seq <= end]
+            end = further
 
     def acknowledged(self, through: int) -> None:
         """The parent has durably applied our changes up to ``through``."""
