@@ -184,7 +184,7 @@ def serve(
     on PostgreSQL: any load balancer in front of several machines works the same)."""
     from possync.cli.common import fail
     from possync.headoffice.server import serve as run
-    from possync.store.server import WorkersError, check_workers
+    from possync.transport.workers import WorkersError, check_workers
 
     try:
         check_workers(db, workers, node="head office")

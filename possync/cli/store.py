@@ -357,8 +357,9 @@ def serve(
 ) -> None:
     """Run the store server (sync API and web console) until stopped."""
     from possync.store.console.base import ConsoleSettings
-    from possync.store.server import TlsFilesError, WorkersError, check_tls_files, check_workers
+    from possync.store.server import TlsFilesError, check_tls_files
     from possync.store.server import serve as run
+    from possync.transport.workers import WorkersError, check_workers
 
     try:
         check_tls_files(tls_cert, tls_key)

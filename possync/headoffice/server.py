@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from possync.headoffice.app import create_app_from_url
-from possync.store.server import check_workers
+from possync.transport.workers import check_workers
 
 _DB_ENV = "POSSYNC_HO_SERVE_DB"
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from possync.store.app import create_app_from_url
 from possync.store.console.base import ConsoleSettings
+from possync.transport.workers import check_workers
 
 
 class TlsFilesError(Exception):
@@ -72,21 +73,6 @@ def serve(
 
 _DB_ENV = "POSSYNC_SERVE_DB"
 _CONSOLE_ENV = "POSSYNC_SERVE_CONSOLE"
-
-
-class WorkersError(Exception):
-    """A number of workers this database cannot use; says why."""
-
-
-def check_workers(db_url: str, workers: int, node: str = "store") -> None:
-    if workers < 1:
-        raise WorkersError("--workers is at least 1")
-    if workers > 1 and db_url.startswith("sqlite"):
-        raise WorkersError(
-            f"--workers above 1 needs a PostgreSQL {node}: SQLite lets one process write at a "
-            "time, so more workers would only queue on its lock (and wait out its busy "
-            "timeout) instead of applying in parallel"
-        )
 
 
 def worker_app() -> FastAPI:
