@@ -24,9 +24,7 @@ def wire(value: object) -> object:
     return orjson.loads(orjson.dumps(value))
 
 
-def test_a_nul_in_relayed_text_is_held_and_the_channel_goes_on(
-    pg_url: str, tmp_path: Path
-) -> None:
+def test_a_nul_in_relayed_text_is_held_and_the_channel_goes_on(pg_url: str, tmp_path: Path) -> None:
     ho = open_engine(pg_url)
     chain.init_head_office(ho, "Acme")
     with write_tx(ho) as conn:
