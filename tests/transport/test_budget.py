@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from possync.transport.budget import ByteBudget
+
+
+def run(scenario: Coroutine[Any, Any, None]) -> None:
+    """In a thread of its own: another test of the same worker (the browser's sync
+    API) may leave an event loop running in this one, where asyncio.run refuses."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, scenario).result()
 
 
 async def _take(
@@ -42,7 +52,7 @@ def test_pushes_wait_in_arrival_order_within_the_budget() -> None:
         assert budget.in_use == 0
         return log
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_cancelled_waiter_gives_its_place_back() -> None:
@@ -63,4 +73,4 @@ def test_a_cancelled_waiter_gives_its_place_back() -> None:
         assert log == ["+a", "-a", "+c", "-c"] and budget.in_use == 0
         assert b.cancelled()
 
-    asyncio.run(scenario())
+    run(scenario())
