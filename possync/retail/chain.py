@@ -44,7 +44,6 @@ from possync.sync.schema import sync_state
 HEAD_OFFICE_ID = "HO"
 CHAIN_NAME = "chain_name"  # sync_state key: head office's own, never replicated
 TILLS = "tills:"  # sync_state key prefix: the tills a store reported, per store
-HOW_TO_UPGRADE = "run 'possync ho upgrade --db URL' first"
 
 
 @dataclass(frozen=True)
