@@ -22,12 +22,15 @@ _SQLITE_TRIGGER = (
 )
 
 # PostgreSQL: once per statement, summing the statement's new movements per item.
+# In (store, item) order: concurrent pushes then lock stock_level rows in one order
+# and wait for each other; in the hash order of GROUP BY they deadlocked (50 tills).
 _POSTGRES_TRIGGER = (
     """CREATE OR REPLACE FUNCTION stock_level_on_movement() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
       INSERT INTO stock_level (store_id, sku, on_hand)
       SELECT store_id, sku, sum(qty) FROM new_movements GROUP BY store_id, sku
+      ORDER BY store_id, sku
       ON CONFLICT (store_id, sku) DO UPDATE SET on_hand = stock_level.on_hand + excluded.on_hand;
       RETURN NULL;
     END $$""",
