@@ -59,6 +59,14 @@ class Suspended(SyncError):
     code = "sync_suspended"
 
 
+class Busy(SyncError):
+    """The receiver could not take the batch now (its database rolled it back again
+    and again: deadlocks or serialization failures under load). Nothing of it was
+    applied; the sender tries again after ``retry_after`` seconds."""
+
+    code = "busy"
+
+
 class UnsupportedProtocol(SyncError):
     """The peer speaks a sync protocol this node does not (see shapes.py): a parent
     speaks its own protocol and the one before; a child needs its parent's."""

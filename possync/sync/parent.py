@@ -22,6 +22,7 @@ from possync.sync.clock import seconds_until
 from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import (
     BadBatch,
+    Busy,
     Conflict,
     ForeignInstallation,
     LogDiverged,
@@ -179,8 +180,15 @@ class Parent:
                     f"({reason}); nothing of it was applied"
                 ) from None
             except sa.exc.OperationalError as exc:
-                if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
+                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
                     raise
+                if attempt == RETRIES:
+                    raise Busy(
+                        f"this server is too busy to take the batch from {peer.node_id} now "
+                        f"(rolled back {RETRIES} times: {str(exc.orig).splitlines()[0]}); "
+                        "nothing of it was applied: send it again later",
+                        retry_after=1,
+                    ) from None
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
                 continue
             return new_seq

@@ -149,6 +149,10 @@ class SyncClient:
         theirs = parse_protocol(response.headers.get(HEADER))
         if theirs is not None and theirs >= self.protocol:
             return
+        if HEADER not in response.headers and response.status_code >= 500:
+            # A server that failed (or a proxy in front of it) says nothing of its
+            # protocol: that is no sign of an old one. Reported as the failure it is.
+            return
         said = (
             "no sync protocol (possync 0.1)"
             if HEADER not in response.headers

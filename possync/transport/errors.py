@@ -11,6 +11,7 @@ STATUS_BY_CODE = {
     errors.Conflict.code: 409,
     errors.NotAllowed.code: 403,
     errors.Suspended.code: 503,
+    errors.Busy.code: 503,
     errors.UnsupportedProtocol.code: 409,
     errors.ForeignInstallation.code: 409,
     errors.LogDiverged.code: 409,

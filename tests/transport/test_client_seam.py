@@ -15,10 +15,11 @@ from possync.retail import store_admin
 from possync.retail.replication import PROTOCOL
 from possync.retail.schema import customer
 from possync.store.app import create_app
+from possync.sync import peers
 from possync.sync.batch import Batch
 from possync.sync.db import read_tx
 from possync.sync.log import Change
-from possync.transport.client import Refused, SyncClient
+from possync.transport.client import ParentTooOld, Refused, SyncClient
 from tests.e2e.helpers import make_store
 
 BASE = "http://store.invalid"  # never resolved: every request goes through the transport
@@ -95,3 +96,58 @@ def test_a_push_and_a_pull_through_the_client_seam(
     with intruder, pytest.raises(Refused) as refused:
         intruder.pull(after=0, limit=10)
     assert refused.value.status == 401
+
+
+def test_a_500_without_protocol_header_is_a_failure_not_an_old_server() -> None:
+    # An unhandled error (or a proxy in front of the store) answers 500 with no
+    # protocol header: that says nothing of the server's release.
+    def failing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, text="Internal Server Error")
+
+    client = SyncClient(BASE, "T01", "s", transport=httpx.MockTransport(failing), protocol=PROTOCOL)
+    with client, pytest.raises(Refused) as refused:
+        client.pull(after=0, limit=10)
+    assert type(refused.value) is Refused
+    assert (refused.value.status, refused.value.code) == (500, "http_error")
+    assert "Internal Server Error" in refused.value.message
+
+    # A server that answers normally without the header is a release 0.1.0 server.
+    def old(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"changes": []})
+
+    client = SyncClient(BASE, "T01", "s", transport=httpx.MockTransport(old), protocol=PROTOCOL)
+    with client, pytest.raises(ParentTooOld):
+        client.pull(after=0, limit=10)
+
+
+@pytest.mark.postgres
+def test_a_push_rolled_back_again_and_again_is_refused_as_busy_and_applies_nothing(
+    pg_url: str,
+) -> None:
+    store = make_store(pg_url, items=5)
+    # Every attempt fails as a serialization failure would under load (40001, which
+    # the push retries), raised by the database itself.
+    with store.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION always_busy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER always_busy BEFORE INSERT ON customer "
+            "FOR EACH ROW EXECUTE FUNCTION always_busy()"
+        )
+    code = store_admin.add_terminal(store, "T01").registration_code
+    with TestClient(create_app(store), raise_server_exceptions=False) as app_client:
+        transport = bridge(app_client)
+        with SyncClient(BASE, transport=transport, protocol=PROTOCOL) as anonymous:
+            secret = anonymous.register("T01", code)["secret"]
+        with SyncClient(BASE, "T01", secret, transport=transport, protocol=PROTOCOL) as client:
+            batch = Batch(source="T01", after=0, through=1, changes=[customer_change(1)])
+            with pytest.raises(Refused) as refused:
+                client.push(batch)
+    assert (refused.value.status, refused.value.code) == (503, "busy")
+    assert refused.value.details["retry_after"] == 1
+    with read_tx(store) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(customer)).scalar() == 0
+        assert peers.get(conn, "T01").inbound_seq == 0
+    store.dispose()
