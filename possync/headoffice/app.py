@@ -23,8 +23,8 @@ from possync.transport.server import (
     ApiError,
     authenticated,
     install_error_handlers,
+    install_sync_api,
     read_json,
-    sync_router,
 )
 
 MAX_TILLS = 1000  # per store report: more is not a store
@@ -41,7 +41,7 @@ def create_app(engine: sa.Engine) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(AnnounceProtocol, protocol=SPEC.protocol)
     parent = chain.parent_of_stores(engine, node_id)
-    app.include_router(sync_router(app, parent))
+    install_sync_api(app, parent)
     app.state.engine = engine
 
     @app.post("/api/v1/relay/children")

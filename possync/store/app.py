@@ -16,7 +16,7 @@ from possync.store.pos_api import pos_router
 from possync.sync.db import read_tx
 from possync.sync.parent import Parent
 from possync.transport.protocol import AnnounceProtocol
-from possync.transport.server import install_error_handlers, sync_router
+from possync.transport.server import install_error_handlers, install_sync_api
 
 
 def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> FastAPI:
@@ -27,8 +27,8 @@ def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> Fas
     )
     install_error_handlers(app)
     app.add_middleware(AnnounceProtocol, protocol=SPEC.protocol)
-    app.include_router(
-        sync_router(app, Parent(engine, SPEC, store_id, admission=admission, guard=integrity.guard))
+    install_sync_api(
+        app, Parent(engine, SPEC, store_id, admission=admission, guard=integrity.guard)
     )
     app.include_router(pos_router())  # retail calls of the terminals (issue 5)
     app.state.engine = engine

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -179,142 +180,173 @@ async def _guarded(parent: Parent, peer: Peer, fn: Any, *args: Any) -> Any:
         raise
 
 
-def sync_router(app: FastAPI, parent: Parent) -> APIRouter:
-    """The sync API of ``parent``, mounted on ``app``."""
-    app.state.sync_parent = parent
-    router = APIRouter(prefix="/api/v1")
-    # Pushed bodies in memory at once, per process (a 32 MiB body is held whole).
-    pushes = ByteBudget(PUSH_BUDGET_BYTES)
+@dataclass(frozen=True)
+class SyncApi:
+    """What the sync API's handlers share in one server process: the parent node,
+    the push byte budget and the registration guard (see install_sync_api)."""
 
-    @router.get("/health")
-    async def health(parent: ParentNode) -> dict[str, Any]:
+    parent: Parent
+    pushes: ByteBudget
+    registration_guard: RegistrationGuard
+
+
+def install_sync_api(app: FastAPI, parent: Parent) -> SyncApi:
+    """Serve ``parent``'s sync API on ``app`` (under /api/v1). The parent is kept as
+    ``app.state.sync_parent``, where the application's own routes (the store's
+    pos_api) find it too."""
+    api = SyncApi(
+        parent,
+        # Pushed bodies in memory at once, per process (a 32 MiB body is held whole).
+        ByteBudget(PUSH_BUDGET_BYTES),
+        # Failed registrations, counted in the database (see attempts.py).
+        RegistrationGuard(parent.engine),
+    )
+    app.state.sync_parent = parent
+    app.state.sync_api = api
+    app.include_router(router)
+    return api
+
+
+def current_api(request: Request) -> SyncApi:
+    return request.app.state.sync_api
+
+
+Api = Annotated[SyncApi, Depends(current_api)]
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/health")
+async def health(parent: ParentNode) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "node": parent.node_id,
+        "version": __version__,
+        "protocol": parent.spec.protocol,
+        "protocols": list(parent.spec.protocols),
+    }
+
+
+@router.post("/register")
+async def register(request: Request, api: Api, _: PeerProtocol) -> Any:
+    parent, registration_guard = api.parent, api.registration_guard
+    body = await read_json(request, 64 * 1024)
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("node"), str)
+        or not isinstance(body.get("code"), str)
+    ):
+        raise BadBatch('expected {"node": <node id>, "code": <registration code>}')
+    # Guessing codes: failures counted per client address, per node id and per
+    # pending code, before the code is checked (see attempts.py).
+    client = request.client.host if request.client else "unknown"
+    try:
+        attempt = await run_in_threadpool(registration_guard.admit, body["node"], client)
+    except TooManyFailures as exc:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            "too many failed registrations from this address or for this node; "
+            f"try again in {exc.retry_after} seconds",
+            retry_after=exc.retry_after,
+        ) from None
+    except CodeVoided as exc:
+        raise ApiError(429, "too_many_attempts", str(exc)) from None
+
+    def _register() -> dict[str, Any]:
+        # The code first, the same answer for an unknown node and a wrong code;
+        # only the holder of the right code learns more (suspended, not allowed).
+        with read_tx(parent.engine) as conn:
+            matches = peers.code_matches(conn, body["node"], body["code"])
+        if not matches:
+            registration_guard.failed(attempt)  # the last try voids the code
+            raise peers.registration_refused(body["node"])
+        peer, secret = parent.register(body["node"], body["code"])
         return {
-            "status": "ok",
-            "node": parent.node_id,
-            "version": __version__,
-            "protocol": parent.spec.protocol,
-            "protocols": list(parent.spec.protocols),
+            "node": peer.node_id,
+            "parent": parent.node_id,
+            "secret": secret,
+            "route_keys": list(peer.route_keys),
         }
 
-    # Failed registrations, counted in the database (see attempts.py).
-    registration_guard = RegistrationGuard(parent.engine)
+    answer = await run_in_threadpool(_register)
+    await run_in_threadpool(registration_guard.succeeded, attempt)
+    return OrjsonResponse(answer)
 
-    @router.post("/register")
-    async def register(request: Request, parent: ParentNode, _: PeerProtocol) -> Any:
-        body = await read_json(request, 64 * 1024)
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("node"), str)
-            or not isinstance(body.get("code"), str)
-        ):
-            raise BadBatch('expected {"node": <node id>, "code": <registration code>}')
-        # Guessing codes: failures counted per client address, per node id and per
-        # pending code, before the code is checked (see attempts.py).
-        client = request.client.host if request.client else "unknown"
+
+@router.post("/sync/push")
+async def push(request: Request, api: Api, peer: AuthPeer, _: PeerProtocol) -> Any:
+    parent = api.parent
+    async with api.pushes.hold(_declared_size(request)):  # see budget.py
+        body = await read_json(request)  # the batch names the protocol of its rows
+        acknowledged = await _guarded(parent, peer, parent.receive, peer, body)
+        del body
+    return {"acknowledged": acknowledged}
+
+
+@router.post("/sync/rescue")
+async def rescue(request: Request, api: Api, _: PeerProtocol) -> Any:
+    """A refused installation (a copy) hands its unsynced changes to the quarantine:
+    authenticated by the node's credentials, not bound to its installation."""
+    parent = api.parent
+    peer = await credentials_only(request, parent)
+    installation = protocol.installation(request.headers.get(protocol.INSTALLATION_HEADER))
+    async with api.pushes.hold(_declared_size(request)):
+        body = await read_json(request)
+        held = await run_in_threadpool(parent.rescue, peer, body, installation)
+    return {"held": held}
+
+
+@router.get("/sync/pull")
+async def pull(
+    parent: ParentNode,
+    peer: AuthPeer,
+    speaks: PeerProtocol,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)],
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
+    head: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    mode: Annotated[str | None, Query(pattern=r"^[a-z_]{1,16}$")] = None,
+) -> Any:
+    batch = await _guarded(parent, peer, parent.changes_for, peer, after, limit, head, mode, speaks)
+    return OrjsonResponse(batch.to_wire())
+
+
+@router.get("/sync/lag")
+async def lag(
+    parent: ParentNode, peer: AuthPeer, after: Annotated[int, Query(ge=0, le=MAX_SEQ)]
+) -> Any:
+    return await _guarded(parent, peer, parent.lag, peer, after)
+
+
+@router.post("/sync/initial-load")
+async def start_load(parent: ParentNode, peer: AuthPeer, speaks: PeerProtocol) -> Any:
+    start = await _guarded(parent, peer, parent.start_load, peer, 20, speaks)
+    return OrjsonResponse(
+        {
+            "cursor": start.cursor,
+            "tables": start.tables,
+            "counts": start.counts,
+            "baselines": start.baselines,
+        }
+    )
+
+
+@router.get("/sync/initial-load/{table}")
+async def load_chunk(
+    parent: ParentNode,
+    peer: AuthPeer,
+    speaks: PeerProtocol,
+    table: str,
+    # a JSON list of the last key's values: a few short strings and integers
+    after: Annotated[str | None, Query(max_length=1024)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
+) -> Any:
+    after_key = None
+    if after is not None:
         try:
-            attempt = await run_in_threadpool(registration_guard.admit, body["node"], client)
-        except TooManyFailures as exc:
-            raise ApiError(
-                429,
-                "too_many_attempts",
-                "too many failed registrations from this address or for this node; "
-                f"try again in {exc.retry_after} seconds",
-                retry_after=exc.retry_after,
-            ) from None
-        except CodeVoided as exc:
-            raise ApiError(429, "too_many_attempts", str(exc)) from None
-
-        def _register() -> dict[str, Any]:
-            # The code first, the same answer for an unknown node and a wrong code;
-            # only the holder of the right code learns more (suspended, not allowed).
-            with read_tx(parent.engine) as conn:
-                matches = peers.code_matches(conn, body["node"], body["code"])
-            if not matches:
-                registration_guard.failed(attempt)  # the last try voids the code
-                raise peers.registration_refused(body["node"])
-            peer, secret = parent.register(body["node"], body["code"])
-            return {
-                "node": peer.node_id,
-                "parent": parent.node_id,
-                "secret": secret,
-                "route_keys": list(peer.route_keys),
-            }
-
-        answer = await run_in_threadpool(_register)
-        await run_in_threadpool(registration_guard.succeeded, attempt)
-        return OrjsonResponse(answer)
-
-    @router.post("/sync/push")
-    async def push(request: Request, parent: ParentNode, peer: AuthPeer, _: PeerProtocol) -> Any:
-        async with pushes.hold(_declared_size(request)):  # see budget.py
-            body = await read_json(request)  # the batch names the protocol of its rows
-            acknowledged = await _guarded(parent, peer, parent.receive, peer, body)
-            del body
-        return {"acknowledged": acknowledged}
-
-    @router.post("/sync/rescue")
-    async def rescue(request: Request, parent: ParentNode, _: PeerProtocol) -> Any:
-        """A refused installation (a copy) hands its unsynced changes to the quarantine:
-        authenticated by the node's credentials, not bound to its installation."""
-        peer = await credentials_only(request, parent)
-        installation = protocol.installation(request.headers.get(protocol.INSTALLATION_HEADER))
-        async with pushes.hold(_declared_size(request)):
-            body = await read_json(request)
-            held = await run_in_threadpool(parent.rescue, peer, body, installation)
-        return {"held": held}
-
-    @router.get("/sync/pull")
-    async def pull(
-        parent: ParentNode,
-        peer: AuthPeer,
-        speaks: PeerProtocol,
-        after: Annotated[int, Query(ge=0, le=MAX_SEQ)],
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 2000,
-        head: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
-        mode: Annotated[str | None, Query(pattern=r"^[a-z_]{1,16}$")] = None,
-    ) -> Any:
-        batch = await _guarded(
-            parent, peer, parent.changes_for, peer, after, limit, head, mode, speaks
-        )
-        return OrjsonResponse(batch.to_wire())
-
-    @router.get("/sync/lag")
-    async def lag(
-        parent: ParentNode, peer: AuthPeer, after: Annotated[int, Query(ge=0, le=MAX_SEQ)]
-    ) -> Any:
-        return await _guarded(parent, peer, parent.lag, peer, after)
-
-    @router.post("/sync/initial-load")
-    async def start_load(parent: ParentNode, peer: AuthPeer, speaks: PeerProtocol) -> Any:
-        start = await _guarded(parent, peer, parent.start_load, peer, 20, speaks)
-        return OrjsonResponse(
-            {
-                "cursor": start.cursor,
-                "tables": start.tables,
-                "counts": start.counts,
-                "baselines": start.baselines,
-            }
-        )
-
-    @router.get("/sync/initial-load/{table}")
-    async def load_chunk(
-        parent: ParentNode,
-        peer: AuthPeer,
-        speaks: PeerProtocol,
-        table: str,
-        # a JSON list of the last key's values: a few short strings and integers
-        after: Annotated[str | None, Query(max_length=1024)] = None,
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
-    ) -> Any:
-        after_key = None
-        if after is not None:
-            try:
-                after_key = orjson.loads(after)
-            except orjson.JSONDecodeError:
-                raise BadBatch("after: expected a JSON list of key values") from None
-        rows, last, more = await _guarded(
-            parent, peer, parent.load_chunk, peer, table, after_key, limit, speaks
-        )
-        return OrjsonResponse({"table": table, "rows": rows, "last_key": last, "more": more})
-
-    return router
+            after_key = orjson.loads(after)
+        except orjson.JSONDecodeError:
+            raise BadBatch("after: expected a JSON list of key values") from None
+    rows, last, more = await _guarded(
+        parent, peer, parent.load_chunk, peer, table, after_key, limit, speaks
+    )
+    return OrjsonResponse({"table": table, "rows": rows, "last_key": last, "more": more})
