@@ -7,9 +7,11 @@ power cut) and write transactions that take the write lock up front
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -17,6 +19,10 @@ from sqlalchemy import event
 from possync.sync.errors import UnstorableText
 
 _READ_ONLY = "possync_read_only"
+# What PostgreSQL rolls back to break a tie between transactions: a deadlock, a
+# serialization failure. Taking the whole transaction again is the remedy.
+RETRYABLE = frozenset({"40P01", "40001"})
+T = TypeVar("T")
 
 
 def is_sqlite(bind: sa.Engine | sa.Connection) -> bool:
@@ -94,3 +100,22 @@ def read_tx(engine: sa.Engine, *, repeatable: bool = False) -> Iterator[sa.Conne
         options["isolation_level"] = "REPEATABLE READ"
     with engine.connect().execution_options(**options) as conn, conn.begin():
         yield conn
+
+
+def is_retryable(exc: sa.exc.OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE
+
+
+def write_retried(engine: sa.Engine, work: Callable[[sa.Connection], T], attempts: int) -> T:
+    """``work`` in a write transaction, taken again after a short random pause when
+    the database rolls it back for a deadlock or a serialization failure (up to
+    ``attempts`` times; the last such failure is raised)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with write_tx(engine) as conn:
+                return work(conn)
+        except sa.exc.OperationalError as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("attempts must be at least 1")

@@ -7,8 +7,6 @@ authenticated :class:`~possync.sync.peers.Peer`.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +17,7 @@ from possync.sync import log, peers, quarantine, resends
 from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
 from possync.sync.clock import seconds_until
-from possync.sync.db import read_tx, write_tx
+from possync.sync.db import is_retryable, read_tx, write_retried, write_tx
 from possync.sync.errors import (
     BadBatch,
     Busy,
@@ -43,7 +41,6 @@ from possync.sync.tables import Direction, SyncSpec, SyncTable
 
 MAX_PULL_LIMIT = 10_000
 RETRIES = 5  # a push rolled back by a deadlock or serialization failure
-RETRYABLE = frozenset({"40P01", "40001"})
 MAX_CHUNK_LIMIT = 10_000
 
 
@@ -143,56 +140,52 @@ class Parent:
             )
         for i, change in enumerate(batch.changes):
             self._check_scope(peer, change, i)
-        # Pushes of other tills at the same moment may lock the same stock rows in
-        # another order; PostgreSQL then rolls one back (deadlock): take it again.
-        for attempt in range(1, RETRIES + 1):
-            try:
-                with write_tx(self.engine) as conn:
-                    current = peers.lock_inbound_seq(conn, peer.node_id)
-                    if batch.after > current:
-                        raise OutOfSequence(
-                            f"batch starts after {batch.after} but this server has applied "
-                            f"{peer.node_id}'s changes only up to {current}",
-                            expected_after=current,
-                        )
-                    if batch.head is not None and batch.head < current:
-                        raise LogDiverged(
-                            f"{peer.node_id}'s log ends at {batch.head}, but this server has "
-                            f"applied its changes up to {current}: its database was restored "
-                            "from an older copy or started again, and its new changes would be "
-                            "taken for re-sends; provision it again (its unsynced data stays "
-                            "on it: it can hand it to this server's quarantine: rescue)"
-                        )
-                    resends.check(conn, self.spec, peer.node_id, batch, current)
-                    fresh = [c for c in batch.changes if c.seq > current]
-                    # Refused documents are quarantined; the cursor still moves past them.
-                    self.intake.take(
-                        conn, peer.node_id, UP, fresh, origin=peer.node_id, from_child=True
-                    )
-                    resends.remember(conn, self.spec, peer.node_id, fresh)
-                    new_seq = max(current, batch.through)
-                    peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
-            except sa.exc.IntegrityError as exc:
-                # Rolled back whole. Say which constraint, not the SQL.
-                reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
-                raise Conflict(
-                    f"the batch from {peer.node_id} clashes with data on this server "
-                    f"({reason}); nothing of it was applied"
-                ) from None
-            except sa.exc.OperationalError as exc:
-                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
-                    raise
-                if attempt == RETRIES:
-                    raise Busy(
-                        f"this server is too busy to take the batch from {peer.node_id} now "
-                        f"(rolled back {RETRIES} times: {str(exc.orig).splitlines()[0]}); "
-                        "nothing of it was applied: send it again later",
-                        retry_after=1,
-                    ) from None
-                time.sleep(random.uniform(0.01, 0.05) * attempt)
-                continue
+
+        def apply(conn: sa.Connection) -> int:
+            current = peers.lock_inbound_seq(conn, peer.node_id)
+            if batch.after > current:
+                raise OutOfSequence(
+                    f"batch starts after {batch.after} but this server has applied "
+                    f"{peer.node_id}'s changes only up to {current}",
+                    expected_after=current,
+                )
+            if batch.head is not None and batch.head < current:
+                raise LogDiverged(
+                    f"{peer.node_id}'s log ends at {batch.head}, but this server has "
+                    f"applied its changes up to {current}: its database was restored "
+                    "from an older copy or started again, and its new changes would be "
+                    "taken for re-sends; provision it again (its unsynced data stays "
+                    "on it: it can hand it to this server's quarantine: rescue)"
+                )
+            resends.check(conn, self.spec, peer.node_id, batch, current)
+            fresh = [c for c in batch.changes if c.seq > current]
+            # Refused documents are quarantined; the cursor still moves past them.
+            self.intake.take(conn, peer.node_id, UP, fresh, origin=peer.node_id, from_child=True)
+            resends.remember(conn, self.spec, peer.node_id, fresh)
+            new_seq = max(current, batch.through)
+            peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
             return new_seq
-        raise AssertionError("unreachable")
+
+        # Pushes of other children at the same moment may lock the same rows; the
+        # database then rolls one back (deadlock): it is taken again, a few times.
+        try:
+            return write_retried(self.engine, apply, RETRIES)
+        except sa.exc.IntegrityError as exc:
+            # Rolled back whole. Say which constraint, not the SQL.
+            reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
+            raise Conflict(
+                f"the batch from {peer.node_id} clashes with data on this server "
+                f"({reason}); nothing of it was applied"
+            ) from None
+        except sa.exc.OperationalError as exc:
+            if not is_retryable(exc):
+                raise
+            raise Busy(
+                f"this server is too busy to take the batch from {peer.node_id} now "
+                f"(rolled back {RETRIES} times: {str(exc.orig).splitlines()[0]}); "
+                "nothing of it was applied: send it again later",
+                retry_after=1,
+            ) from None
 
     # -- the quarantine ----------------------------------------------------------
 
