@@ -192,7 +192,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         finally:
             pool.shutdown()
             server.stop()
-        out["checks"] = exactly_once(ho_url, args, out.pop("left_to_send"))
+        sent = sum(r["receipts"] for r in out["rounds"])
+        out["checks"] = exactly_once(ho_url, args, sent, out.pop("left_to_send"))
         admin.dispose()
     return out
 
@@ -282,7 +283,8 @@ def table(r: dict[str, Any]) -> Table:
          f"{idle_per.get('p50_ms')} / {idle_per.get('p99_ms')}, "
          f"{idle['ho_cpu_ms_per_sync']} / {idle['postgresql_cpu_ms_per_sync']}"),
         ("errors", f"{r['errors']} (+{idle['errors']} with nothing new)"),
-        ("exactly-once", f"{checks['ok']} ({checks['receipts']:,} receipts at head office)"),
+        ("exactly-once (receipts at head office / sent)",
+         f"{checks['ok']} ({checks['receipts']:,} / {checks['receipts_sent']:,})"),
     ]  # fmt: skip
     for row in rows:
         t.add_row(*row)
