@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.sync import log, peers, quarantine, resends
+from possync.sync import log, peers, quarantine, resends, routed
 from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
 from possync.sync.clock import seconds_until
@@ -80,22 +80,20 @@ class Parent:
         self.intake = Intake(spec, self.applier, guard, relaying=children_relay)
         self.reader = BatchReader(spec, Direction.UP)
 
-    def admit(self, node_id: str) -> None:
+    def admit(self, node_id: str, conn: sa.Connection | None = None) -> None:
         """Raise Suspended if an administrator has paused this child's sync, and
-        NotAllowed if the application's policy refuses it now."""
-        with read_tx(self.engine) as conn:
-            peer = peers.get(conn, node_id)
-            reason = self.admission(conn, node_id) if self.admission else None
-        if peer is not None and peer.suspended_until:
-            left = seconds_until(peer.suspended_until)
-            if left > 0:
-                raise Suspended(
-                    f"sync of {node_id} is suspended by an administrator until "
-                    f"{peer.suspended_until}",
-                    retry_after=left,
-                )
+        NotAllowed if the application's policy refuses it now; read in ``conn``
+        when given (a request's own transaction), else in a transaction of its own."""
+        if conn is None:
+            with read_tx(self.engine) as own:
+                return self.admit(node_id, own)
+        peer = peers.get(conn, node_id)
+        if peer is not None:
+            _check_suspended(peer)
+        reason = self.admission(conn, node_id) if self.admission else None
         if reason:
             raise NotAllowed(reason)
+        return None
 
     def check_installation(self, peer: Peer, installation: str | None) -> None:
         """Bind the child to the first installation that syncs after it was
@@ -131,7 +129,7 @@ class Parent:
 
     def receive(self, peer: Peer, body: Any) -> int:
         """Apply a pushed batch exactly once; returns the new inbound cursor."""
-        self.admit(peer.node_id)
+        _check_suspended(peer)  # as authenticated: a suspended child's batch is not read
         batch = self.reader.parse(body)
         if batch.source != peer.node_id:
             raise OutOfScope(
@@ -142,6 +140,7 @@ class Parent:
             self._check_scope(peer, change, i)
 
         def apply(conn: sa.Connection) -> int:
+            self.admit(peer.node_id, conn)  # in the push's own transaction
             current = peers.lock_inbound_seq(conn, peer.node_id)
             if batch.after > current:
                 raise OutOfSequence(
@@ -313,9 +312,9 @@ class Parent:
             )
         if not 1 <= limit <= MAX_PULL_LIMIT:
             raise BadBatch(f"limit: expected 1 to {MAX_PULL_LIMIT}, got {limit}")
-        self.admit(peer.node_id)
         self.publish()
         with read_tx(self.engine) as conn:
+            self.admit(peer.node_id, conn)  # in the pull's own transaction
             head = log.head(conn)
             purged = log.compacted_through(conn)
             if after < purged:
@@ -415,11 +414,11 @@ class Parent:
                     continue
                 cursor = log.head(conn)
                 baselines = {
-                    str(b.table.name): _rows(conn, b.table, b.route_column, peer.route_keys)
+                    str(b.table.name): routed.rows(conn, b.table, b.route_column, peer.route_keys)
                     for b in self.spec.baselines
                 }
                 counts = {
-                    t.name: _count(conn, t.table, t.route_column, peer.route_keys)
+                    t.name: routed.count(conn, t.table, t.route_column, peer.route_keys)
                     for t in self._load_tables(adapter)
                 }
             with write_tx(self.engine) as conn:
@@ -459,10 +458,10 @@ class Parent:
             elif type(value) is not str:
                 raise BadBatch(f"after: {column.name} must be a string, got {value!r:.40}")
         with read_tx(self.engine) as conn:
-            stmt = _routed(sa.select(table.table), table.table, table.route_column, peer.route_keys)
+            stmt = routed.select(table.table, table.route_column, peer.route_keys)
             if after_key is not None:
                 stmt = stmt.where(sa.tuple_(*keys) > sa.tuple_(*after_key))
-            rows = _dicts(conn.execute(stmt.order_by(*keys).limit(limit + 1)))
+            rows = routed.dicts(conn.execute(stmt.order_by(*keys).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
         last = [rows[-1][k] for k in table.key_columns] if rows else after_key
@@ -471,27 +470,12 @@ class Parent:
         return rows, last, more
 
 
-def _routed(stmt: Any, table: sa.Table, route_column: str | None, keys: tuple[str, ...]) -> Any:
-    if route_column is None:
-        return stmt
-    col = table.c[route_column]
-    return stmt.where(sa.or_(col.is_(None), col.in_(list(keys))))
-
-
-def _rows(
-    conn: sa.Connection, table: sa.Table, route_column: str | None, keys: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    return _dicts(conn.execute(_routed(sa.select(table), table, route_column, keys)))
-
-
-def _count(
-    conn: sa.Connection, table: sa.Table, route_column: str | None, keys: tuple[str, ...]
-) -> int:
-    stmt = _routed(sa.select(sa.func.count()).select_from(table), table, route_column, keys)
-    return int(conn.execute(stmt).scalar_one())
-
-
-def _dicts(result: sa.CursorResult[Any]) -> list[dict[str, Any]]:
-    """Rows as plain dicts with plain ``str`` keys (ready for the wire)."""
-    names = [str(k) for k in result.keys()]  # noqa: SIM118 (a Result, not a dict)
-    return [dict(zip(names, row, strict=True)) for row in result]
+def _check_suspended(peer: Peer) -> None:
+    if peer.suspended_until:
+        left = seconds_until(peer.suspended_until)
+        if left > 0:
+            raise Suspended(
+                f"sync of {peer.node_id} is suspended by an administrator until "
+                f"{peer.suspended_until}",
+                retry_after=left,
+            )
