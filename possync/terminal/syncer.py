@@ -15,6 +15,9 @@ from possync.transport.client import Refused, SyncClient, Unreachable
 
 PUSH_BATCH = exchange.PUSH_BATCH  # read at each sync (the benchmark sets it)
 PULL_BATCH = exchange.PULL_BATCH
+# When the first sync failed since the last one that worked: the screen says "store
+# not reachable since" (last_error_at is only the latest failure)
+FAILING_SINCE = "sync_failing_since"
 
 Progress = exchange.Progress
 StopCheck = exchange.StopCheck
@@ -83,5 +86,8 @@ def _record(terminal: Terminal, error: str | None) -> None:
         if error is None:
             peers.record_success(conn, parent.node_id)
             state.put(conn, LAST_SYNC_AT, utc_now())
+            state.delete(conn, FAILING_SINCE)
         else:
             peers.record_error(conn, parent.node_id, error)
+            if state.get(conn, FAILING_SINCE) is None:
+                state.put(conn, FAILING_SINCE, utc_now())

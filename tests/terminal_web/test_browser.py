@@ -133,7 +133,7 @@ def store_operation(page: Any, button: str) -> str:
 
 def test_sell_pay_print_return_customer_sync_and_go_online(page: Any, shop: Shop) -> None:
     sign_in(page, shop.url, "pos-signin")
-    assert page.inner_text("#mode") == "OFFLINE"
+    assert page.inner_text("#mode") == "Offline mode"
 
     scan(page, B1, "#line-1")
     scan(page, B2, "#line-2")
@@ -198,7 +198,7 @@ def test_sell_pay_print_return_customer_sync_and_go_online(page: Any, shop: Shop
 
     result = store_operation(page, "#op-online")
     assert "Enable Online POS done: ONLINE" in result
-    page.wait_for_selector("#statusbar.is-online #mode:text-is('ONLINE')")
+    page.wait_for_selector("#statusbar.is-online #mode:text-is('Online mode')")
     scan(page, B3, "#line-1")
     page.keyboard.press("F4")
     page.click("[data-fill='amount_CASH']")  # exact cash
@@ -213,7 +213,7 @@ def test_sell_pay_print_return_customer_sync_and_go_online(page: Any, shop: Shop
 def test_the_same_sale_flow_with_the_store_server_stopped(page: Any, shop: Shop) -> None:
     shop.server.stop()
     sign_in(page, shop.url)
-    assert page.is_visible("#statusbar.is-offline #mode:text-is('OFFLINE')")
+    assert page.is_visible("#statusbar.is-offline #mode:text-is('Offline mode')")
     scan(page, B1, "#line-1")
     scan(page, "2*" + B2, "#line-2")
     page.reload()  # the basket is kept by the terminal, not the page
@@ -243,7 +243,7 @@ def test_the_same_sale_flow_with_the_store_server_stopped(page: Any, shop: Shop)
     result = store_operation(page, "#op-online")
     assert "Enable Online POS failed: still OFFLINE: cannot reach" in result
     page.wait_for_selector("#statusbar .sync-error")
-    assert page.inner_text("#mode") == "OFFLINE"
+    assert page.inner_text("#mode") == "Offline mode"
     shot(page, "pos-offline")
     stop_cleanly(shop)
     assert receipt_numbers(shop.store) == []

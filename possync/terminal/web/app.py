@@ -27,7 +27,7 @@ from possync.terminal.local import Terminal
 from possync.terminal.lockout import PinLockout
 from possync.terminal.operations import Operations
 from possync.terminal.web import basket as basket_routes
-from possync.terminal.web import checkout, customers, operations, returns, signin
+from possync.terminal.web import checkout, customers, link, operations, returns, signin
 from possync.terminal.web.context import PosState, is_htmx, localtime, redirect, render
 from possync.terminal.web.sessions import CsrfRefused, Sessions, SignInRequired, optional_session
 from possync.webui import rendering
@@ -133,6 +133,7 @@ def create_app(
     )
     templates.env.filters["money"] = format_amount
     templates.env.filters["localtime"] = localtime
+    templates.env.filters["plain_error"] = link.plain_error
     app.state.pos = PosState(
         terminal=term,
         templates=templates,

@@ -2,7 +2,9 @@
 
 Every basket action answers with the whole sale region (basket, totals, customer,
 payment dialog) re-read from the database, with the error of the action, if any,
-shown in it: an error never loses the basket, which is in the database.
+shown in it: an error never loses the basket, which is in the database. The line an
+action changed is marked, for the screen to keep it in sight; a line whose price a
+sync changed since it was scanned says so (:mod:`.prices_seen`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi.responses import Response
 from possync.retail import basket, item_search, tender
 from possync.retail.errors import RetailError
 from possync.sync.db import read_tx, write_tx
+from possync.terminal.web import prices_seen
 from possync.terminal.web.context import Pos, PosState, is_htmx, render
 from possync.terminal.web.sessions import Cashier, CashierSession
 
@@ -32,11 +35,19 @@ def sale_view(
     *,
     error: str | None = None,
     pay: dict[str, object] | None = None,
+    changed_line: int | None = None,
+    changed_sku: str | None = None,
 ) -> Response:
-    """The sale region (htmx) or the whole sell screen; 422 when an action failed."""
+    """The sale region (htmx) or the whole sell screen; 422 when an action failed.
+    ``changed_line`` / ``changed_sku``: the line the action changed."""
     with read_tx(state.terminal.engine) as conn:
         the_basket = basket.view(conn, session.cashier_id)
         methods = tender.methods(conn)
+        repriced = prices_seen.changes(conn, the_basket)
+    if changed_sku is not None:
+        changed_line = next(
+            (ln.line_no for ln in the_basket.lines if ln.sku == changed_sku), changed_line
+        )
     return render(
         request,
         "_sale.html" if is_htmx(request) else "sell.html",
@@ -47,6 +58,8 @@ def sale_view(
         error=error,
         notice=None if is_htmx(request) else session.take_flash(),
         pay=pay or {"errors": {}, "values": {}},
+        repriced=repriced,
+        changed_line=changed_line,
     )
 
 
@@ -55,14 +68,20 @@ def _change(
     state: PosState,
     session: CashierSession,
     action: Callable[[sa.Connection], object],
+    changed_line: int | None = None,
 ) -> Response:
-    """Run one basket action in its own transaction; on a refusal nothing changed."""
+    """Run one basket action in its own transaction, noting the price of a line it
+    adds; on a refusal nothing changed. An action that returns a SKU (a scan) names
+    the line it changed by it."""
     try:
         with write_tx(state.terminal.engine) as conn:
-            action(conn)
+            before = prices_seen.skus_in_basket(conn, session.cashier_id)
+            done = action(conn)
+            prices_seen.remember(conn, session.cashier_id, before)
     except RetailError as exc:
-        return sale_view(request, state, session, error=str(exc))
-    return sale_view(request, state, session)
+        return sale_view(request, state, session, error=str(exc), changed_line=changed_line)
+    changed_sku = done if isinstance(done, str) else None
+    return sale_view(request, state, session, changed_line=changed_line, changed_sku=changed_sku)
 
 
 @router.get("/")
@@ -108,7 +127,7 @@ def change_line(
         else:
             basket.set_qty(conn, session.cashier_id, line_no, basket.parse_qty(qty))
 
-    return _change(request, state, session, action)
+    return _change(request, state, session, action, changed_line=line_no)
 
 
 @router.post("/basket/lines/{line_no}/remove")

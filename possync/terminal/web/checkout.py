@@ -2,11 +2,16 @@
 
 The sale is made by :func:`possync.terminal.selling.sell`, exactly as ``pos sell``
 makes it (offline: committed locally; online: confirmed by the store first), and
-the basket is emptied in the sale's own transaction.
+the basket is emptied in the sale's own transaction. The sale charges the current
+prices; if a sync changed one after the payment dialog showed its total, the sale
+is not made and the cashier sees the new total. An online till refused because the
+store cannot confirm the sale may, when it is Off-line Enabled, *Work offline* from
+the payment dialog: the mode switches and the sale completes locally.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -14,13 +19,23 @@ from fastapi.responses import Response
 
 from possync.retail import basket, receipts, tender
 from possync.retail.errors import RetailError
+from possync.retail.money import format_amount
 from possync.sync.db import read_tx
-from possync.terminal import selling
+from possync.sync.errors import SyncError
+from possync.terminal import modes, selling
+from possync.terminal.web import link
 from possync.terminal.web.basket import sale_view
 from possync.terminal.web.context import Pos, redirect, render
 from possync.terminal.web.sessions import Cashier
+from possync.transport.client import Refused, Unreachable
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+STORE_FAILURES = (Unreachable, Refused, SyncError)
+SWITCHED = (
+    "Switched to offline mode: this sale and the next are kept on this till and sent to "
+    "the store when it answers. Enable Online POS (user menu, F10) goes back online."
+)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -31,6 +46,28 @@ async def form_fields(request: Request) -> dict[str, str]:
 FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 
+def _refused_by_the_store(exc: BaseException) -> str:
+    """The refusal of an online sale, in plain words (the network's own text goes to
+    the log and the message's title)."""
+    why = link.plain_error(str(exc))
+    return (
+        f"sale refused: the store cannot confirm sales now ({why}). Nothing was recorded; "
+        "the basket is kept."
+    )
+
+
+def _price_moved(form: dict[str, str], total: int) -> str | None:
+    """The dialog showed one total, the basket now has another: a sync changed a
+    price meanwhile. Without ``due`` (an older page), nothing to compare."""
+    shown = form.get("due")
+    if shown is None or shown.strip() == str(total):
+        return None
+    return (
+        f"the total is now {format_amount(total)}: a price changed since the payment was "
+        "opened (see the basket). Check the amounts and complete the sale again."
+    )
+
+
 @router.post("/basket/pay")
 def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Response:
     term = state.terminal
@@ -38,6 +75,18 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
         the_basket = basket.view(conn, session.cashier_id)
         methods = tender.methods(conn)
     payments, errors = tender.payments_from_form(methods, form)
+    moved = _price_moved(form, the_basket.total)
+    if moved:
+        errors = {**errors, "payment": moved}
+    note: str | None = None
+    pay_view: dict[str, object] = {}
+    if not errors and form.get("work_offline") == "1":
+        try:
+            modes.go_offline(term)  # the cashier chose it, the till being Off-line Enabled
+        except RetailError as exc:
+            errors = {"payment": str(exc)}
+        else:
+            note = SWITCHED
     if not errors:
         try:
             outcome = selling.sell(
@@ -51,14 +100,20 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
                 ),
             )
         except RetailError as exc:
-            errors = {"payment": str(exc)}
+            cause = exc.__cause__
+            if isinstance(cause, STORE_FAILURES):
+                log.warning("online sale refused: %s", cause)
+                errors = {"payment": _refused_by_the_store(cause)}
+                pay_view = {"detail": str(cause), "offer_offline": modes.offline_enabled(term)}
+            else:
+                errors = {"payment": str(exc)}
         else:
             session.last_document = {
                 "receipt_no": outcome.receipt.receipt_no,
                 "change_due": outcome.receipt.change_due,
                 "confirmed": outcome.confirmed,
                 "mode": outcome.mode,
-                "note": outcome.note,
+                "note": link.plain_error(outcome.note) if outcome.note else note,
             }
             return redirect(request, f"/receipts/{outcome.receipt.receipt_no}")
     return sale_view(
@@ -66,7 +121,7 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
         state,
         session,
         error="the sale is not done: see the payment",
-        pay={"errors": errors, "values": form, "open": True},
+        pay={"errors": errors, "values": form, "open": True, **pay_view},
     )
 
 

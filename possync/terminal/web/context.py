@@ -10,10 +10,12 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from possync.terminal import syncer
 from possync.terminal.local import Terminal
 from possync.terminal.lockout import PinLockout
 from possync.terminal.operations import Operations
 from possync.terminal.status import terminal_status
+from possync.terminal.web import link
 from possync.terminal.web.sessions import CashierSession, Sessions
 
 
@@ -42,6 +44,9 @@ def status_facts(state: PosState) -> dict[str, Any]:
     """What the status bar shows (no network: the bar is refreshed every few seconds)."""
     facts = terminal_status(state.terminal, probe_store=False)
     facts["operation"] = state.operations.running()
+    facts["failing_since"] = state.terminal.get_state(syncer.FAILING_SINCE)
+    facts["link"] = link.describe(facts)
+    facts["mode_words"] = link.MODE_WORDS.get(facts["mode"] or "", ("", ""))
     return facts
 
 

@@ -80,7 +80,7 @@ def work_offline(request: Request, state: Pos, session: Cashier) -> Response:
         request,
         session,
         None,
-        message="OFFLINE: sales commit locally; the agent syncs when the store answers",
+        message="Offline mode: sales are kept on this till and sent to the store when it answers",
     )
 
 

@@ -13,6 +13,7 @@ from possync.sync.db import read_tx
 from possync.terminal import returns
 from possync.terminal.web.checkout import FormFields
 from possync.terminal.web.context import Pos, PosState, is_htmx, redirect, render
+from possync.terminal.web.link import plain_error
 from possync.terminal.web.sessions import Cashier, CashierSession
 
 router = APIRouter()
@@ -55,7 +56,9 @@ def returns_screen(
     try:
         found = returns.look_up(state.terminal, receipt_no)
     except RetailError as exc:
-        return _view(request, state, session, receipt_no, errors={"receipt_no": str(exc)})
+        return _view(
+            request, state, session, receipt_no, errors={"receipt_no": plain_error(str(exc))}
+        )
     return _view(request, state, session, receipt_no, lookup=found)
 
 
@@ -65,7 +68,9 @@ def take_back(request: Request, state: Pos, session: Cashier, form: FormFields) 
     try:
         found = returns.look_up(state.terminal, receipt_no)
     except RetailError as exc:
-        return _view(request, state, session, receipt_no, errors={"receipt_no": str(exc)})
+        return _view(
+            request, state, session, receipt_no, errors={"receipt_no": plain_error(str(exc))}
+        )
     requests, errors = returns.requests_from_form(found.original, form)
     if not errors:
         try:
@@ -77,7 +82,7 @@ def take_back(request: Request, state: Pos, session: Cashier, form: FormFields) 
                 cashier_id=session.cashier_id,
             )
         except RetailError as exc:
-            errors = {"lines": str(exc)}
+            errors = {"lines": plain_error(str(exc))}
         else:
             session.last_document = {
                 "receipt_no": summary.receipt_no,

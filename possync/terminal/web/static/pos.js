@@ -14,7 +14,35 @@
   // --- the scan field keeps the focus ---------------------------------------------
   function focusScan() {
     const scan = $("#scan");
-    if (scan && !openDialog()) scan.focus();
+    // preventScroll: focusing must not scroll the line just scanned out of sight
+    if (scan && !openDialog()) scan.focus({ preventScroll: true });
+  }
+
+  // --- the basket keeps the line just changed in sight ---------------------------------
+  // The basket scrolls inside its pane (pos.css); swapping the sale region resets the
+  // pane, so its scroll is kept across the swap, then moved just enough to show the
+  // line the action changed (the server marks it data-just-changed).
+  let basketScroll = 0;
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const pane = $("#sale .basket-pane");
+    if (pane && event.detail.target && event.detail.target.id === "sale") {
+      basketScroll = pane.scrollTop;
+    }
+  });
+
+  function showChangedLine() {
+    const pane = $("#sale .basket-pane");
+    if (!pane) return;
+    pane.scrollTop = basketScroll;
+    const line = $("tr[data-just-changed]", pane);
+    if (!line) return;
+    const box = pane.getBoundingClientRect();
+    const row = line.getBoundingClientRect();
+    const head = $("thead", pane);
+    const top = box.top + (head ? head.getBoundingClientRect().height : 0);
+    if (row.bottom > box.bottom) pane.scrollTop += row.bottom - box.bottom;
+    else if (row.top < top) pane.scrollTop -= top - row.top;
   }
 
   function isTyping(el) {
@@ -32,6 +60,7 @@
     const target = event.detail.target;
     if (!target) return;
     if (target.id === "sale") {
+      showChangedLine();
       const pay = $("#pay-dialog");
       const active = document.activeElement;
       if (pay && pay.dataset.open) {
@@ -55,6 +84,31 @@
         if (first) first.click();
       }
     }
+  });
+
+  // --- a sync brought changes: show the basket again (a price may have changed) -------
+  // The status bar carries how far the till has pulled from the store; when that moves
+  // on the sell screen, the sale region is fetched again, unless the cashier is in the
+  // middle of something (a dialog, a quantity or search being typed): the payment then
+  // checks the total it showed, and the next action shows the new prices anyway.
+  let pulled = null;
+
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const bar = event.detail.target;
+    if (!bar || bar.id !== "statusbar") return;
+    const now = bar.dataset.pulled;
+    if (pulled === null || !$("#sale")) pulled = now;
+    if (now === pulled) return;
+    const active = document.activeElement;
+    const scan = $("#scan");
+    if (openDialog() || (isTyping(active) && active !== scan) || (scan && scan.value)) return; // next poll
+    pulled = now;
+    htmx.ajax("GET", "/", { target: "#sale", swap: "outerHTML" });
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const bar = $("#statusbar");
+    if (bar) pulled = bar.dataset.pulled;
   });
 
   // A click on an empty part of the sell screen gives the focus back to the scan field.
