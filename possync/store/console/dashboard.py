@@ -1,7 +1,15 @@
-"""Replication dashboard: one row per terminal, refreshing itself; suspend/resume."""
+"""Replication dashboard: one row per terminal, refreshing itself; suspend/resume.
+
+A terminal's working mode is a neutral label (offline is an offline-enabled till's
+normal mode); its link to the store is the coloured signal. Times are shown in the
+store's time zone, which is the zone of the machine the store server runs on (there
+is no store setting for it); the exact instant goes in a title attribute.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -30,22 +38,77 @@ def ago(stamp: str | None) -> str:
     return f"{int(s)} s ago"
 
 
+def _instant(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp).astimezone()  # the machine's zone
+    except ValueError:
+        return None
+
+
+def store_time(stamp: str | None) -> str:
+    """An instant as the store's local time: '14:35' today, '2 Dec 14:35' otherwise."""
+    at = _instant(stamp)
+    if at is None:
+        return stamp or ""
+    if at.date() == datetime.now().astimezone().date():
+        return at.strftime("%H:%M")
+    return at.strftime("%d %b %H:%M").lstrip("0")
+
+
+def store_time_exact(stamp: str | None) -> str:
+    """For title attributes: the full local time with its offset from UTC."""
+    at = _instant(stamp)
+    return at.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)") if at else (stamp or "")
+
+
+# an instant inside a message ("suspended ... until 2026-12-01T10:40:00.000Z")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}[0-9:.]*(?:Z|[+-]\d{2}:\d{2})")
+
+
+def with_store_times(message: str | None) -> str:
+    """``message`` with the instants it names written as the store's local time."""
+    return _INSTANT.sub(lambda found: store_time(found[0]), message or "")
+
+
+def _latest(*stamps: str | None) -> str | None:
+    known = [(at, s) for s in stamps if (at := _instant(s)) is not None]
+    return max(known)[1] if known else None
+
+
 def dashboard_rows(terminals: list[dict[str, Any]], settings: ConsoleSettings) -> list[dict]:
     rows = []
     for t in terminals:
         contact = t["last_contact_at"]
         silent = seconds_since(contact) if contact else None
         suspended = t["suspended_until"] and seconds_until(t["suspended_until"]) > 0
+        connected = silent is not None and silent <= settings.connected_within
+        # Provisioned but never heard from counts as stale too.
+        stale = (silent is None and t["registered"]) or (
+            silent is not None and silent > settings.stale_after
+        )
+        # The terminal reports what it still has to send when it pulls, and what it
+        # sent is counted when it pushes: the figure is as of the later of the two.
+        reported = _latest(t["last_push_at"], t["last_pull_at"])
         rows.append(
             {
                 **t,
-                "connected": silent is not None and silent <= settings.connected_within,
-                # Provisioned but never heard from counts as stale too.
-                "stale": (silent is None and t["registered"])
-                or (silent is not None and silent > settings.stale_after),
+                "connected": connected,
+                "stale": stale,
+                "link_level": "ok" if connected else "bad" if stale else "warn",
                 "suspended": bool(suspended),
                 "contact_ago": ago(contact),
                 "sync_ago": ago(t["last_sync_at"]),
+                "unsent_as_of": store_time(reported) if reported else None,
+                "unsent_as_of_exact": store_time_exact(reported),
+                "suspended_until_local": store_time(t["suspended_until"]),
+                "suspended_until_exact": store_time_exact(t["suspended_until"]),
+                "contact_exact": store_time_exact(contact),
+                "error_shown": with_store_times(t["last_error"]),
+                "sync_exact": store_time_exact(t["last_sync_at"]),
+                "refused_local": store_time(t["refused_installation_at"]),
+                "refused_exact": store_time_exact(t["refused_installation_at"]),
             }
         )
     return rows
@@ -97,7 +160,9 @@ async def suspend(
         )
     except RetailError as exc:
         return redirect("/console/", f"Not suspended: {exc}", "bad")
-    return redirect("/console/", f"Sync of {terminal_id} suspended until {until}.")
+    return redirect(
+        "/console/", f"Sync of {terminal_id} suspended until {store_time(until)} (store time)."
+    )
 
 
 @router.post("/dashboard/{terminal_id}/resume")
