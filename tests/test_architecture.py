@@ -40,9 +40,10 @@ FORBIDDEN = {
     # each other (a store talks to head office over HTTP, as a terminal to its store).
     "headoffice": ("possync.store", "possync.terminal", "possync.cli"),
     "store": ("possync.headoffice", "possync.terminal", "possync.cli"),
-    # Shared page furniture: no domain, no engine, no app.
+    # Shared page furniture and the consoles' sign-in: no domain, no app. Of the
+    # engine it uses only the database helpers (transactions, guessing limits) that
+    # administrators' accounts and sessions are kept with.
     "webui": (
-        "possync.sync",
         "possync.retail",
         "possync.store",
         "possync.terminal",

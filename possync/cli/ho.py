@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from possync.cli.common import DbUrl, JsonFlag, console, print_json, user_errors
+from possync.cli.common import DbUrl, JsonFlag, console, fail, print_json, user_errors
 from possync.retail import catalog, chain, database
 from possync.sync.db import open_engine, read_tx, write_tx
 
@@ -17,7 +18,9 @@ store_app = typer.Typer(help="The chain's stores.", no_args_is_help=True)
 items_app = typer.Typer(help="The chain's catalog.", no_args_is_help=True)
 price_app = typer.Typer(help="Prices.", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock of the stores, moved from head office.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrators of the enterprise console.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+app.add_typer(admin_app, name="admin")
 app.add_typer(items_app, name="items")
 app.add_typer(price_app, name="price")
 app.add_typer(stock_app, name="stock")
@@ -57,18 +60,75 @@ def add_store(
     )
 
 
+@store_app.command("suspend")
+def suspend_store(
+    store: StoreId,
+    db: DbUrl,
+    minutes: Annotated[int, typer.Option(help="How long, 1 to 10080 (7 days)")] = 30,
+    json: JsonFlag = False,
+) -> None:
+    """Suspend a store's sync with head office: refused, telling the store until
+    when; the store and its tills keep selling, and what it holds waits."""
+    with user_errors():
+        until = chain.suspend_store(database.open_store(db), store, minutes)
+    if json:
+        print_json({"store_id": store, "suspended_until": until})
+        return
+    console.print(f"sync of store {store} suspended until {until}")
+
+
+@store_app.command("resume")
+def resume_store(store: StoreId, db: DbUrl, json: JsonFlag = False) -> None:
+    """Resume a suspended store's sync at once (else it resumes when the time is up)."""
+    with user_errors():
+        chain.suspend_store(database.open_store(db), store, None)
+    if json:
+        print_json({"store_id": store, "suspended_until": None})
+        return
+    console.print(f"sync of store {store} resumed")
+
+
+@admin_app.command("add")
+def add_admin(
+    name: Annotated[str, typer.Argument(help="User name to sign in with")],
+    db: DbUrl,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Add an administrator of the enterprise console, or set a new password (asked
+    twice if not piped); a new password ends that administrator's sessions."""
+    from possync.webui import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with user_errors():
+        engine = database.open_store(db)
+        try:
+            with write_tx(engine) as conn:
+                chain.require_head_office(conn)
+                accounts.add_admin(conn, name, password)
+        except accounts.AccountError as exc:
+            fail(str(exc))
+    console.print(f"administrator {name} can sign in to the enterprise console")
+
+
 @items_app.command("import")
 def import_items(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     db: DbUrl,
 ) -> None:
     """Import the chain's catalog CSV (sku,barcode,name,price,tax_code): all or none."""
+    from possync.cli.common import show_import  # (local: keeps this edit to this command)
+
     with user_errors():
         engine = database.open_store(db)
         with write_tx(engine) as conn:
             chain.require_head_office(conn)
-            count = catalog.import_csv(conn, file.read_text(encoding="utf-8-sig"))
-    console.print(f"imported {count} items; the stores receive them at their next sync")
+            report = catalog.import_catalog(conn, file.read_bytes())
+    show_import(report, json=False, then="; the stores receive them at their next sync")
 
 
 ForStore = Annotated[
@@ -179,10 +239,21 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Server processes (PostgreSQL only: SQLite has one writer)")
     ] = 1,
+    stale_after: Annotated[
+        float, typer.Option(help="Minutes after which the dashboard flags a silent store")
+    ] = 15,
+    secure_cookies: Annotated[
+        str,
+        typer.Option(
+            help="auto: Secure cookies over HTTPS; always: behind a TLS proxy that does not "
+            "pass the scheme"
+        ),
+    ] = "auto",
 ) -> None:
-    """Serve the sync API for the chain's store servers (several worker processes
-    on PostgreSQL: any load balancer in front of several machines works the same)."""
-    from possync.cli.common import fail
+    """Serve the sync API for the chain's store servers and the enterprise console
+    (/console/); several worker processes on PostgreSQL (any load balancer in front
+    of several machines works the same)."""
+    from possync.headoffice.console.settings import ConsoleSettings
     from possync.headoffice.server import serve as run
     from possync.transport.workers import WorkersError, check_workers
 
@@ -190,12 +261,17 @@ def serve(
         check_workers(db, workers, node="head office")
     except WorkersError as exc:
         fail(str(exc))
+    if secure_cookies not in ("auto", "always"):
+        fail("--secure-cookies is auto or always")
+    if stale_after < 1:
+        fail("--stale-after is at least 1 minute")
+    settings = ConsoleSettings(stale_after=stale_after * 60, secure_cookies=secure_cookies)
     with user_errors():  # not a head office database: said before anything listens
         engine = database.open_store(db)
         with read_tx(engine) as conn:
             chain.require_head_office(conn)
         engine.dispose()
-        run(db, host, port, workers=workers)
+        run(db, host, port, settings, workers=workers)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""The head office server application: the sync API for store servers.
+"""The head office server application: the sync API for store servers, and the
+enterprise console under ``/console/`` (possync/headoffice/console/).
 
 Stores are children that relay for their tills (``children_relay``): each may
 send rows owned by any till of its own store, and nothing outside it.
@@ -12,6 +13,8 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request
 
 from possync import __version__
+from possync.headoffice.console.app import install_console
+from possync.headoffice.console.settings import ConsoleSettings
 from possync.retail import chain
 from possync.retail.database import open_store
 from possync.retail.replication import SPEC
@@ -31,7 +34,7 @@ MAX_TILLS = 1000  # per store report: more is not a store
 MAX_REPORT_BYTES = 512 * 1024
 
 
-def create_app(engine: sa.Engine) -> FastAPI:
+def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> FastAPI:
     with read_tx(engine) as conn:
         name = chain.require_head_office(conn)
         node_id = state.get(conn, state.NODE_ID) or chain.HEAD_OFFICE_ID
@@ -59,6 +62,7 @@ def create_app(engine: sa.Engine) -> FastAPI:
             chain.record_tills(conn, peer.node_id, kept)
         return {"tills": len(kept)}
 
+    install_console(app, engine, console or ConsoleSettings())
     return app
 
 
@@ -89,5 +93,5 @@ def _till(value: Any, index: int) -> dict[str, Any]:
     return kept
 
 
-def create_app_from_url(url: str) -> FastAPI:
-    return create_app(open_store(url))
+def create_app_from_url(url: str, console: ConsoleSettings | None = None) -> FastAPI:
+    return create_app(open_store(url), console)

@@ -9,6 +9,8 @@ of sequence.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 
@@ -16,25 +18,36 @@ import uvicorn
 from fastapi import FastAPI
 
 from possync.headoffice.app import create_app_from_url
+from possync.headoffice.console.settings import ConsoleSettings
 from possync.transport.workers import check_workers
 
 _DB_ENV = "POSSYNC_HO_SERVE_DB"
+_CONSOLE_ENV = "POSSYNC_HO_SERVE_CONSOLE"
 
 
-def serve(db_url: str, host: str, port: int, *, workers: int = 1) -> None:
+def serve(
+    db_url: str,
+    host: str,
+    port: int,
+    console: ConsoleSettings | None = None,
+    *,
+    workers: int = 1,
+) -> None:
     """Serve until stopped. ``workers`` > 1 needs PostgreSQL (``WorkersError``)."""
     check_workers(db_url, workers, node="head office")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
     if workers == 1:
-        uvicorn.run(create_app_from_url(db_url), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app_from_url(db_url, console), **options)  # type: ignore[arg-type]
         return
     # Each worker process builds its own app (and engine) from the environment:
     # uvicorn starts workers from an import string, not from an app object.
     os.environ[_DB_ENV] = db_url
+    os.environ[_CONSOLE_ENV] = json.dumps(dataclasses.asdict(console or ConsoleSettings()))
     uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
 
 
 def worker_app() -> FastAPI:
     """The app of one worker process (``serve`` with ``workers`` > 1)."""
-    return create_app_from_url(os.environ[_DB_ENV])
+    settings = ConsoleSettings(**json.loads(os.environ[_CONSOLE_ENV]))
+    return create_app_from_url(os.environ[_DB_ENV], settings)

@@ -19,8 +19,10 @@ import sqlalchemy as sa
 from possync.retail import database, integrity, stock
 from possync.retail.errors import RetailError
 from possync.retail.money import parse_amount
+from possync.retail.offline_admin import MAX_SUSPEND_MINUTES
 from possync.retail.replication import SPEC
 from possync.retail.schema import (
+    admin_log,
     item,
     payment_method,
     receipt,
@@ -37,6 +39,7 @@ from possync.retail.store_admin import (
 )
 from possync.sync import install as sync_install
 from possync.sync import log, peers, quarantine, state
+from possync.sync.clock import utc_in, utc_now
 from possync.sync.db import read_tx, write_tx
 from possync.sync.parent import Parent
 from possync.sync.schema import sync_state
@@ -89,13 +92,20 @@ def add_store(
     name: str | None = None,
     currency: str = "EUR",
     offline_enabled: bool = True,
+    new_only: bool = False,
 ) -> NewStore:
     """Add a store to the chain (or issue a new code for one): returns the one-time
-    code its store server joins with. A new code revokes the store's old secret."""
+    code its store server joins with. A new code revokes the store's old secret;
+    ``new_only`` refuses a store the chain already has instead."""
     check_id(store_id, "a store id")
     with write_tx(engine) as conn:
         require_head_office(conn)
         if conn.execute(sa.select(store.c.store_id).where(store.c.store_id == store_id)).first():
+            if new_only:
+                raise RetailError(
+                    f"{store_id} is already a store of the chain; a new join code for it "
+                    f"(which revokes its secret) comes from 'possync ho store add {store_id}'"
+                )
             if name:
                 conn.execute(store.update().where(store.c.store_id == store_id).values(name=name))
         else:
@@ -187,57 +197,113 @@ def stores(engine: sa.Engine) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(sa.select(store).order_by(store.c.store_id))]
 
 
-def status(engine: sa.Engine) -> dict[str, Any]:
-    """The chain as head office sees it: each store's link, backlog and receipts,
-    and stock per store. The stable shape of ``ho status --json``."""
+def overview(engine: sa.Engine) -> dict[str, Any]:
+    """Head office and its stores: each store's link, backlog, receipts and tills as
+    it relays them. What the console's dashboard shows; ``status`` adds the stock."""
     with read_tx(engine) as conn:
         name = require_head_office(conn)
         node_id = state.get(conn, state.NODE_ID)
     parent = parent_of_stores(engine, node_id or HEAD_OFFICE_ID)
     parent.publish()
     with read_tx(engine) as conn:
-        children = {p.node_id: p for p in peers.children(conn)}
-        activity = peers.activity(conn)
-        held = quarantine.held_counts(conn)
-        receipts: dict[str, dict[str, int]] = {}
-        for store_id, kind, n in conn.execute(
-            sa.select(receipt.c.store_id, receipt.c.kind, sa.func.count()).group_by(
-                receipt.c.store_id, receipt.c.kind
+        return {
+            "head_office": {"node_id": node_id, "name": name},
+            "change_log_head": log.head(conn),
+            "stores": _store_rows(conn, parent),
+        }
+
+
+def status(engine: sa.Engine) -> dict[str, Any]:
+    """The chain as head office sees it: each store's link, backlog and receipts,
+    and stock per store. The stable shape of ``ho status --json``."""
+    info = overview(engine)
+    with read_tx(engine) as conn:
+        info["stock"] = stock_by_store(conn)
+    return info
+
+
+def _store_rows(conn: sa.Connection, parent: Parent) -> list[dict[str, Any]]:
+    children = {p.node_id: p for p in peers.children(conn)}
+    activity = peers.activity(conn)
+    held = quarantine.held_counts(conn)
+    receipts: dict[str, dict[str, int]] = {}
+    for store_id, kind, n in conn.execute(
+        sa.select(receipt.c.store_id, receipt.c.kind, sa.func.count()).group_by(
+            receipt.c.store_id, receipt.c.kind
+        )
+    ):
+        receipts.setdefault(store_id, {})[kind] = n
+    reported = _relayed_tills(conn)
+    shops = []
+    for row in conn.execute(sa.select(store).order_by(store.c.store_id)):
+        peer = children.get(row.store_id)
+        seen = activity.get(row.store_id, {})
+        counts = receipts.get(row.store_id, {})
+        shops.append(
+            {
+                "store_id": row.store_id,
+                "name": row.name,
+                "joined": bool(peer and peer.registered),
+                "last_contact_at": seen.get("last_contact_at"),
+                "last_sync_at": seen.get("last_sync_at"),
+                "last_error": seen.get("last_error"),
+                "suspended_until": seen.get("suspended_until"),
+                "to_send": parent.backlog(conn, peer) if peer else 0,
+                "sent_unacknowledged": parent.sent_unacknowledged(conn, peer) if peer else 0,
+                "unsent": peer.unsent if peer else 0,
+                "quarantined": held.get(row.store_id, 0),
+                "sales": counts.get("sale", 0),
+                "returns": counts.get("return", 0),
+                "tills": reported.get(row.store_id, []),
+            }
+        )
+    return shops
+
+
+def suspend_store(
+    engine: sa.Engine, store_id: str, minutes: int | None, *, by: str | None = None
+) -> str | None:
+    """Suspend a store's sync with head office for ``minutes``, or resume it (None);
+    returns when the suspension ends. Meanwhile head office refuses the store's
+    syncs, telling it until when (it comes back then by itself); the store and its
+    tills go on selling and syncing with each other, and what the store holds for
+    head office waits. Written to head office's admin log."""
+    if minutes is not None and (
+        type(minutes) is not int or not 1 <= minutes <= MAX_SUSPEND_MINUTES
+    ):
+        raise RetailError(f"suspend for 1 to {MAX_SUSPEND_MINUTES} minutes (7 days)")
+    until = utc_in(minutes * 60) if minutes is not None else None
+    with write_tx(engine) as conn:
+        require_head_office(conn)
+        _known_store(conn, store_id)
+        peer = peers.get(conn, store_id)
+        if until and (peer is None or not peer.registered):
+            raise RetailError(f"store {store_id} has not joined head office: it has no sync yet")
+        if peer is not None:
+            peers.suspend(conn, store_id, until)
+        detail = f"{store_id}: until {until}" if until else store_id
+        conn.execute(
+            admin_log.insert().values(
+                at=utc_now(),
+                action="store_sync_suspended" if until else "store_sync_resumed",
+                detail=detail + (f" (by {by})" if by else ""),
             )
-        ):
-            receipts.setdefault(store_id, {})[kind] = n
-        reported = _relayed_tills(conn)
-        shops = []
-        for row in conn.execute(sa.select(store).order_by(store.c.store_id)):
-            peer = children.get(row.store_id)
-            seen = activity.get(row.store_id, {})
-            counts = receipts.get(row.store_id, {})
-            shops.append(
-                {
-                    "store_id": row.store_id,
-                    "name": row.name,
-                    "joined": bool(peer and peer.registered),
-                    "last_contact_at": seen.get("last_contact_at"),
-                    "last_sync_at": seen.get("last_sync_at"),
-                    "last_error": seen.get("last_error"),
-                    "suspended_until": seen.get("suspended_until"),
-                    "to_send": parent.backlog(conn, peer) if peer else 0,
-                    "sent_unacknowledged": parent.sent_unacknowledged(conn, peer) if peer else 0,
-                    "unsent": peer.unsent if peer else 0,
-                    "quarantined": held.get(row.store_id, 0),
-                    "sales": counts.get("sale", 0),
-                    "returns": counts.get("return", 0),
-                    "tills": reported.get(row.store_id, []),
-                }
-            )
-        stock_held = stock_by_store(conn)
-        head = log.head(conn)
-    return {
-        "head_office": {"node_id": node_id, "name": name},
-        "change_log_head": head,
-        "stores": shops,
-        "stock": stock_held,
-    }
+        )
+    return until
+
+
+def stock_of_items(conn: sa.Connection, skus: list[str]) -> dict[str, dict[str, int]]:
+    """On-hand of these items in every store, as head office holds it (sku -> store
+    -> on hand): one page of the console's stock table."""
+    found: dict[str, dict[str, int]] = {}
+    rows = conn.execute(
+        sa.select(stock_level.c.sku, stock_level.c.store_id, stock_level.c.on_hand).where(
+            stock_level.c.sku.in_(skus)
+        )
+    )
+    for sku, store_id, on_hand in rows:
+        found.setdefault(sku, {})[store_id] = on_hand
+    return found
 
 
 def _relayed_tills(conn: sa.Connection) -> dict[str, list[dict[str, Any]]]:

@@ -1,7 +1,8 @@
-"""The authorisation matrix of head office's app (the sync API for store servers and
-the tills' report), as test_authorisation_matrix.py does for the store server and
-the till: every route read from the app's route table, requested with each kind of
-credential, against a real app and database; a route without an entry fails.
+"""The authorisation matrix of head office's app (the sync API for store servers, the
+tills' report and the enterprise console), as test_authorisation_matrix.py does for
+the store server and the till: every route read from the app's route table,
+requested with each kind of credential, against a real app and database; a route
+without an entry fails.
 
 Credentials:
 
@@ -12,6 +13,10 @@ Credentials:
 - ``store``: S01's own real secret: the owner of the request's data.
 - ``till``: a till's real credentials, given by store S01 (head office never
   registered it, and never talks to a till).
+- ``admin``: a live session of a console administrator of head office (with its
+  CSRF token).
+- ``expired``: such a session past its expiry (with its CSRF token).
+- ``forged``: a session cookie head office never issued.
 
 The requests are S01's (a push from S01): only S01 gets them, except what each
 store may do for itself (pull its own changes, take its own load, report its own
@@ -30,13 +35,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from possync.headoffice.app import create_app
+from possync.headoffice.console.settings import SESSION_COOKIE
 from possync.retail import catalog, chain, store_admin
 from possync.retail.replication import SPEC
 from possync.sync import peers
 from possync.sync.db import open_engine, write_tx
-from tests.security.routes import Call, route_table
+from possync.webui import accounts
+from tests.security.routes import MOUNT, Call, route_table
 from tests.security.test_authorisation_matrix import (
     REFUSED_CODE,
+    SIGN_IN,
     Expected,
     ask,
     basic,
@@ -45,7 +53,7 @@ from tests.security.test_authorisation_matrix import (
     succeeded,
 )
 
-KINDS = ("none", "wrong", "revoked", "other_store", "store", "till")
+KINDS = ("none", "wrong", "revoked", "other_store", "store", "till", "admin", "expired", "forged")
 CATALOG = "sku,barcode,name,price,tax_code\nSKU1,5000000000001,Item 1,1.50,STD\n"
 PUSH = {"protocol": SPEC.protocol, "source": "S01", "after": 0, "through": 0, "changes": []}
 REPORT = {"children": [{"terminal_id": "T01", "mode": "online", "backlog": 0}]}
@@ -54,6 +62,12 @@ REPORT = {"children": [{"terminal_id": "T01", "mode": "online", "backlog": 0}]}
 def sync(store: int, other_store: int) -> dict[str, Expected]:
     """A route of the sync API: 401 unless the credentials are a live store's."""
     return {**everyone(401, KINDS), "store": store, "other_store": other_store}
+
+
+def console(admin: Expected) -> dict[str, Expected]:
+    """A page of the console: to the sign-in page unless signed in as head office's
+    administrator (a store's secret opens none of it)."""
+    return {**everyone(SIGN_IN, KINDS), "admin": admin}
 
 
 HEAD_OFFICE: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
@@ -87,16 +101,68 @@ HEAD_OFFICE: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
         Call("/api/v1/relay/children", json=REPORT),
         sync(200, 200),
     ),
+    # -- the enterprise console: public furniture and sign-in
+    (MOUNT, "/static/ui"): (Call("/static/ui/possync.css"), everyone(200, KINDS)),
+    ("GET", "/"): (Call("/"), everyone(303, KINDS)),  # to /console/
+    ("GET", "/console/login"): (Call("/console/login"), everyone(200, KINDS)),
+    # without the sign-in form's own cookie: refused (CSRF), signed in or not
+    ("POST", "/console/login"): (
+        Call("/console/login", form={"username": "admin", "password": "x", "csrf_token": "x"}),
+        everyone(403, KINDS),
+    ),
+    # -- the console: head office's administrator only
+    ("POST", "/console/logout"): (Call("/console/logout"), console(SIGN_IN)),
+    ("GET", "/console/"): (Call("/console/"), console(200)),
+    ("GET", "/console/dashboard/rows"): (Call("/console/dashboard/rows"), console(200)),
+    # S05 has a join code and never joined: its actions are refused, back to the
+    # dashboard saying why (a 303 too); no credential's store is touched
+    ("POST", "/console/stores/{store_id}/suspend"): (
+        Call("/console/stores/S05/suspend", form={"minutes": "5"}),
+        console(303),
+    ),
+    ("POST", "/console/stores/{store_id}/resume"): (
+        Call("/console/stores/S05/resume"),
+        console(303),
+    ),
+    ("GET", "/console/stores/new"): (Call("/console/stores/new"), console(200)),
+    ("POST", "/console/stores/new"): (Call("/console/stores/new"), console(422)),  # no id
+    ("GET", "/console/stock"): (Call("/console/stock"), console(200)),
 }
-PUBLIC = {("GET", "/openapi.json"), ("GET", "/api/v1/health")}
-MAY_SUCCEED = {"store", "other_store"}
+PUBLIC = {
+    ("GET", "/openapi.json"),
+    ("GET", "/api/v1/health"),
+    (MOUNT, "/static/ui"),
+    ("GET", "/console/login"),
+}
+MAY_SUCCEED = {"store", "other_store", "admin"}
 
 
 @dataclass
 class HeadOffice:
     client: TestClient
     engine: sa.Engine
-    credentials: dict[str, dict[str, str]]  # kind -> headers
+    credentials: dict[str, dict[str, str]]  # kind -> headers of a store's (or till's)
+
+    def cookies_and_headers(self, kind: str) -> tuple[dict[str, str], dict[str, str]]:
+        if kind in ("admin", "expired"):
+            return console_session(self.engine, expired=kind == "expired")
+        if kind == "forged":
+            return {SESSION_COOKIE: "forged-session-token"}, {"x-csrf-token": "forged"}
+        return {}, self.credentials.get(kind, {})
+
+
+def console_session(engine: sa.Engine, *, expired: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """A new session of head office's administrator (one per request: signing out
+    ends it)."""
+    with write_tx(engine) as conn:
+        token, session = accounts.open_session(conn, "admin")
+        if expired:
+            conn.execute(
+                accounts.console_session.update()
+                .where(accounts.console_session.c.csrf_token == session.csrf_token)
+                .values(expires_at="2000-01-01T00:00:00+00:00")
+            )
+    return {SESSION_COOKIE: token}, {"x-csrf-token": session.csrf_token}
 
 
 def join(client: TestClient, engine: sa.Engine, store_id: str) -> dict[str, str]:
@@ -137,6 +203,8 @@ def head_office(tmp_path: Path) -> Iterator[HeadOffice]:
     chain.init_head_office(engine, "Acme Retail")
     with write_tx(engine) as conn:
         catalog.import_csv(conn, CATALOG)
+        accounts.add_admin(conn, "admin", "correct horse battery")
+    chain.add_store(engine, "S05")  # the store the console's actions act on
     with TestClient(create_app(engine), raise_server_exceptions=False) as client:
         credentials = {
             "store": join(client, engine, "S01"),
@@ -157,8 +225,8 @@ def test_every_route_of_head_office_answers_each_credential_as_its_entry_says(
     wrong: list[str] = []
     for (method, route), (call, expected) in sorted(HEAD_OFFICE.items()):
         for kind in KINDS:
-            headers = head_office.credentials.get(kind, {})
-            status = ask(head_office.client, method, call, {}, headers)
+            cookies, headers = head_office.cookies_and_headers(kind)
+            status = ask(head_office.client, method, call, cookies, headers)
             if status != expected[kind]:
                 wrong.append(f"{method} {route} as {kind}: {status}, expected {expected[kind]}")
             if succeeded(status) and (method, route) not in PUBLIC:

@@ -1,19 +1,23 @@
-"""What every console page builds on: its settings, the page renderer and the
-redirect with a one-time message. The page modules import this, never app.py,
+"""What every store console page builds on: the store console's settings, and the
+console, page renderer and redirect with a one-time message that every console
+shares (possync/webui/console.py). The page modules import this, never app.py,
 which mounts them: imports point from app.py to the pages to here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, unquote
 
-import sqlalchemy as sa
-from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from possync.webui.console import FLASH_COOKIE, Console, SignInRequired, console_of, redirect
 
-FLASH_COOKIE = "possync_flash"
+__all__ = [
+    "FLASH_COOKIE",
+    "Console",
+    "ConsoleSettings",
+    "SignInRequired",
+    "console_of",
+    "redirect",
+]
 
 
 @dataclass(frozen=True)
@@ -27,63 +31,3 @@ class ConsoleSettings:
     backup_dir: Path = field(default_factory=lambda: Path("possync-backups"))
     # "auto": cookies are Secure when the console is reached over HTTPS.
     secure_cookies: str = "auto"
-
-
-class SignInRequired(Exception):
-    pass
-
-
-@dataclass
-class Console:
-    engine: sa.Engine
-    settings: ConsoleSettings
-    templates: Any
-
-    def render(
-        self,
-        request: Request,
-        template: str,
-        *,
-        status: int = 200,
-        headers: dict[str, str] | None = None,
-        **context: Any,
-    ) -> HTMLResponse:
-        session = getattr(request.state, "console_session", None)
-        flash = request.cookies.get(FLASH_COOKIE)
-        level, _, text = unquote(flash or "").partition("|")
-        response = self.templates.TemplateResponse(
-            request,
-            template,
-            {
-                "admin": session.username if session else None,
-                "csrf_token": session.csrf_token if session else "",
-                "flash": text,
-                "flash_level": level if level in ("ok", "bad", "warn") else "ok",
-                "path": request.url.path,
-                "errors": {},
-                **context,
-            },
-            status_code=status,
-            headers=headers,
-        )
-        if flash:
-            response.delete_cookie(FLASH_COOKIE, path="/console")
-        return response
-
-
-def redirect(url: str, flash: str | None = None, level: str = "ok") -> RedirectResponse:
-    """Post/redirect/get, carrying a one-time message to the next page."""
-    response = RedirectResponse(url, status_code=303)
-    if flash:
-        response.set_cookie(
-            FLASH_COOKIE,
-            quote(f"{level}|{flash}"),
-            path="/console",
-            httponly=True,
-            samesite="strict",
-        )
-    return response
-
-
-def console_of(request: Request) -> Console:
-    return request.app.state.console

@@ -1,0 +1,1 @@
+"""Head office's enterprise console (``/console/`` on ``ho serve``)."""
