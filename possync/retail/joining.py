@@ -2,8 +2,10 @@
 
 Head office authors the chain's master data; a store that joins takes it whole.
 What the store had before is compared with what it received, table by table, and
-rows head office does not have are removed (their removal reaches the tills at their
-next sync). The report says what changed, for the administrator and the admin log.
+rows head office does not have are deactivated (items, cashiers, payment methods:
+what a till may have sold or taken offline stays known) or else removed; either
+reaches the tills at their next sync. The report says what changed, for the
+administrator and the admin log.
 The store's terminals and their series stay the store's own: head office does not
 author them.
 """
@@ -116,21 +118,32 @@ def replace(conn: sa.Connection) -> dict[str, TableChanges]:
     for note_key, value in notes:
         table_name = note_key[len(RECEIVED) :].split(":", 1)[0]
         received.setdefault(table_name, set()).update(orjson.loads(value))
+    retired: dict[str, set[str]] = {}  # deactivated keys, reported as removed
     for table in FROM_HEAD_OFFICE:
         sent = received.get(table.name, set())
         for row in conn.execute(sa.select(*table.primary_key.columns)).all():
             key = _key(table, row)
-            if key not in sent:
+            if key in sent:
+                continue
+            if "active" in table.c:
+                # Deactivated, not deleted: a till that sold it offline before it
+                # heard of the join still sells a known item, and its receipt is
+                # taken by the store (and by head office) like any other.
+                conn.execute(table.update().where(_where(table, key)).values(active=False))
+                retired.setdefault(str(table.name), set()).add(key)
+            else:
                 conn.execute(table.delete().where(_where(table, key)))
     after = snapshot(conn)
     report: dict[str, TableChanges] = {}
     for table in FROM_HEAD_OFFICE:
         name = str(table.name)
-        was, now = before.get(name, {}), after[name]
+        was, now, gone = before.get(name, {}), after[name], retired.get(name, set())
         report[name] = TableChanges(
-            added=sorted(set(now) - set(was)),
-            changed=sorted(k for k in now.keys() & was.keys() if now[k] != was[k]),
-            removed=sorted(set(was) - set(now)),
+            added=sorted(set(now) - set(was) - gone),
+            changed=sorted(
+                k for k in now.keys() & was.keys() if now[k] != was[k] and k not in gone
+            ),
+            removed=sorted((set(was) - set(now)) | (gone & set(was))),
         )
     conn.execute(
         admin_log.insert().values(
