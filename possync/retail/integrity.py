@@ -6,7 +6,8 @@ engine's guard: a receipt must be a sale or a return of the sender's store, numb
 from the sender's own series, its total the sum of its lines, its payments its total,
 its stock movements its lines, every amount and quantity within bounds. A document
 that breaks a rule is quarantined whole, with the reason; the rest of the batch is
-applied. See docs/reliability.md for the rule table.
+applied. See docs/reliability.md for the rule table. The guard also checks the
+sender's fiscal chain as its documents arrive (fiscal_chain.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import numbering, stock
+from possync.retail import fiscal_chain, numbering, stock
 from possync.retail.basket import MAX_QTY
 from possync.retail.money import MAX_AMOUNT, format_amount, included_tax
 from possync.retail.schema import (
@@ -139,6 +140,19 @@ def guard(
                 _check_row(facts, change)
         except _Refused as refused:
             rejected[key] = refused.rejection
+    if not relayed and facts.store_id is not None:
+        # The till's fiscal chain, checked on the documents as received: a fault
+        # is recorded, never a reason to hold a document (its data is the till's).
+        fiscal_chain.note_received(
+            conn,
+            facts.store_id,
+            sender,
+            (
+                (doc.head, doc.lines, doc.payments)
+                for key, doc in docs.items()
+                if doc.head is not None and key not in rejected
+            ),
+        )
     return rejected
 
 

@@ -7,7 +7,10 @@ Purgeable, by age (``created_at``, ISO-8601 UTC text, which sorts in time order)
   movement *insert*, so deleting old movements changes no stock figure.
 
 Never purged: master data, customers, stock levels and document counters (numbers
-must never be issued twice, so the counters stay whatever goes).
+must never be issued twice, so the counters stay whatever goes), and on the store
+the newest document of each till's fiscal chain (its head). The newest chained
+document a store's purge removes from a till's chain becomes the anchor its
+checking starts from (fiscal_chain.note_purged).
 
 A row is kept, however old, while a change naming it is still owed to a peer
 (``sync.purge.OwedKeys``): nothing unsynced is ever lost. A receipt is kept whole if
@@ -27,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from possync.retail import fiscal_chain
 from possync.retail.schema import receipt, receipt_line, receipt_payment, stock_movement
 from possync.sync import purge as engine_purge
 from possync.sync.db import read_tx, write_tx
@@ -52,7 +56,8 @@ class RowPurge:
 
     purged: RowCounts = field(default_factory=RowCounts)
     kept_unacknowledged: RowCounts = field(default_factory=RowCounts)  # old, still owed
-    kept_last_documents: int = 0  # old receipts kept as the last number of their series
+    # old receipts kept as the last number of their series or their till's chain head
+    kept_last_documents: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class Rules:
     cutoff: str  # rows created before this instant are old
     # Store: keep the highest receipt of each series. Re-provisioning a terminal or
     # changing its series continues numbering after the highest number held here.
+    # Keep each till's fiscal chain head too, and anchor its checking past what goes
+    # (a till keeps its own head in fiscal_chain_head, whatever it purges).
     keep_last_documents: bool = False
 
 
@@ -121,7 +128,9 @@ class _Purger:
     def receipts(self, conn: sa.Connection) -> bool:
         """One chunk of old receipts; False when there are no more."""
         if self.keep is None:
-            self.keep = last_documents(conn) if self.rules.keep_last_documents else set()
+            self.keep = set()
+            if self.rules.keep_last_documents:
+                self.keep = last_documents(conn) | fiscal_chain.head_documents(conn)
         ids = self._old(conn, receipt, receipt.c.receipt_id, self.after_receipt)
         if not ids:
             return False
@@ -132,6 +141,8 @@ class _Purger:
         self.result.kept_unacknowledged.receipt += sum(1 for i in ids if i in held)
         self.result.kept_last_documents += sum(1 for i in ids if i in self.keep and i not in held)
         if doomed:
+            if self.rules.keep_last_documents and not self.dry_run:
+                fiscal_chain.note_purged(conn, doomed)
             for part in RECEIPT_PARTS:
                 n = self._remove(conn, part, part.c.receipt_id.in_(doomed))
                 setattr(self.result.purged, part.name, getattr(self.result.purged, part.name) + n)

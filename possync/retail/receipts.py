@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import sales
+from possync.retail import fiscal_chain, sales
 from possync.retail.errors import RetailError
 from possync.retail.schema import (
     cashier,
@@ -64,6 +64,8 @@ def document(conn: sa.Connection, receipt_no: str) -> dict[str, Any] | None:
         ).scalar(),
         "customer": _customer(conn, head.customer_id),
         "original_no": original_no,
+        # Printed on the receipt: the first hex digits of its fiscal chain hash.
+        "chain_short": fiscal_chain.short(head.chain_hash),
         "lines": [dict(ln._mapping) for ln in lines],
         "payments": [dict(p._mapping) for p in payments],
         "taxes": sorted(taxes.items(), reverse=True),

@@ -15,11 +15,35 @@ DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
 #   2  release 0.2.0: store.address, store.vat_number, receipt_line.discount,
 #      customer.field_clocks
 #   3  release 0.3.0: store_price (a store's own prices, from head office)
-PROTOCOL = 3
+#   4  release 0.3.0: receipt.chain_seq, receipt.chain_hash (the fiscal chain)
+PROTOCOL = 4
+
+# The receipt as tills sent it before the fiscal chain (protocols 1 to 3).
+RECEIPT_BEFORE_CHAIN = (
+    "receipt_id",
+    "receipt_no",
+    "kind",
+    "store_id",
+    "terminal_id",
+    "cashier_id",
+    "customer_id",
+    "original_receipt_id",
+    "currency",
+    "total",
+    "tax_total",
+    "created_at",
+)
+
+# A till of protocol 3 sends receipts without a place in a fiscal chain: they
+# arrive with none (NULL), like those issued before the upgrade, and its chain
+# starts with its first document once it is upgraded.
+PROTOCOL_3 = OlderShape(protocol=3, columns={"receipt": RECEIPT_BEFORE_CHAIN})
 
 # A till of protocol 2 receives no store prices: it sells at the chain's price
 # until it is upgraded (then it loads store_price whole before its next pull).
-PROTOCOL_2 = OlderShape(protocol=2, absent=frozenset({"store_price"}))
+PROTOCOL_2 = OlderShape(
+    protocol=2, absent=frozenset({"store_price"}), columns={"receipt": RECEIPT_BEFORE_CHAIN}
+)
 
 PROTOCOL_1 = OlderShape(
     protocol=1,
@@ -50,6 +74,7 @@ PROTOCOL_1 = OlderShape(
             "tax_amount",
             "original_line_no",
         ),
+        "receipt": RECEIPT_BEFORE_CHAIN,
     },
 )
 
@@ -104,7 +129,7 @@ SPEC = SyncSpec(
     ),
     baselines=(Baseline(s.stock_level, route_column="store_id"),),
     protocol=PROTOCOL,
-    older_shapes=(PROTOCOL_1, PROTOCOL_2),
+    older_shapes=(PROTOCOL_1, PROTOCOL_2, PROTOCOL_3),
     documents=integrity.documents,
     document_aliases=integrity.aliases,
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import numbering, prices
+from possync.retail import fiscal_chain, numbering, prices
 from possync.retail.errors import RetailError
 from possync.retail.ids import new_id
 from possync.retail.money import format_amount, included_tax
@@ -58,6 +58,8 @@ class ReceiptSummary:
     total: int
     tax_total: int
     change_due: int
+    chain_seq: int | None = None  # its place in the till's fiscal chain
+    chain_hash: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,7 +69,123 @@ class ReceiptSummary:
             "total": format_amount(self.total),
             "tax_total": format_amount(self.tax_total),
             "change_due": format_amount(self.change_due),
+            "chain_seq": self.chain_seq,
+            "chain_hash": self.chain_hash,
         }
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    """A line of a document, priced and taxed (quantities negative on a return)."""
+
+    sku: str
+    name: str
+    qty: int
+    unit_price: int
+    line_total: int
+    tax_code: str
+    tax_rate_bp: int
+    tax_amount: int
+    original_line_no: int | None = None  # a return's line of the sale
+    discount: int = 0  # taken off the line, tax included (line_total is after it)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A sale or a return about to be written, built once by the rules that made it:
+    every row written for it (receipt, lines, payments, stock movements, its place
+    in the fiscal chain) is derived from this one value."""
+
+    till: Till
+    receipt_id: str
+    number: str
+    kind: str  # sale | return
+    lines: tuple[DocumentLine, ...]
+    payments: tuple[tuple[PaymentRequest, int], ...]  # each with the amount it applies
+    change_due: int
+    created_at: str
+    cashier_id: str | None = None
+    customer_id: str | None = None
+    original_receipt_id: str | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(ln.line_total for ln in self.lines)
+
+    @property
+    def tax_total(self) -> int:
+        return sum(ln.tax_amount for ln in self.lines)
+
+    def receipt_row(
+        self, chain_seq: int | None = None, chain_hash: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "receipt_id": self.receipt_id,
+            "receipt_no": self.number,
+            "kind": self.kind,
+            "store_id": self.till.store_id,
+            "terminal_id": self.till.terminal_id,
+            "cashier_id": self.cashier_id,
+            "customer_id": self.customer_id,
+            "original_receipt_id": self.original_receipt_id,
+            "currency": self.till.currency,
+            "total": self.total,
+            "tax_total": self.tax_total,
+            "created_at": self.created_at,
+            "chain_seq": chain_seq,
+            "chain_hash": chain_hash,
+        }
+
+    def line_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "receipt_id": self.receipt_id,
+                "line_no": no,
+                "store_id": self.till.store_id,
+                "terminal_id": self.till.terminal_id,
+                "sku": ln.sku,
+                "name": ln.name,
+                "qty": ln.qty,
+                "unit_price": ln.unit_price,
+                "line_total": ln.line_total,
+                "tax_code": ln.tax_code,
+                "tax_rate_bp": ln.tax_rate_bp,
+                "tax_amount": ln.tax_amount,
+                "original_line_no": ln.original_line_no,
+                "discount": ln.discount,
+            }
+            for no, ln in enumerate(self.lines, start=1)
+        ]
+
+    def payment_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "receipt_id": self.receipt_id,
+                "payment_no": no,
+                "store_id": self.till.store_id,
+                "terminal_id": self.till.terminal_id,
+                "method_code": p.method_code,
+                "amount": amount,
+                "reference": p.reference,
+            }
+            for no, (p, amount) in enumerate(self.payments, start=1)
+        ]
+
+    def movement_rows(self) -> list[dict[str, Any]]:
+        """Stock out for a sale, back in for a return: one movement per line."""
+        sign = -1 if self.kind == "sale" else 1
+        return [
+            movement(
+                self.till.store_id,
+                ln.sku,
+                sign * abs(ln.qty),
+                self.kind,
+                self.number,
+                self.till.terminal_id,
+                self.created_at,
+            )
+            for ln in self.lines
+        ]
 
 
 def find_item(conn: sa.Connection, code: str) -> sa.Row[Any]:
@@ -133,9 +251,8 @@ def record_sale(
     if not lines:
         raise RetailError("the basket is empty")
     rates = _tax_rates(conn)
-    receipt_id = new_id()
-    line_rows: list[dict[str, Any]] = []
-    for no, req in enumerate(lines, start=1):
+    doc_lines: list[DocumentLine] = []
+    for req in lines:
         if req.qty <= 0:
             raise RetailError(f"quantity of {req.code!r} must be positive")
         it = find_item(conn, req.code)
@@ -144,111 +261,41 @@ def record_sale(
         if it.tax_code not in rates:
             raise RetailError(f"item {it.sku!r} has unknown tax code {it.tax_code!r}")
         line_total = it.price * req.qty
-        line_rows.append(
-            {
-                "receipt_id": receipt_id,
-                "line_no": no,
-                "store_id": till.store_id,
-                "terminal_id": till.terminal_id,
-                "sku": it.sku,
-                "name": it.name,
-                "qty": req.qty,
-                "unit_price": it.price,
-                "line_total": line_total,
-                "tax_code": it.tax_code,
-                "tax_rate_bp": rates[it.tax_code],
-                "tax_amount": included_tax(line_total, rates[it.tax_code]),
-                "original_line_no": None,
-            }
-        )
-    total = sum(r["line_total"] for r in line_rows)
-    settled, change = _settle(conn, total, payments)
-    number = numbering.next_number(conn, till.terminal_id, numbering.RECEIPT)
-    return _write(
-        conn,
+        rate = rates[it.tax_code]
+        tax = included_tax(line_total, rate)
+        line = DocumentLine(it.sku, it.name, req.qty, it.price, line_total, it.tax_code, rate, tax)
+        doc_lines.append(line)
+    settled, change = _settle(conn, sum(ln.line_total for ln in doc_lines), payments)
+    doc = Document(
         till,
-        receipt_id,
-        number,
+        new_id(),
+        numbering.next_number(conn, till.terminal_id, numbering.RECEIPT),
         "sale",
-        line_rows,
-        settled,
+        tuple(doc_lines),
+        tuple(settled),
         change,
+        utc_now(),
         cashier_id=cashier_id,
         customer_id=customer_id,
-        original=None,
-        stock_sign=-1,
     )
+    return _write(conn, doc)
 
 
-def _write(
-    conn: sa.Connection,
-    till: Till,
-    receipt_id: str,
-    number: str,
-    kind: str,
-    line_rows: list[dict[str, Any]],
-    settled: list[tuple[PaymentRequest, int]],
-    change: int,
-    *,
-    cashier_id: str | None,
-    customer_id: str | None,
-    original: str | None,
-    stock_sign: int,
-) -> ReceiptSummary:
-    now = utc_now()
-    total = sum(r["line_total"] for r in line_rows)
-    tax_total = sum(r["tax_amount"] for r in line_rows)
-    conn.execute(
-        receipt.insert(),
-        [
-            {
-                "receipt_id": receipt_id,
-                "receipt_no": number,
-                "kind": kind,
-                "store_id": till.store_id,
-                "terminal_id": till.terminal_id,
-                "cashier_id": cashier_id,
-                "customer_id": customer_id,
-                "original_receipt_id": original,
-                "currency": till.currency,
-                "total": total,
-                "tax_total": tax_total,
-                "created_at": now,
-            }
-        ],
+def _write(conn: sa.Connection, doc: Document) -> ReceiptSummary:
+    """Write the document, whole, and link it into its till's fiscal chain."""
+    lines, payments = doc.line_rows(), doc.payment_rows()
+    seq, chain_hash = fiscal_chain.link(
+        conn,
+        doc.till.store_id,
+        doc.till.terminal_id,
+        lambda seq: fiscal_chain.content(doc.receipt_row(seq), lines, payments),
     )
-    conn.execute(receipt_line.insert(), line_rows)
-    conn.execute(
-        receipt_payment.insert(),
-        [
-            {
-                "receipt_id": receipt_id,
-                "payment_no": i,
-                "store_id": till.store_id,
-                "terminal_id": till.terminal_id,
-                "method_code": p.method_code,
-                "amount": amount,
-                "reference": p.reference,
-            }
-            for i, (p, amount) in enumerate(settled, start=1)
-        ],
-    )
-    conn.execute(
-        stock_movement.insert(),
-        [
-            movement(
-                till.store_id,
-                r["sku"],
-                stock_sign * abs(r["qty"]),
-                kind,
-                number,
-                till.terminal_id,
-                now,
-            )
-            for r in line_rows
-        ],
-    )
-    return ReceiptSummary(receipt_id, number, kind, total, tax_total, change)
+    conn.execute(receipt.insert(), [doc.receipt_row(seq, chain_hash)])
+    conn.execute(receipt_line.insert(), lines)
+    conn.execute(receipt_payment.insert(), payments)
+    conn.execute(stock_movement.insert(), doc.movement_rows())
+    summary = (doc.receipt_id, doc.number, doc.kind, doc.total, doc.tax_total, doc.change_due)
+    return ReceiptSummary(*summary, seq, chain_hash)
 
 
 @dataclass(frozen=True)
@@ -388,9 +435,8 @@ def record_return_of(
         )
     by_no = {ln.line_no: ln for ln in original.lines}
     returned = dict(original.returned)
-    receipt_id = new_id()
-    line_rows: list[dict[str, Any]] = []
-    for no, req in enumerate(requests, start=1):
+    doc_lines: list[DocumentLine] = []
+    for req in requests:
         line = by_no.get(req.line_no)
         if line is None:
             raise RetailError(f"{original.receipt_no} has no line {req.line_no}")
@@ -403,43 +449,38 @@ def record_return_of(
             )
         returned[line.line_no] = returned.get(line.line_no, 0) + req.qty
         line_total = -line.unit_price * req.qty
-        line_rows.append(
-            {
-                "receipt_id": receipt_id,
-                "line_no": no,
-                "store_id": till.store_id,
-                "terminal_id": till.terminal_id,
-                "sku": line.sku,
-                "name": line.name,
-                "qty": -req.qty,
-                "unit_price": line.unit_price,
-                "line_total": line_total,
-                "tax_code": line.tax_code,
-                "tax_rate_bp": line.tax_rate_bp,
-                "tax_amount": -included_tax(-line_total, line.tax_rate_bp),
-                "original_line_no": line.line_no,
-            }
+        doc_lines.append(
+            DocumentLine(
+                line.sku,
+                line.name,
+                -req.qty,
+                line.unit_price,
+                line_total,
+                line.tax_code,
+                line.tax_rate_bp,
+                -included_tax(-line_total, line.tax_rate_bp),
+                original_line_no=line.line_no,
+            )
         )
-    if not line_rows:
+    if not doc_lines:
         raise RetailError("nothing to return")
-    total = sum(r["line_total"] for r in line_rows)
+    total = sum(ln.line_total for ln in doc_lines)
     if refund_method not in _methods(conn):
         raise RetailError(f"unknown payment method {refund_method!r}")
-    number = numbering.next_number(conn, till.terminal_id, numbering.RETURN)
-    return _write(
-        conn,
+    doc = Document(
         till,
-        receipt_id,
-        number,
+        new_id(),
+        numbering.next_number(conn, till.terminal_id, numbering.RETURN),
         "return",
-        line_rows,
-        [(PaymentRequest(refund_method), total)],
+        tuple(doc_lines),
+        ((PaymentRequest(refund_method), total),),
         0,
+        utc_now(),
         cashier_id=cashier_id,
         customer_id=original.customer_id,
-        original=original.receipt_id,
-        stock_sign=1,
+        original_receipt_id=original.receipt_id,
     )
+    return _write(conn, doc)
 
 
 def sku_of_barcode(conn: sa.Connection, code: str) -> str | None:

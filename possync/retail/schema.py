@@ -146,8 +146,14 @@ receipt = sa.Table(
     sa.Column("total", MONEY, nullable=False),  # negative for returns
     sa.Column("tax_total", MONEY, nullable=False),
     sa.Column("created_at", TIMESTAMP, nullable=False),
+    # The issuing till's fiscal chain (retail/fiscal_chain.py; schema 0006, release
+    # 0.3.0): its place in the till's chain and the SHA-256 linking it to the one
+    # before. NULL: issued before the upgrade, or by a till of an older release.
+    sa.Column("chain_seq", sa.BigInteger),
+    sa.Column("chain_hash", sa.String(64)),
     sa.Index("receipt_by_terminal", "terminal_id", "receipt_no"),
     sa.Index("receipt_by_original", "original_receipt_id"),
+    sa.Index("receipt_by_chain", "terminal_id", "chain_seq"),
 )
 
 receipt_line = sa.Table(
@@ -225,4 +231,36 @@ admin_log = sa.Table(
     sa.Column("at", TIMESTAMP, nullable=False),
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("detail", sa.Text, nullable=False),
+)
+
+
+# The head of each fiscal chain this node issues documents in (a till: its own; a
+# store: its own documents, when it issues any): taken and moved on in the
+# transaction that writes a document, so it survives any purge. Local only.
+fiscal_chain_head = sa.Table(
+    "fiscal_chain_head",
+    metadata,
+    sa.Column("issuer_id", sa.String(16), primary_key=True),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# What the store found checking each till's chain (retail/fiscal_chain.py): where
+# checking starts (the anchor: the genesis value, or the newest document a purge
+# removed), the head as verified, and the first fault found. Local only.
+fiscal_chain_check = sa.Table(
+    "fiscal_chain_check",
+    metadata,
+    sa.Column("store_id", sa.String(16), primary_key=True),
+    sa.Column("terminal_id", sa.String(16), primary_key=True),
+    sa.Column("anchor_seq", sa.BigInteger, nullable=False),
+    sa.Column("anchor_hash", sa.String(64), nullable=False),
+    sa.Column("head_seq", sa.BigInteger, nullable=False),
+    sa.Column("head_hash", sa.String(64), nullable=False),
+    sa.Column("problem", sa.String(16)),  # gap | altered | fork; NULL: none
+    sa.Column("problem_seq", sa.BigInteger),
+    sa.Column("problem_detail", sa.Text),
+    sa.Column("detected_at", TIMESTAMP),
+    sa.Column("checked_at", TIMESTAMP, nullable=False),
 )

@@ -28,9 +28,16 @@ import sqlalchemy as sa
 from possync.retail.errors import RetailError
 
 # Revision -> the release that introduced it, and the sync protocol of its rows.
-RELEASES = {"0001": "0.1.0", "0002": "0.2.0", "0003": "0.2.0", "0004": "0.3.0", "0005": "0.3.0"}
-PROTOCOLS = {"0001": 1, "0002": 2, "0003": 2, "0004": 2, "0005": 3}
-HEAD = "0005"
+RELEASES = {
+    "0001": "0.1.0",
+    "0002": "0.2.0",
+    "0003": "0.2.0",
+    "0004": "0.3.0",
+    "0005": "0.3.0",
+    "0006": "0.3.0",
+}
+PROTOCOLS = {"0001": 1, "0002": 2, "0003": 2, "0004": 2, "0005": 3, "0006": 4}
+HEAD = "0006"
 BASELINE = "0001"  # release 0.1.0, which stored no revision
 SINCE_0_1_0 = [r for r in RELEASES if r != BASELINE]  # what upgrading a 0.1.0 database applies
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -152,6 +152,8 @@ STORE: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
     ),
     ("GET", "/console/quarantine"): (Call("/console/quarantine"), console(200)),
     ("GET", "/console/quarantine/conflicts"): (Call("/console/quarantine/conflicts"), console(200)),
+    ("GET", "/console/chain"): (Call("/console/chain"), console(200)),
+    ("POST", "/console/chain/verify"): (Call("/console/chain/verify"), console(303)),
     ("GET", "/console/quarantine/{entry_id}"): (Call("/console/quarantine/999"), console(303)),
     ("POST", "/console/quarantine/{entry_id}/resubmit"): (
         Call("/console/quarantine/999/resubmit", form={"note": "x"}),

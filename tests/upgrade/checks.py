@@ -22,8 +22,11 @@ def _rows(engine: sa.Engine, table: sa.Table, terminal: str, columns: list[str])
 def documents(engine: sa.Engine, terminal: str) -> dict[str, list[Any]]:
     """Every receipt, line and payment of ``terminal`` held by a database (the
     columns that release 0.1.0 had, so that old and new databases compare)."""
+    chain = ("chain_seq", "chain_hash")  # schema 0006: compared by the fiscal chain's tests
     return {
-        "receipt": _rows(engine, receipt, terminal, [c.name for c in receipt.columns]),
+        "receipt": _rows(
+            engine, receipt, terminal, [c.name for c in receipt.columns if c.name not in chain]
+        ),
         "receipt_line": _rows(
             engine,
             receipt_line,

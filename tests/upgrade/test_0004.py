@@ -95,9 +95,9 @@ def test_a_0_2_0_store_and_till_upgraded_to_0_3_0_keep_their_data(
     assert before["pending_changes"] > 0 and before["sales"] == 3
 
     store = cli_json("store", "upgrade", "--db", db, "--json")
-    assert store["from"]["revision"] == "0003" and store["applied"] == ["0004", "0005"]
+    assert store["from"]["revision"] == "0003" and store["applied"] == ["0004", "0005", "0006"]
     upgraded_till = cli_json("pos", "upgrade", "--data", str(till), "--json")
-    assert upgraded_till["applied"] == ["0004", "0005"]
+    assert upgraded_till["applied"] == ["0004", "0005", "0006"]
     # 0005 (sync protocol 3): store prices, which a 0.2.0 till never received; it
     # loads the table whole before its next pull.
     till_state = open_engine(f"sqlite:///{till / 'terminal.db'}")

@@ -9,6 +9,7 @@ NAV: list[tuple[str, list[tuple[str, str]]]] = [
             ("Dashboard", "/console/"),
             ("Quarantine", "/console/quarantine"),
             ("Conflicts", "/console/quarantine/conflicts"),
+            ("Fiscal chain", "/console/chain"),
         ],
     ),
     (

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from possync.retail import numbering, offline_admin, offline_backup, store_admin
+from possync.retail import fiscal_chain, numbering, offline_admin, offline_backup, store_admin
 from possync.retail.errors import RetailError
 from possync.store import tls_state
 from possync.store.console.auth import Admin, ConsoleApp
@@ -38,7 +38,15 @@ async def _terminal_or_404(console: Console, terminal_id: str) -> dict[str, Any]
     found = await run_in_threadpool(_terminal, console, terminal_id)
     if found is None:
         raise RetailError(f"no terminal {terminal_id!r} in this store")
+    found["chain"] = await run_in_threadpool(_chain_of, console, terminal_id)
     return found
+
+
+def _chain_of(console: Console, terminal_id: str) -> fiscal_chain.ChainStatus | None:
+    """The terminal's fiscal chain as the store last checked it."""
+    with read_tx(console.engine) as conn:
+        found = fiscal_chain.statuses(conn, terminal_id)
+    return found[0] if found else None
 
 
 def _series_form(form: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:

@@ -1,0 +1,147 @@
+"""The fiscal chain's canonical form and links: what a document's hash is made of,
+and taking the next place in an issuer's chain (see the package's docstring)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from possync.retail.schema import fiscal_chain_head
+
+FORM = "possync-chain-1"  # names the canonical form and the hashing; a new one, a new name
+SHORT = 12  # hex digits of a hash shown on a receipt
+
+# The fields hashed, in this order. A field added to a document later is added at
+# the end of a new form, never slipped in here: old hashes must still verify.
+HEAD_FIELDS = (
+    "receipt_id",
+    "receipt_no",
+    "kind",
+    "store_id",
+    "terminal_id",
+    "cashier_id",
+    "customer_id",
+    "original_receipt_id",
+    "currency",
+    "total",
+    "tax_total",
+    "created_at",
+    "chain_seq",
+)
+LINE_FIELDS = (
+    "line_no",
+    "store_id",
+    "terminal_id",
+    "sku",
+    "name",
+    "qty",
+    "unit_price",
+    "line_total",
+    "tax_code",
+    "tax_rate_bp",
+    "tax_amount",
+    "original_line_no",
+    "discount",
+)
+PAYMENT_FIELDS = (
+    "payment_no",
+    "store_id",
+    "terminal_id",
+    "method_code",
+    "amount",
+    "reference",
+)
+
+Row = dict[str, Any]
+
+
+# -- the canonical form and the links -------------------------------------------------
+
+
+def genesis(store_id: str, issuer_id: str) -> str:
+    """What an issuer's first document links to."""
+    return hashlib.sha256(f"{FORM}\ngenesis\n{store_id}\n{issuer_id}".encode()).hexdigest()
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    # Numbered parts sort by number; anything else (a row altered by hand) still
+    # sorts, the same way on every node.
+    return (0, value) if type(value) is int else (1, repr(value))
+
+
+def content(head: Row, lines: Iterable[Row], payments: Iterable[Row]) -> bytes:
+    """A receipt's canonical form: JSON arrays of its fields in a fixed order, its
+    lines by number, then its payments by number. Values are hashed as stored
+    (amounts are integers of minor units), so any change of any field changes it."""
+    form = [
+        "receipt",
+        [head.get(f) for f in HEAD_FIELDS],
+        [
+            [ln.get(f) for f in LINE_FIELDS]
+            for ln in sorted(lines, key=lambda r: _order(r.get("line_no")))
+        ],
+        [
+            [p.get(f) for f in PAYMENT_FIELDS]
+            for p in sorted(payments, key=lambda r: _order(r.get("payment_no")))
+        ],
+    ]
+    try:
+        return orjson.dumps(form)
+    except TypeError:
+        # What no till writes (text with a lone surrogate, an integer beyond 64
+        # bits) may still arrive: it gets a form too, which no seal will match.
+        return json.dumps(form, ensure_ascii=False, default=repr).encode("utf-8", "surrogatepass")
+
+
+def seal(previous: str, canonical: bytes) -> str:
+    """A document's chain hash: SHA-256 over the form's name, the previous
+    document's hash and the document's canonical form."""
+    return hashlib.sha256(f"{FORM}\n{previous}\n".encode() + canonical).hexdigest()
+
+
+def short(chain_hash: str | None) -> str | None:
+    return chain_hash[:SHORT] if chain_hash else None
+
+
+def link(
+    conn: sa.Connection, store_id: str, issuer_id: str, canonical: Callable[[int], bytes]
+) -> tuple[int, str]:
+    """Take the issuer's next place in its chain for a document being written in
+    this transaction: its ``chain_seq`` and ``chain_hash`` (``canonical`` gives the
+    document's form once it has its place). The head moves with the document."""
+    head = conn.execute(
+        sa.select(fiscal_chain_head.c.seq, fiscal_chain_head.c.hash)
+        .where(fiscal_chain_head.c.issuer_id == issuer_id)
+        .with_for_update()
+    ).first()
+    seq = 1 if head is None else head.seq + 1
+    previous = genesis(store_id, issuer_id) if head is None else head.hash
+    chain_hash = seal(previous, canonical(seq))
+    if head is None:
+        conn.execute(
+            fiscal_chain_head.insert().values(
+                issuer_id=issuer_id, store_id=store_id, seq=seq, hash=chain_hash
+            )
+        )
+    else:
+        conn.execute(
+            fiscal_chain_head.update()
+            .where(fiscal_chain_head.c.issuer_id == issuer_id)
+            .values(seq=seq, hash=chain_hash)
+        )
+    return seq, chain_hash
+
+
+def head_of(conn: sa.Connection, issuer_id: str) -> tuple[int, str] | None:
+    """The issuer's chain head on this node (what a Z report will print)."""
+    row = conn.execute(
+        sa.select(fiscal_chain_head.c.seq, fiscal_chain_head.c.hash).where(
+            fiscal_chain_head.c.issuer_id == issuer_id
+        )
+    ).first()
+    return None if row is None else (int(row.seq), str(row.hash))
