@@ -89,9 +89,39 @@
   // --- a sync brought changes: show the basket again (a price may have changed) -------
   // The status bar carries how far the till has pulled from the store; when that moves
   // on the sell screen, the sale region is fetched again, unless the cashier is in the
-  // middle of something (a dialog, a quantity or search being typed): the payment then
-  // checks the total it showed, and the next action shows the new prices anyway.
+  // middle of something (a dialog, a quantity or search being typed, a basket action
+  // on its way): the payment then checks the total it showed, and the next action
+  // shows the new prices anyway. A refresh never overwrites the answer to an action
+  // started after it (it could hold the basket as it was before that action).
+  const REFRESH = "X-Basket-Refresh";
   let pulled = null;
+  let actionsInFlight = 0;
+  let lastAction = 0;
+  let lastRefresh = 0;
+  let requests = 0;
+
+  function isRefresh(detail) {
+    const headers = (detail.requestConfig && detail.requestConfig.headers) || {};
+    return !!headers[REFRESH];
+  }
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const target = event.detail.target;
+    if (!target || target.id !== "sale" || isRefresh(event.detail)) return;
+    actionsInFlight += 1;
+    lastAction = ++requests;
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const target = event.detail.target;
+    if (target && target.id === "sale" && !isRefresh(event.detail)) {
+      actionsInFlight = Math.max(actionsInFlight - 1, 0);
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (isRefresh(event.detail) && lastAction > lastRefresh) event.detail.shouldSwap = false;
+  });
 
   document.addEventListener("htmx:afterSettle", (event) => {
     const bar = event.detail.target;
@@ -101,9 +131,11 @@
     if (now === pulled) return;
     const active = document.activeElement;
     const scan = $("#scan");
-    if (openDialog() || (isTyping(active) && active !== scan) || (scan && scan.value)) return; // next poll
+    const busy = openDialog() || (isTyping(active) && active !== scan) || (scan && scan.value);
+    if (busy || actionsInFlight) return; // at the next poll
     pulled = now;
-    htmx.ajax("GET", "/", { target: "#sale", swap: "outerHTML" });
+    lastRefresh = ++requests;
+    htmx.ajax("GET", "/", { target: "#sale", swap: "outerHTML", headers: { [REFRESH]: "1" } });
   });
 
   document.addEventListener("DOMContentLoaded", () => {
