@@ -12,6 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from possync.retail.catalog import ImportReport
 from possync.retail.errors import RetailError
 from possync.sync.errors import SyncError
 from possync.transport.client import Refused, Unreachable
@@ -68,3 +69,13 @@ def print_json(value: Any) -> None:
         ).decode()
     )
     sys.stdout.write("\n")
+
+
+def show_import(report: ImportReport, json: bool, then: str = "") -> None:
+    """What a catalog import did: ``store items import`` and ``ho items import``."""
+    if json:
+        print_json(report.as_dict())
+        return
+    console.print(report.summary() + then, highlight=False, soft_wrap=True)
+    for line in report.details():
+        console.print(f"  {line}", highlight=False, soft_wrap=True)

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from possync.cli.common import DbUrl, JsonFlag, console, fail, print_json, user_errors
+from possync.cli.common import (
+    DbUrl,
+    JsonFlag,
+    console,
+    fail,
+    print_json,
+    show_import,
+    user_errors,
+)
 from possync.retail import cashiers, catalog, database, offline_admin, reports, store_admin
 from possync.retail import stock as stock_rules
 from possync.store import upstream
@@ -138,13 +146,15 @@ def details(
 def import_items(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     db: DbUrl,
+    json: JsonFlag = False,
 ) -> None:
-    """Import a catalog CSV (sku,barcode,name,price,tax_code): all lines or none."""
+    """Import a catalog CSV (sku,barcode,name,price,tax_code; separated by commas,
+    semicolons or tabs; UTF-8 or Windows-1252): all lines or none. Lists what changed."""
     with user_errors():
         engine = database.open_store(db)
         with write_tx(engine) as conn:
-            count = catalog.import_csv(conn, file.read_text(encoding="utf-8-sig"))
-    console.print(f"imported {count} items")
+            report = catalog.import_catalog(conn, file.read_bytes())
+    show_import(report, json)
 
 
 @terminal_app.command("add")

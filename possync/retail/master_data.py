@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import customers
+from possync.retail import catalog, customers
 from possync.retail.errors import FieldErrors, RetailError
 from possync.retail.ids import new_id
 from possync.retail.money import parse_amount
@@ -55,25 +55,25 @@ def save_item(
     active: bool,
     new: bool = False,
 ) -> None:
-    errors: dict[str, str] = {}
-    sku = _code(errors, "sku", sku, 32)
-    values = {
-        "name": _text(errors, "name", name, 200),
-        "barcode": _text(errors, "barcode", barcode, 32, required=False) or None,
-        "tax_code": tax_code,
-        "active": active,
-    }
-    try:
-        values["price"] = parse_amount(price, negative=False)
-    except RetailError as exc:
-        errors["price"] = str(exc)
-    if not _exists(conn, tax_rate.c.tax_code, tax_code):
-        errors["tax_code"] = f"unknown tax code {tax_code!r}"
-    known = bool(sku) and _exists(conn, item.c.sku, sku)
-    if new and known:
-        errors["sku"] = f"item {sku} already exists"
-    elif not new and not known:
-        errors["sku"] = f"no item {sku!r}"
+    """Add an item (``new``) or change one, by the catalog's rules
+    (``catalog.check_item``, as the CSV import); a barcode another item has is
+    refused, naming that item."""
+    catalog.lock_items(conn)
+    fields = catalog.ItemFields(sku, barcode, name, price, tax_code, active)
+    values, errors = catalog.check_item(fields, catalog.tax_codes_of(conn), new=new)
+    sku = values.pop("sku")
+    stored = (
+        conn.execute(sa.select(item.c.barcode).where(item.c.sku == sku)).first() if sku else None
+    )
+    if "sku" not in errors:
+        if new and stored is not None:
+            errors["sku"] = f"item {sku} already exists"
+        elif not new and stored is None:
+            errors["sku"] = f"no item {sku!r}"
+    code = values["barcode"]
+    changed = code and "barcode" not in errors and (stored is None or stored.barcode != code)
+    if changed and (taken := catalog.barcode_taken(conn, code, sku)):
+        errors["barcode"] = taken
     if errors:
         raise FieldErrors(errors)
     if new:

@@ -136,23 +136,18 @@ async def import_file(
     request: Request, console: ConsoleApp, _: Admin, file: UploadFile
 ) -> Response:
     data = await file.read(MAX_CSV_BYTES + 1)
-    problems: list[str] = []
     if len(data) > MAX_CSV_BYTES:
         problems = [f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB"]
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            problems = [f"the file is not UTF-8 text (byte {exc.start})"]
-    if problems:
         return console.render(request, "items_import.html", problems=problems, status=422)
 
-    def run() -> int:
+    def run() -> catalog.ImportReport:
         with write_tx(console.engine) as conn:
-            return catalog.import_csv(conn, text)
+            return catalog.import_catalog(conn, data)
 
     try:
-        count = await run_in_threadpool(run)
+        report = await run_in_threadpool(run)
     except catalog.CatalogError as exc:
         return console.render(request, "items_import.html", problems=exc.errors, status=422)
-    return redirect("/console/items", f"Imported {count} items; nothing else changed.")
+    # Shown on this page rather than carried by a redirect: the list of changes can
+    # be longer than a cookie holds. Importing the same file again changes nothing.
+    return console.render(request, "items_import.html", problems=[], report=report)
