@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possync.retail import item_search
 from possync.retail.schema import (
     cashier,
     customer,
@@ -59,7 +60,7 @@ def items(
     conn: sa.Connection, store_id: str, search: str = "", number: int = 1, size: int = PAGE_SIZE
 ) -> Page:
     """Items with their on-hand stock; ``search`` matches a SKU or barcode exactly,
-    a SKU by prefix, or any part of the name (case-insensitive)."""
+    a SKU by prefix, or any part of the name (case- and accent-insensitive)."""
     query = sa.select(item, sa.func.coalesce(stock_level.c.on_hand, 0).label("on_hand")).outerjoin(
         stock_level, (stock_level.c.sku == item.c.sku) & (stock_level.c.store_id == store_id)
     )
@@ -70,7 +71,7 @@ def items(
                 item.c.sku == text,
                 item.c.barcode == text,
                 item.c.sku.startswith(text, autoescape=True),
-                item.c.name.ilike(_like(text), escape="\\"),
+                item_search.name_contains(conn, text),  # case and accents aside
             )
         )
     return _page(conn, query, [item.c.sku], number, size)

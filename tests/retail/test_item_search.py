@@ -1,0 +1,63 @@
+"""Searching items without regard to case or accents (issue 14): the till's search
+(SQLite) and the console's (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from possync.retail import browse, catalog, item_search, store_admin
+from possync.sync.db import open_engine, read_tx, write_tx
+
+CATALOG = (
+    "sku,barcode,name,price,tax_code\n"
+    "A,1,Crème fraîche,2.10,RED\n"
+    "B,2,CREME BRULEE,3.20,STD\n"
+    "C,3,Ice crème,1.50,STD\n"
+    "D,4,Creamer,1.00,STD\n"
+    "E,5,Œuf bio,0.40,RED\n"
+    "F,6,Naïve 100%_pure,0.90,STD\n"
+)
+
+
+@pytest.fixture
+def store(db_url: str) -> sa.Engine:
+    engine = open_engine(db_url)
+    store_admin.init_store(engine, "S01", "Shop")
+    with write_tx(engine) as conn:
+        catalog.import_csv(conn, CATALOG)
+    return engine
+
+
+def test_the_consoles_search_ignores_case_and_accents(store: sa.Engine) -> None:
+    def found(text: str) -> list[str]:
+        with read_tx(store) as conn:
+            return [r["sku"] for r in browse.items(conn, "S01", text).rows]
+
+    for text in ("creme", "CRÈME", "Crème", "crême"):
+        assert found(text) == ["A", "B", "C"], text
+    assert found("fraiche") == found("FRAÎCHE") == ["A"]
+    assert found("œuf") == found("ŒUF") == ["E"]
+    assert found("naive 100%_") == ["F"] and found("100%x") == []  # wildcards are literal
+    assert found("4") == ["D"]  # a barcode, exactly
+
+
+def test_the_tills_search_ignores_case_and_accents(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'till.db'}")
+    store_admin.init_store(engine, "S01", "Shop")
+    with write_tx(engine) as conn:
+        catalog.import_csv(conn, CATALOG)
+        item_search.install(conn)
+    with read_tx(engine) as conn:
+
+        def found(text: str) -> list[str]:
+            return [r["sku"] for r in item_search.search(conn, text)]
+
+        # names starting with the text first (once folded), then those containing it
+        assert found("creme") == found("CRÈME") == ["B", "A", "C"]
+        assert found("ice creme") == ["C"]
+        assert found("cre") == ["D", "B", "A", "C"]
+        assert found("2") == ["B"]  # a barcode, exactly
+        assert item_search.fold("Crème Brûlée ŒUF") == "creme brulee œuf"
