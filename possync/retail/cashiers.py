@@ -57,6 +57,25 @@ def _id_problem(cashier_id: str) -> str | None:
     return f"a cashier id is 1 to 16 letters, digits or '-': {cashier_id!r}"
 
 
+def stored_id(conn: sa.Connection, typed: str) -> str | None:
+    """The cashier id as stored, for an id typed in any case ("ANA" -> "ana"); None
+    if there is no such cashier. An exact match wins (ids made before ids were
+    compared without case may differ in case only); else the first one by id.
+    ``lower`` folds ASCII letters on every database, which cashier ids mostly are."""
+    exact = conn.execute(
+        sa.select(cashier.c.cashier_id).where(cashier.c.cashier_id == typed)
+    ).scalar()
+    if exact is not None:
+        return str(exact)
+    folded = conn.execute(
+        sa.select(cashier.c.cashier_id)
+        .where(sa.func.lower(cashier.c.cashier_id) == typed.lower())
+        .order_by(cashier.c.cashier_id)
+        .limit(1)
+    ).scalar()
+    return None if folded is None else str(folded)
+
+
 def save(
     conn: sa.Connection,
     cashier_id: str,
@@ -70,6 +89,8 @@ def save(
     True refuses an existing id, False a missing one, None takes either. Raises
     FieldErrors naming each bad field (cashier_id, name, pin), changing nothing."""
     errors: dict[str, str] = {}
+    # Ids are compared without case: "ANA" is cashier "ana", kept as first typed.
+    cashier_id = stored_id(conn, cashier_id) or cashier_id
     exists = (
         conn.execute(
             sa.select(cashier.c.cashier_id).where(cashier.c.cashier_id == cashier_id)
@@ -101,8 +122,10 @@ def save(
 
 def verify(conn: sa.Connection, cashier_id: str, pin: str) -> dict[str, Any]:
     """The cashier, if ``pin`` is theirs and they are active; RetailError otherwise
-    (the same message either way, so it does not reveal which ids exist)."""
-    row = conn.execute(sa.select(cashier).where(cashier.c.cashier_id == cashier_id)).first()
+    (the same message either way, so it does not reveal which ids exist). The id
+    may be typed in any case."""
+    found = stored_id(conn, cashier_id)
+    row = conn.execute(sa.select(cashier).where(cashier.c.cashier_id == found)).first()
     refused = RetailError("unknown cashier or wrong PIN")
     if row is None or not row.active or not row.pin_hash:
         raise refused

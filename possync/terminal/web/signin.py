@@ -81,18 +81,17 @@ def sign_in(
     # Counted before the PIN is checked, in the till's database (see PinLockout):
     # racing requests cannot all pass this test before any of them is counted.
     engine = state.terminal.engine
+    typed, cashier_id = cashier_id, _account(engine, cashier_id)  # any case: one count
     locked = state.lockout.admit(engine, cashier_id)
     if locked:
-        return _form(request, cashier_id=cashier_id, errors=_locked(locked), status_code=429)
+        return _form(request, cashier_id=typed, errors=_locked(locked), status_code=429)
     try:
         with read_tx(engine) as conn:
             who = _verify(conn, cashier_id, pin)
     except RetailError as exc:
         locked = state.lockout.locked_for(engine, cashier_id)  # this failure may have started it
         errors = _locked(locked) if locked else {"pin": str(exc)}
-        return _form(
-            request, cashier_id=cashier_id, errors=errors, status_code=429 if locked else 422
-        )
+        return _form(request, cashier_id=typed, errors=errors, status_code=429 if locked else 422)
     state.lockout.succeeded(engine, cashier_id)
     _strengthen(engine, cashier_id, who["pin_hash"], pin)
     session = state.sessions.create(who["cashier_id"], who["name"])
@@ -100,6 +99,13 @@ def sign_in(
     set_cookie(request, response, COOKIE, session.token)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
+
+
+def _account(engine: sa.Engine, typed: str) -> str:
+    """The cashier id as stored for an id typed in any case; for an unknown id, its
+    lower case, so that "BOB" and "bob" count towards one lock-out."""
+    with read_tx(engine) as conn:
+        return cashiers.stored_id(conn, typed) or typed.lower()
 
 
 @functools.cache
