@@ -43,18 +43,20 @@ def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the errors a user can act on into one line and an exit code."""
+def user_errors(hint: str = "") -> Iterator[None]:
+    """Turn the errors a user can act on into one line and an exit code; ``hint``
+    (what to do next) is added to each."""
+    then = f" ({hint})" if hint else ""
     try:
         yield
     except Unreachable as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
+        fail(f"{exc}{then}", EXIT_UNREACHABLE)
     except Refused as exc:
         if exc.code in _REFUSED_INSTALLATION:
             fail(f"{exc} Run 'possync pos rescue' to hand this till's unsynced data to the store.")
-        fail(str(exc))
+        fail(f"{exc}{then}")
     except (RetailError, SyncError) as exc:
-        fail(str(exc))
+        fail(f"{exc}{then}")
 
 
 # The store refused this installation (a copy, or a database gone back to an older

@@ -110,32 +110,58 @@ def init(
     pin: Pin = None,
     insecure_http: InsecureHttp = False,
 ) -> None:
-    """Synchronize with Store: register, then load this terminal's data (resumable)."""
+    """Synchronize with Store: register, then load this terminal's data (resumable).
+    A registration that fails leaves nothing behind: run it again as it should be."""
     with user_errors():
-        term = provision.register(
-            data, store_url, terminal, code, ca_file, pin=pin, insecure_http=insecure_http
-        )
-        with Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("rows, ETA"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("loading", total=None)
-
-            def show(status: provision.LoadStatus) -> None:
-                bar.update(
-                    task,
-                    completed=status.rows_loaded,
-                    total=status.rows_total,
-                    description=f"loading {status.table}",
-                )
-
-            loaded = provision.initial_load(term, show, chunk_rows)
+        try:
+            term = provision.register(
+                data, store_url, terminal, code, ca_file, pin=pin, insecure_http=insecure_http
+            )
+        except Refused as exc:
+            if exc.code in REGISTRATION_HINTS:
+                fail(f"{exc.message}. {REGISTRATION_HINTS[exc.code].format(terminal=terminal)}")
+            raise
+    # Registered: an interrupted load is carried on by the same command.
+    with user_errors(
+        hint="registered with the store; run the same 'possync pos init' again "
+        "to finish loading where it stopped"
+    ):
+        loaded = _load(term, chunk_rows)
     console.print(f"terminal {terminal} ready; {loaded} rows loaded from {store_url}")
+
+
+# What to do when the store refuses a registration.
+REGISTRATION_HINTS = {
+    "registration_failed": "Check the terminal id ({terminal}) is the one the store added, "
+    "and the code as printed (valid 7 days, used once); if in doubt ask the store for a new "
+    "code ('possync store terminal add {terminal}' prints one, or the console's POS terminals "
+    "page)",
+    "too_many_attempts": "Wait as said, then try again with the right code, or ask the store "
+    "for a new one ('possync store terminal add {terminal}')",
+}
+
+
+def _load(term: Terminal, chunk_rows: int) -> int:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows, ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("loading", total=None)
+
+        def show(status: provision.LoadStatus) -> None:
+            bar.update(
+                task,
+                completed=status.rows_loaded,
+                total=status.rows_total,
+                description=f"loading {status.table}",
+            )
+
+        return provision.initial_load(term, show, chunk_rows)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -387,7 +388,21 @@ def serve(
     with user_errors():
         tls_cert, tls_key = prepare_tls(db, host, port, tls_cert, tls_key, insecure_http)
         start_upstream(db, ho_sync_interval)
+        announce(host, port, https=tls_cert is not None)
         run(db, host, port, settings, tls_cert=tls_cert, tls_key=tls_key, workers=workers)
+
+
+def announce(host: str, port: int, *, https: bool) -> None:
+    """Where the store serves, said once at start (uvicorn itself logs warnings only)."""
+    shown = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+    base = f"{'https' if https else 'http'}://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    everywhere = f" (listening on every address of this machine, {host})" if shown != host else ""
+    console.print(
+        f"store server on {base}{everywhere}: sync API {base}/api/v1/ (tills' --store-url "
+        f"{base}), web console {base}/console/; Ctrl-C stops it",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def start_upstream(db: str, interval: float) -> None:

@@ -6,6 +6,8 @@ The load is resumable: each chunk is committed with its position, so running
 
 from __future__ import annotations
 
+import contextlib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +17,17 @@ import orjson
 from possync.retail.replication import SPEC
 from possync.sync import failpoints, peers
 from possync.sync.db import write_tx
-from possync.sync.errors import NotProvisioned
+from possync.sync.errors import NotProvisioned, SyncError
 from possync.terminal import trust
-from possync.terminal.local import Terminal, TlsSetupError, read_ca_file, tls_verify
-from possync.transport.client import SyncClient
+from possync.terminal.local import (
+    DB_FILE,
+    LOCK_FILE,
+    Terminal,
+    TlsSetupError,
+    read_ca_file,
+    tls_verify,
+)
+from possync.transport.client import Refused, SyncClient, Unreachable
 
 CHUNK_ROWS = 5000
 
@@ -31,6 +40,10 @@ class LoadStatus:
 
 
 LoadProgress = Callable[[LoadStatus], None]
+
+
+class NotAStore(SyncError):
+    code = "not_a_store"
 
 
 def register(
@@ -47,7 +60,8 @@ def register(
     ``ca_file``: the CA certificate to trust for an https store; ``pin``: instead,
     the fingerprint of the store's own certificate (``sha256:...``, printed with the
     code); both kept for later syncs. ``insecure_http``: accept plain HTTP to
-    another machine."""
+    another machine. A registration that fails leaves no database behind (nor the
+    directory, if it made it), so it can be run again with other arguments."""
     url = store_url.rstrip("/")
     # All checked before any change: nothing is made for a setup that cannot work.
     if pin is not None and ca_file is not None:
@@ -55,33 +69,72 @@ def register(
     pin_hex = trust.check_pin(pin) if pin is not None else None
     trust.check_store_url(url, insecure_http=insecure_http, pinned=pin_hex is not None)
     ca_pem = read_ca_file(ca_file) if ca_file is not None else None
-    if (data_dir / "terminal.db").exists():
+    if (data_dir / DB_FILE).exists():
         terminal = Terminal.open(data_dir)
-        if terminal.terminal_id != terminal_id:
+        with write_tx(terminal.engine) as conn:
+            registered = peers.parent(conn) is not None
+        if registered and terminal.terminal_id != terminal_id:
+            terminal.close()
             raise NotProvisioned(
                 f"{data_dir} holds terminal {terminal.terminal_id}, not {terminal_id}"
             )
-        with write_tx(terminal.engine) as conn:
-            if peers.parent(conn) is not None:
-                return terminal  # registered before; the load may still be unfinished
-    else:
-        terminal = Terminal.create(data_dir, terminal_id)
-    if ca_pem is not None:  # one way to check the store at a time: the last given
-        terminal.set_store_ca(ca_pem)
-        terminal.set_store_pin(None)
-    if pin_hex is not None:
+        if registered:
+            return terminal  # registered before; the load may still be unfinished
+        # Made by a registration that failed (before releases that clean up after
+        # one): it holds nothing yet, and may be for another terminal id.
+        terminal.close()
+        _remove_database(data_dir)
+    verify = tls_verify(ca_pem, pin_hex)
+    _check_is_store(url, verify)
+    made_dir = not data_dir.exists()
+    terminal = Terminal.create(data_dir, terminal_id)
+    try:
+        terminal.set_store_ca(ca_pem)  # one way to check the store at a time
         terminal.set_store_pin(pin_hex)
-        terminal.set_store_ca(None)
-    trust.remember_insecure_http(terminal, url, insecure_http)
-    verify = tls_verify(terminal.store_ca(), terminal.store_pin())
-    with SyncClient(url, protocol=SPEC.protocol, verify=verify) as client:
-        # A store older than this till is refused before the code is used; so is one
-        # whose certificate is not the pinned one (in the handshake, before any request).
-        client.health()
-        answer = client.register(terminal_id, code)
-    with write_tx(terminal.engine) as conn:
-        peers.set_parent(conn, answer["parent"], url, answer["secret"], answer["route_keys"])
+        trust.remember_insecure_http(terminal, url, insecure_http)
+        with SyncClient(url, protocol=SPEC.protocol, verify=verify) as client:
+            # A store older than this till is refused before the code is used; so is
+            # one whose certificate is not the pinned one (in the handshake).
+            client.health()
+            answer = client.register(terminal_id, code)
+        with write_tx(terminal.engine) as conn:
+            peers.set_parent(conn, answer["parent"], url, answer["secret"], answer["route_keys"])
+    except BaseException:
+        terminal.close()
+        _remove_database(data_dir, made_dir)
+        raise
     return terminal
+
+
+def _check_is_store(url: str, verify: ssl.SSLContext | bool) -> None:
+    """Refuse, in one line, an address that answers but not as a possync server
+    does (the till's own screen, any web page), before anything is made or sent."""
+    refused = NotAStore(
+        f"{url} answers, but it is not a possync store server: give the store's address "
+        "as 'possync store serve' prints it (e.g. http://store:8600; a till's own "
+        "screen, port 8700, is not one)"
+    )
+    with SyncClient(url, protocol=None, verify=verify, timeout=10.0) as client:
+        try:
+            answer = client.health()
+        except Refused as exc:
+            if exc.code == "http_error":  # not the error shape a possync server sends
+                raise refused from None
+            return  # a possync server that refused: the registration says why
+        except Unreachable as exc:
+            if isinstance(exc.__cause__, ValueError):  # it answered, but not JSON
+                raise refused from None
+            raise
+    if not isinstance(answer, dict) or not {"node", "status"} <= answer.keys():
+        raise refused
+
+
+def _remove_database(data_dir: Path, directory_too: bool = False) -> None:
+    for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", f"{DB_FILE}-journal", LOCK_FILE):
+        (data_dir / name).unlink(missing_ok=True)
+    if directory_too:
+        with contextlib.suppress(OSError):  # something else is in it: it stays
+            data_dir.rmdir()
 
 
 def initial_load(
