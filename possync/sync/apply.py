@@ -20,10 +20,10 @@ import orjson
 import sqlalchemy as sa
 
 from possync.sync import hlc, log
-from possync.sync.log import Change
+from possync.sync.log import Change, Op
 from possync.sync.tables import SyncSpec, SyncTable
 
-Step = tuple[str, str, list[dict[str, Any]]]  # (table, "I" upsert | "D" delete, rows)
+Step = tuple[str, Op, list[dict[str, Any]]]  # (table, UPSERT or DELETE, rows)
 
 
 class Applier:
@@ -50,7 +50,7 @@ class Applier:
         with log.capturing_as(conn, origin):
             for table, op, rows in plan(self.spec, changes):
                 spec = self.spec.table(table)
-                if op != "D" and spec is not None and spec.merged:
+                if op != Op.DELETE and spec is not None and spec.merged:
                     rows = self._merge(conn, spec, rows, conflicts)
                 self._run(conn, table, op, rows)
                 applied += len(rows)
@@ -95,15 +95,15 @@ class Applier:
     ) -> None:
         if rows:
             with log.capturing_as(conn, origin):
-                self._run(conn, table, "I", rows)
+                self._run(conn, table, Op.UPSERT, rows)
 
-    def _run(self, conn: sa.Connection, table: str, op: str, rows: list[dict[str, Any]]) -> None:
-        if op == "D":
+    def _run(self, conn: sa.Connection, table: str, op: Op, rows: list[dict[str, Any]]) -> None:
+        if op == Op.DELETE:
             conn.execute(self._statement(conn, table, op), rows)
         else:
             conn.execute(self._statement(conn, table, op), {"rows": orjson.dumps(rows).decode()})
 
-    def _statement(self, conn: sa.Connection, table: str, op: str) -> sa.TextClause:
+    def _statement(self, conn: sa.Connection, table: str, op: Op) -> sa.TextClause:
         dialect = conn.dialect.name
         key = (dialect, table, op)
         stmt = self._statements.get(key)
@@ -111,7 +111,7 @@ class Applier:
             spec = self.spec.table(table)
             if spec is None:
                 raise KeyError(table)
-            stmt = _delete(spec) if op == "D" else _upsert(spec, dialect)
+            stmt = _delete(spec) if op == Op.DELETE else _upsert(spec, dialect)
             self._statements[key] = stmt
         return stmt
 
@@ -135,18 +135,18 @@ def plan(spec: SyncSpec, changes: Iterable[Change]) -> list[Step]:
         if table is None:
             raise KeyError(name)
         if table.immutable:  # inserts only; a repeated row is ignored by DO NOTHING
-            steps.append((name, "I", [c.row for c in table_changes]))
+            steps.append((name, Op.UPSERT, [c.row for c in table_changes]))
             continue
-        if table.merged and all(c.op != "D" for c in table_changes):
+        if table.merged and all(c.op != Op.DELETE for c in table_changes):
             # Every version counts: they are merged one after another (hlc.py).
-            steps.append((name, "I", [c.row for c in table_changes]))
+            steps.append((name, Op.UPSERT, [c.row for c in table_changes]))
             continue
         keys = table.key_columns
-        for is_delete, run in groupby(table_changes, key=lambda c: c.op == "D"):
+        for is_delete, run in groupby(table_changes, key=lambda c: c.op == Op.DELETE):
             latest: dict[tuple[Any, ...], dict[str, Any]] = {}
             for change in run:
                 latest[tuple(change.row[k] for k in keys)] = change.row
-            steps.append((name, "D" if is_delete else "I", list(latest.values())))
+            steps.append((name, Op.DELETE if is_delete else Op.UPSERT, list(latest.values())))
     return steps
 
 

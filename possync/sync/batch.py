@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from possync.sync.errors import BadBatch, UnsupportedProtocol
-from possync.sync.log import Change
+from possync.sync.log import Change, Op
 from possync.sync.rows import INT_MAX, RowChecker
 from possync.sync.shapes import Adapter
 from possync.sync.tables import Direction, SyncSpec
 
-_OPS = frozenset({"I", "U", "D"})
+_OPS = frozenset(Op)
 # The largest sequence number or cursor on the wire: a signed 64-bit column's.
 MAX_SEQ = INT_MAX
 
@@ -67,7 +67,7 @@ class BatchReader:
         self._allowed = {
             (name, op): checker
             for name, checker in self._checkers.items()
-            for op in (("I",) if name in self._immutable else _OPS)
+            for op in ((Op.UPSERT,) if name in self._immutable else _OPS)
         }
 
     def parse(self, body: Any) -> Batch:

@@ -18,7 +18,7 @@ from possync.sync.batch import Batch, BatchReader
 from possync.sync.db import read_tx, write_tx
 from possync.sync.errors import BadBatch, NotProvisioned, OutOfSequence
 from possync.sync.intake import DOWN, Intake
-from possync.sync.log import Change, LogFilter
+from possync.sync.log import Change, LogFilter, Op
 from possync.sync.peers import Peer
 from possync.sync.rows import RowChecker
 from possync.sync.schema import sync_load_progress
@@ -240,7 +240,7 @@ class Child:
             raise BadBatch(f"baselines: expected {sorted(self._baseline_checkers)}")
         checked = {
             name: [
-                self._baseline_checkers[name].check(row, "I", f"baselines.{name}[{i}]")
+                self._baseline_checkers[name].check(row, Op.UPSERT, f"baselines.{name}[{i}]")
                 for i, row in enumerate(rows if isinstance(rows, list) else [None])
             ]
             for name, rows in baselines.items()
@@ -286,9 +286,11 @@ class Child:
             raise BadBatch("rows: expected a list")
         if protocol is not None and protocol != self.spec.protocol:
             adapter = self.spec.adapters[protocol]
-            rows = [adapter.complete(table_name, "I", r, f"rows[{i}]") for i, r in enumerate(rows)]
+            rows = [
+                adapter.complete(table_name, Op.UPSERT, r, f"rows[{i}]") for i, r in enumerate(rows)
+            ]
         checker = RowChecker(table)
-        checked = [checker.check(r, "I", f"rows[{i}]") for i, r in enumerate(rows)]
+        checked = [checker.check(r, Op.UPSERT, f"rows[{i}]") for i, r in enumerate(rows)]
         with write_tx(self.engine) as conn:
             origin = self._parent_id(conn) if self.relays else log.SUPPRESS
             self.applier.upsert_rows(conn, table_name, checked, origin)
@@ -353,7 +355,7 @@ class Child:
         if not isinstance(rows, list):
             raise BadBatch("rows: expected a list")
         checker = RowChecker(table)
-        checked = [checker.check(r, "I", f"rows[{i}]") for i, r in enumerate(rows)]
+        checked = [checker.check(r, Op.UPSERT, f"rows[{i}]") for i, r in enumerate(rows)]
         with write_tx(self.engine) as conn:
             origin = self._parent_id(conn) if self.relays else log.SUPPRESS
             self.applier.upsert_rows(conn, table_name, checked, origin)

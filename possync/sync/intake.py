@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from possync.sync import conflicts, hlc, quarantine
 from possync.sync.apply import Applier
 from possync.sync.errors import UnstorableText
-from possync.sync.log import Change
+from possync.sync.log import Change, Op
 from possync.sync.quarantine import Reason, Rejection
 from possync.sync.tables import SyncSpec, SyncTable
 
@@ -40,7 +40,7 @@ Guard = Callable[[sa.Connection, str, Sequence[Change], Sequence[str]], dict[str
 
 UP, DOWN = "up", "down"
 SYSTEM = "possync"  # who "decides" when a later batch completes a held document
-_VERBS = {"I": "create", "U": "change", "D": "delete"}
+_VERBS = {Op.UPSERT: "create", Op.UPDATE: "change", Op.DELETE: "delete"}
 _LOOKUP_CHUNK = 500
 
 
@@ -196,7 +196,7 @@ def child_rules(
     current = _Current(conn, spec, changes)
     # Facts (immutable rows) a child may create need no look-up: the common case of
     # a push, so it costs one dict look-up per change.
-    free = {t.name for t in spec.tables if t.immutable and "I" in t.ops_for_children}
+    free = {t.name for t in spec.tables if t.immutable and Op.UPSERT in t.ops_for_children}
     for change, key in zip(changes, keys, strict=True):
         if change.table in free:
             continue
@@ -220,29 +220,29 @@ def _check(
     ops = table.ops_for_children
     name, row, owner = table.name, change.row, table.owner_column
     if table.immutable:
-        if "I" not in ops:
+        if Op.UPSERT not in ops:
             return Rejection(Reason.NOT_ALLOWED, f"{sender} may not create {name} rows")
         return None  # a fact already held is left as it is (inserted or ignored)
     op = change.op
-    if stored is not None and op in ("I", "U"):
-        op = "U"  # an upsert of a row that exists changes it
-    elif stored is None and op == "U":
-        op = "I"
+    if stored is not None and op in (Op.UPSERT, Op.UPDATE):
+        op = Op.UPDATE  # an upsert of a row that exists changes it
+    elif stored is None and op == Op.UPDATE:
+        op = Op.UPSERT
     if op not in ops:
         return Rejection(Reason.NOT_ALLOWED, f"{sender} may not {_VERBS[op]} {name} rows")
     if stored is None:
-        if op == "I" and owner and row.get(owner) != sender and not relaying:
+        if op == Op.UPSERT and owner and row.get(owner) != sender and not relaying:
             return Rejection(
                 Reason.NOT_OWNER, f"a new {name} row must name {sender} as its {owner}"
             )
         return None
     if owner:
-        if op != "D" and row.get(owner) != stored.get(owner):
+        if op != Op.DELETE and row.get(owner) != stored.get(owner):
             return Rejection(
                 Reason.NOT_OWNER, f"{name}.{owner} never changes (it is {stored.get(owner)!r})"
             )
         route = table.route_column
-        if relaying and route and op != "D" and row.get(route) != stored.get(route):
+        if relaying and route and op != Op.DELETE and row.get(route) != stored.get(route):
             # The new route was checked to be the sender's; the stored one must be too.
             return Rejection(
                 Reason.NOT_OWNER, f"{name}.{route} never changes (it is {stored.get(route)!r})"
@@ -252,7 +252,7 @@ def _check(
                 Reason.NOT_OWNER,
                 f"{sender} may not {_VERBS[op]} a {name} row of {stored.get(owner)!r}",
             )
-    if op == "U" and table.editable is not None:
+    if op == Op.UPDATE and table.editable is not None:
         fixed = [
             c
             for c in table.column_names
@@ -292,7 +292,7 @@ class _Current:
             return
         key = _key(table, change.row)
         stored = self.rows[table.name].get(key)
-        if change.op == "D":
+        if change.op == Op.DELETE:
             self.rows[table.name][key] = None
         else:
             self.rows[table.name][key] = {**(stored or {}), **change.row}

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -62,11 +63,20 @@ _POSTGRES_DDL = (
 SUPPRESS = "-"  # the origin value that tells triggers not to capture at all
 
 
+class Op(StrEnum):
+    """What a change does to its row; one letter in the log and on the wire (a
+    StrEnum: equal to its letter, so a change parsed from JSON compares as one)."""
+
+    UPSERT = "I"  # the whole row: inserted, or replacing the stored one if it exists
+    UPDATE = "U"  # the whole row, captured from an update
+    DELETE = "D"  # the row's key only
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     seq: int
     table: str
-    op: str  # "I" insert, "U" update, "D" delete (row holds the key only)
+    op: str  # an Op's letter
     row: dict[str, Any]  # or, read raw for sending, an orjson.Fragment of its JSON
 
     def to_wire(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from possync.sync.errors import BadBatch
+from possync.sync.log import Op
 from possync.sync.tables import SyncTable
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what both databases store in a BIGINT
@@ -93,7 +94,7 @@ class RowChecker:
     def check(self, row: Any, op: str, where: str) -> dict[str, Any]:
         if row.__class__ is not dict:
             raise BadBatch(f"{where}.row: expected an object")
-        return self._check_key(row, where) if op == "D" else self._check_row(row, where)
+        return self._check_key(row, where) if op == Op.DELETE else self._check_row(row, where)
 
     def _explain_columns(self, row: dict[str, Any], expected: dict[str, Any], where: str) -> str:
         missing = sorted(expected.keys() - row.keys())

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from possync.sync.errors import BadBatch
-from possync.sync.log import Change
+from possync.sync.log import Change, Op
 
 if TYPE_CHECKING:
     from possync.sync.tables import SyncTable
@@ -100,7 +100,7 @@ class Adapter:
         if table in self.absent:
             raise BadBatch(f"{where}.table: {table!r} did not exist in protocol {self.protocol}")
         added = self._added.get(table)
-        if not added or op == "D" or not isinstance(row, dict):
+        if not added or op == Op.DELETE or not isinstance(row, dict):
             return row  # the row checker explains anything malformed
         for name, value in added.items():
             if name in row:

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from possync.sync.log import Change
+from possync.sync.log import Change, Op
 from possync.sync.shapes import Adapter, OlderShape, adapters
 
 
@@ -50,8 +50,8 @@ class SyncTable:
 
     What a child may write (checked by the parent against the row as it stands, see
     docs/reliability.md; a change that breaks it is quarantined):
-    child_ops: the operations a child may push: "I" (create), "U" (change), "D"
-        (delete). Default: create only for immutable tables, all three otherwise.
+    child_ops: the operations (Op) a child may push: UPSERT (create), UPDATE (change),
+        DELETE (delete). Default: create only for immutable tables, all three otherwise.
     shared: any child in the row's route may change it, not only its owner (the
         owner column itself never changes).
     editable: the columns a child may change in a row it updates (None: any but the
@@ -76,7 +76,7 @@ class SyncTable:
     def ops_for_children(self) -> frozenset[str]:
         if self.child_ops is not None:
             return self.child_ops
-        return frozenset({"I"}) if self.immutable else frozenset({"I", "U", "D"})
+        return frozenset({Op.UPSERT}) if self.immutable else frozenset(Op)
 
     @property
     def name(self) -> str:
