@@ -23,6 +23,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,8 @@ def check_item(
     The SKU's characters are checked for a new item only: items made before the
     rule keep working. ``decimal_comma``: "1,99" is read as 1.99."""
     errors: dict[str, str] = {}
-    sku, barcode, name = fields.sku.strip(), fields.barcode.strip(), fields.name.strip()
+    sku, barcode = fields.sku.strip(), fields.barcode.strip()
+    name = unicodedata.normalize("NFC", fields.name.strip())  # "é" as one character: searched so
     if not sku or len(sku) > SKU_MAX:
         errors["sku"] = f"sku must be 1 to {SKU_MAX} characters"
     elif new and not _SKU.fullmatch(sku):

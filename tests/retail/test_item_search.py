@@ -19,6 +19,8 @@ CATALOG = (
     "D,4,Creamer,1.00,STD\n"
     "E,5,Œuf bio,0.40,RED\n"
     "F,6,Naïve 100%_pure,0.90,STD\n"
+    "G,7,Phở bò,4.50,RED\n"
+    "H,8,Pa\u0301te\u0301 (decomposed),2.00,RED\n"
 )
 
 
@@ -42,6 +44,8 @@ def test_the_consoles_search_ignores_case_and_accents(store: sa.Engine) -> None:
     assert found("œuf") == found("ŒUF") == ["E"]
     assert found("naive 100%_") == ["F"] and found("100%x") == []  # wildcards are literal
     assert found("4") == ["D"]  # a barcode, exactly
+    assert found("pho bo") == found("PHỞ") == ["G"]
+    assert found("pâté") == found("pate (") == ["H"]  # stored composed by the import
 
 
 def test_the_tills_search_ignores_case_and_accents(tmp_path: Path) -> None:
