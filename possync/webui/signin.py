@@ -185,6 +185,21 @@ def _login_page(
     return response
 
 
+def _stored_name(console: Console, typed: str) -> str:
+    """The user name as stored, typed in any case (an exact match first: names made
+    before may differ in case only); an unknown one in lower case, so that its
+    failures in any case count as one."""
+    names = accounts.console_admin.c.username
+    with read_tx(console.engine) as conn:
+        found = conn.execute(
+            sa.select(names)
+            .where(sa.func.lower(names) == typed.lower())
+            .order_by(names != typed, names)
+            .limit(1)
+        ).scalar()
+    return str(found) if found is not None else typed.lower()
+
+
 @router.get("/login")
 async def login_form(request: Request, console: ConsoleApp) -> HTMLResponse:
     return _login_page(request, console)
@@ -208,6 +223,7 @@ async def login(
             status=403,
         )
     address = request.client.host if request.client else "unknown"
+    typed, username = username, await run_in_threadpool(_stored_name, console, username)
     # Counted now, before the password hash runs, in one transaction that locks the
     # counts (see Throttle): parallel attempts cannot all pass before one is counted.
     throttle = _throttle(request, console)
@@ -220,7 +236,7 @@ async def login(
             else f"Too many failed attempts for {username} from many addresses: sign-ins for "
             f"this name are slowed down; try again in {wait} seconds."
         )
-        page = _login_page(request, console, error=why, username=username, status=429)
+        page = _login_page(request, console, error=why, username=typed, status=429)
         page.headers["Retry-After"] = str(wait)
         return page
 
@@ -234,7 +250,7 @@ async def login(
     token = await run_in_threadpool(attempt)
     if token is None:  # already counted
         return _login_page(
-            request, console, error="Wrong user name or password.", username=username, status=401
+            request, console, error="Wrong user name or password.", username=typed, status=401
         )
     await run_in_threadpool(throttle.succeeded, username, address, admission)
     # Only ever go on to a console page (no open redirect to another site).

@@ -1,22 +1,24 @@
-"""Cashier ids without case (issue 14): "ada" signs in as ADA at the till, a wrong
+"""Ids without case at sign-in (issue 14): "ada" signs in as ADA at the till, a wrong
 case neither fails nor counts towards the lock-out, and ids that differ only in
-case (made before the rule) keep working."""
+case (made before the rule) keep working; the console's administrators alike."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from possync.retail import cashiers, store_admin
 from possync.retail.errors import FieldErrors
 from possync.retail.schema import cashier
 from possync.sync.db import open_engine, read_tx, write_tx
+from tests.store_console.conftest import client, store
 from tests.terminal_web.conftest import PIN, PINS, template_terminal, terminal_dir
 from tests.terminal_web.screen import sign_in
 
-__all__ = ["template_terminal", "terminal_dir"]  # the till's fixtures, used below
+__all__ = ["client", "store", "template_terminal", "terminal_dir"]  # fixtures used below
 
 
 def test_ids_are_compared_without_case_and_old_ones_keep_working(db_url: str) -> None:
@@ -66,3 +68,20 @@ def test_the_till_signs_in_whatever_the_case_and_counts_one_lockout(terminal_dir
         assert sign_in(client, "adA", "0000").status_code == 429
         assert sign_in(client, "ADA", PIN).status_code == 429
         assert sign_in(client, "bob", PINS["BOB"]).status_code == 303
+
+
+def test_the_console_signs_in_an_administrator_whatever_the_case(
+    client: TestClient, store: sa.Engine
+) -> None:
+    from possync.webui.accounts import console_session
+    from tests.store_console.conftest import login_token, sign_in
+
+    for typed in ("wrong", "WRONG"):  # one unknown name, one count
+        answer = client.post(
+            "/console/login",
+            data={"username": typed, "password": "x" * 12, "csrf_token": login_token(client)},
+        )
+        assert answer.status_code == 401 and f'value="{typed}"' in answer.text
+    sign_in(client, "ADMIN")  # made as "admin"
+    with read_tx(store) as conn:
+        assert conn.execute(sa.select(console_session.c.username)).scalars().all() == ["admin"]
