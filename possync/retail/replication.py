@@ -15,7 +15,8 @@ DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
 #   2  release 0.2.0: store.address, store.vat_number, receipt_line.discount,
 #      customer.field_clocks
 #   3  release 0.3.0: store_price (a store's own prices, from head office)
-#   4  release 0.3.0: receipt.chain_seq, receipt.chain_hash (the fiscal chain)
+#   4  release 0.3.0: receipt.chain_seq, receipt.chain_hash, fiscal_chain_start (the
+#      fiscal chain)
 PROTOCOL = 4
 
 # The receipt as tills sent it before the fiscal chain (protocols 1 to 3).
@@ -37,17 +38,23 @@ RECEIPT_BEFORE_CHAIN = (
 # A till of protocol 3 sends receipts without a place in a fiscal chain: they
 # arrive with none (NULL), like those issued before the upgrade, and its chain
 # starts with its first document once it is upgraded.
-PROTOCOL_3 = OlderShape(protocol=3, columns={"receipt": RECEIPT_BEFORE_CHAIN})
+PROTOCOL_3 = OlderShape(
+    protocol=3,
+    absent=frozenset({"fiscal_chain_start"}),
+    columns={"receipt": RECEIPT_BEFORE_CHAIN},
+)
 
 # A till of protocol 2 receives no store prices: it sells at the chain's price
 # until it is upgraded (then it loads store_price whole before its next pull).
 PROTOCOL_2 = OlderShape(
-    protocol=2, absent=frozenset({"store_price"}), columns={"receipt": RECEIPT_BEFORE_CHAIN}
+    protocol=2,
+    absent=frozenset({"store_price", "fiscal_chain_start"}),
+    columns={"receipt": RECEIPT_BEFORE_CHAIN},
 )
 
 PROTOCOL_1 = OlderShape(
     protocol=1,
-    absent=frozenset({"store_price"}),
+    absent=frozenset({"store_price", "fiscal_chain_start"}),
     columns={
         "store": ("store_id", "name", "currency", "offline_enabled"),
         "customer": (
@@ -84,6 +91,8 @@ SPEC = SyncSpec(
         SyncTable(s.store, DOWN, route_column="store_id"),
         SyncTable(s.pos_terminal, DOWN, route_column="terminal_id"),
         SyncTable(s.doc_series, DOWN, route_column="terminal_id"),
+        # Where a till provisioned again goes on with its fiscal chain.
+        SyncTable(s.fiscal_chain_start, DOWN, route_column="terminal_id"),
         SyncTable(s.tax_rate, DOWN),
         SyncTable(s.item, DOWN),
         SyncTable(s.store_price, DOWN, route_column="store_id"),

@@ -246,6 +246,18 @@ fiscal_chain_head = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
+# Where a till's chain goes on once it is provisioned again (a new database, with no
+# head of its own): the newest chained document of the till the store holds. Written
+# by the store when it provisions the till again, replicated to that till only.
+fiscal_chain_start = sa.Table(
+    "fiscal_chain_start",
+    metadata,
+    sa.Column("terminal_id", sa.String(16), primary_key=True),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
 # What the store found checking each till's chain (retail/fiscal_chain.py): where
 # checking starts (the anchor: the genesis value, or the newest document a purge
 # removed), the head as verified, and the first fault found. Local only.

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import database, numbering
+from possync.retail import database, fiscal_chain, numbering
 from possync.retail.errors import RetailError
 from possync.retail.offline_admin import highest_issued
 from possync.retail.schema import (
@@ -156,6 +156,7 @@ def add_terminal(
             numbering.remember(conn, rows)
         else:
             _continue_series(conn, terminal_id)
+            fiscal_chain.note_provisioned(conn, the_store.store_id, terminal_id)
         code = peers.add_child(conn, terminal_id, [the_store.store_id, terminal_id])
         current = [
             dict(r._mapping)

@@ -9,9 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import catalog, fiscal_chain, sales
+from possync.retail import catalog, fiscal_chain, sales, store_admin
 from possync.retail.schema import receipt
+from possync.sync import peers
 from possync.sync.db import read_tx, write_tx
+from possync.terminal.local import Terminal
 from tests.property.retail_pair import CATALOG
 from tests.property.test_customer_merge import Shop, wire
 
@@ -100,5 +102,44 @@ def test_a_till_of_protocol_3_sends_receipts_without_a_place_in_a_chain() -> Non
                 )
             ).one()
         assert tuple(stored) == (None, None) and _status(shop).state == "none"
+    finally:
+        shop.close()
+
+
+def test_a_till_provisioned_again_goes_on_with_its_chain() -> None:
+    """Till replaced: the store provisions T01 again; the new database's initial
+    load carries where T01's chain stands, so its first document takes the next
+    place, linked to the last one the store holds: no fork, the chain verifies."""
+    shop = Shop()
+    try:
+        with write_tx(shop.store) as conn:
+            catalog.import_csv(conn, CATALOG)
+        shop.settle()
+        _sell(shop, 2)
+        shop.settle()
+        shop.tills["T01"].close()
+
+        code = store_admin.add_terminal(shop.store, "T01").registration_code
+        term = Terminal.create(shop.directory / "T01-new", "T01")
+        shop.tills["T01"] = term
+        with write_tx(shop.store) as conn:
+            peer, secret = peers.register(conn, "T01", code)
+        with write_tx(term.engine) as conn:
+            peers.set_parent(conn, "S01", "inproc://", secret, list(peer.route_keys))
+        start = wire(shop.parent.start_load(peer).__dict__)
+        term.child.begin_load(start["cursor"], start["tables"], start["baselines"], start["counts"])
+        for table in start["tables"]:
+            rows, last, more = shop.parent.load_chunk(peer, table, None, 10_000)
+            term.child.apply_chunk(table, wire(rows), wire(last), more)
+        term.child.finish_load()
+
+        [third] = _sell(shop, 1)
+        shop.settle()
+        with write_tx(shop.store) as conn:
+            seq = conn.execute(
+                sa.select(receipt.c.chain_seq).where(receipt.c.receipt_no == third)
+            ).scalar()
+            [status] = fiscal_chain.verify_all(conn, "T01")
+        assert seq == 3 and (status.state, status.head_seq) == ("ok", 3)
     finally:
         shop.close()

@@ -44,6 +44,7 @@ from possync.retail.fiscal_chain.form import (
     genesis,
     head_of,
     link,
+    note_provisioned,
     seal,
     short,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "head_documents",
     "head_of",
     "link",
+    "note_provisioned",
     "note_purged",
     "note_received",
     "seal",

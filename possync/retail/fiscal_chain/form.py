@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail.schema import fiscal_chain_head
+from possync.retail.schema import fiscal_chain_head, fiscal_chain_start, receipt
 
 FORM = "possync-chain-1"  # names the canonical form and the hashing; a new one, a new name
 SHORT = 12  # hex digits of a hash shown on a receipt
@@ -113,14 +113,24 @@ def link(
 ) -> tuple[int, str]:
     """Take the issuer's next place in its chain for a document being written in
     this transaction: its ``chain_seq`` and ``chain_hash`` (``canonical`` gives the
-    document's form once it has its place). The head moves with the document."""
+    document's form once it has its place). The head moves with the document. An
+    issuer with no head yet goes on from where its store says its chain stands (a
+    till provisioned again), or starts from its genesis value."""
     head = conn.execute(
         sa.select(fiscal_chain_head.c.seq, fiscal_chain_head.c.hash)
         .where(fiscal_chain_head.c.issuer_id == issuer_id)
         .with_for_update()
     ).first()
-    seq = 1 if head is None else head.seq + 1
-    previous = genesis(store_id, issuer_id) if head is None else head.hash
+    before = (
+        head
+        or conn.execute(
+            sa.select(fiscal_chain_start.c.seq, fiscal_chain_start.c.hash).where(
+                fiscal_chain_start.c.terminal_id == issuer_id
+            )
+        ).first()
+    )
+    seq = 1 if before is None else before.seq + 1
+    previous = genesis(store_id, issuer_id) if before is None else before.hash
     chain_hash = seal(previous, canonical(seq))
     if head is None:
         conn.execute(
@@ -135,6 +145,28 @@ def link(
             .values(seq=seq, hash=chain_hash)
         )
     return seq, chain_hash
+
+
+def note_provisioned(conn: sa.Connection, store_id: str, terminal_id: str) -> None:
+    """The store provisions a till again (a new database, no head of its own): its
+    chain is to go on from the newest chained document of it held here (a purge
+    keeps it), which reaches the till with its initial load."""
+    newest = conn.execute(
+        sa.select(receipt.c.chain_seq, receipt.c.chain_hash)
+        .where(
+            receipt.c.store_id == store_id,
+            receipt.c.terminal_id == terminal_id,
+            receipt.c.chain_seq.is_not(None),
+        )
+        .order_by(receipt.c.chain_seq.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return
+    values = {"store_id": store_id, "seq": newest.chain_seq, "hash": newest.chain_hash}
+    where = fiscal_chain_start.c.terminal_id == terminal_id
+    if conn.execute(fiscal_chain_start.update().where(where).values(**values)).rowcount == 0:
+        conn.execute(fiscal_chain_start.insert().values(terminal_id=terminal_id, **values))
 
 
 def head_of(conn: sa.Connection, issuer_id: str) -> tuple[int, str] | None:

@@ -1,11 +1,12 @@
 """The fiscal chain: ``receipt.chain_seq`` and ``receipt.chain_hash``, each till's
-chain head (``fiscal_chain_head``) and what the store found checking each till's
-chain (``fiscal_chain_check``).
+chain head (``fiscal_chain_head``), where a till provisioned again goes on
+(``fiscal_chain_start``, replicated to that till) and what the store found
+checking each till's chain (``fiscal_chain_check``).
 
 Receipts issued before the upgrade keep no hash (NULL): a till's chain starts with
 its first document after its upgrade. Unsent receipts already in the change log
 get the two columns, empty, so the log holds rows of one shape. The receipt
-columns replicate: sync protocol 4. Release 0.3.0.
+columns and ``fiscal_chain_start`` replicate: sync protocol 4. Release 0.3.0.
 
 Revision ID: 0006
 Revises: 0005
@@ -33,6 +34,13 @@ def upgrade() -> None:
     op.create_table(
         "fiscal_chain_head",
         sa.Column("issuer_id", sa.String(16), primary_key=True),
+        sa.Column("store_id", sa.String(16), nullable=False),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+    op.create_table(
+        "fiscal_chain_start",
+        sa.Column("terminal_id", sa.String(16), primary_key=True),
         sa.Column("store_id", sa.String(16), nullable=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
