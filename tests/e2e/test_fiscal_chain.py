@@ -82,6 +82,9 @@ def test_a_document_altered_on_the_store_is_flagged(page, tmp_path: Path) -> Non
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{base}/console/")
         assert page.locator('nav a[href="/console/chain"]').count() == 1  # in the menu
+        flag = page.locator("#row-T01 .chain-fault")  # flagged on the dashboard
+        assert flag.inner_text() == "chain broken"
+        assert "altered at 2" in (flag.get_attribute("title") or "")
         page.goto(f"{base}/console/chain")
         row = page.locator("#chains tr[data-terminal=T01]")
         assert row.get_attribute("data-state") == "broken"

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from possync.retail import offline_admin, reports
+from possync.retail import fiscal_chain, offline_admin, reports
 from possync.retail.errors import RetailError
 from possync.store import tls_state
 from possync.store.console.auth import Admin, ConsoleApp
@@ -114,8 +114,20 @@ def dashboard_rows(terminals: list[dict[str, Any]], settings: ConsoleSettings) -
     return rows
 
 
+def _activity(engine: Any) -> list[dict[str, Any]]:
+    """Each terminal's activity, with the first fault of its fiscal chain if any."""
+    terminals = reports.terminal_activity(engine)
+    with read_tx(engine) as conn:
+        chains = fiscal_chain.status_by_terminal(conn)
+    for t in terminals:
+        chain = chains.get(t["terminal_id"])
+        broken = chain is not None and chain.state == "broken"
+        t["chain_fault"] = f"{chain.problem} at {chain.problem_seq}" if broken else None
+    return terminals
+
+
 async def _rows(console: Any) -> list[dict]:
-    terminals = await run_in_threadpool(reports.terminal_activity, console.engine)
+    terminals = await run_in_threadpool(_activity, console.engine)
     return dashboard_rows(terminals, console.settings)
 
 
