@@ -19,8 +19,10 @@ items_app = typer.Typer(help="The chain's catalog.", no_args_is_help=True)
 price_app = typer.Typer(help="Prices.", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock of the stores, moved from head office.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administrators of the enterprise console.", no_args_is_help=True)
+cashier_app = typer.Typer(help="The chain's cashiers, each at a store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 app.add_typer(admin_app, name="admin")
+app.add_typer(cashier_app, name="cashier")
 app.add_typer(items_app, name="items")
 app.add_typer(price_app, name="price")
 app.add_typer(stock_app, name="stock")
@@ -86,6 +88,25 @@ def resume_store(store: StoreId, db: DbUrl, json: JsonFlag = False) -> None:
         print_json({"store_id": store, "suspended_until": None})
         return
     console.print(f"sync of store {store} resumed")
+
+
+@cashier_app.command("add")
+def add_cashier(
+    cashier: Annotated[str, typer.Argument(help="Cashier id, e.g. C01")],
+    db: DbUrl,
+    name: Annotated[str, typer.Option(help="Name shown on the till")],
+    pin: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="4 to 12 digits (asked if not given)")
+    ],
+    store: Annotated[
+        str | None, typer.Option(help="The store they work at (default: every store)")
+    ] = None,
+) -> None:
+    """Add a cashier of the chain, or change one's name, PIN and store: their row
+    reaches that store (or every store) and its tills at their next syncs."""
+    with user_errors():
+        chain.save_cashier(database.open_store(db), cashier, name, pin, store)
+    console.print(f"cashier {cashier} ({name}) saved, at {store or 'every store'}")
 
 
 @admin_app.command("add")

@@ -14,6 +14,7 @@ verifying; a till that checks one with the right PIN makes it again at today's c
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import Any
 
 import sqlalchemy as sa
@@ -84,9 +85,12 @@ def save(
     pin: str | None = None,
     active: bool = True,
     new: bool | None = None,
+    store_id: str | EllipsisType | None = ...,
 ) -> None:
     """Add a cashier or change one; ``pin`` None keeps the current PIN. ``new``:
-    True refuses an existing id, False a missing one, None takes either. Raises
+    True refuses an existing id, False a missing one, None takes either.
+    ``store_id``: the store they work at, set by head office (None: every store;
+    left out: a new cashier works at every store, a known one keeps theirs). Raises
     FieldErrors naming each bad field (cashier_id, name, pin), changing nothing."""
     errors: dict[str, str] = {}
     # Ids are compared without case: "ANA" is cashier "ana", kept as first typed.
@@ -114,6 +118,8 @@ def save(
     values: dict[str, Any] = {"name": name.strip(), "active": active}
     if pin is not None:
         values["pin_hash"] = _hasher.hash(pin)
+    if store_id is not ...:
+        values["store_id"] = store_id
     if exists:
         conn.execute(cashier.update().where(cashier.c.cashier_id == cashier_id).values(**values))
     else:

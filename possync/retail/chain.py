@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import database, integrity, stock
+from possync.retail import cashiers, database, integrity, stock
 from possync.retail.errors import RetailError
 from possync.retail.money import parse_amount
 from possync.retail.offline_admin import MAX_SUSPEND_MINUTES
@@ -119,6 +119,18 @@ def add_store(
             )
         code = peers.add_child(conn, store_id, [store_id])
     return NewStore(store_id, code)
+
+
+def save_cashier(
+    engine: sa.Engine, cashier_id: str, name: str, pin: str | None, store_id: str | None
+) -> None:
+    """A cashier of the chain, working at ``store_id`` (None: at every store): their
+    row reaches that store and its tills only (``cashier.store_id`` routes it)."""
+    with write_tx(engine) as conn:
+        require_head_office(conn)
+        if store_id is not None:
+            _known_store(conn, store_id)
+        cashiers.save(conn, cashier_id, name, pin=pin, store_id=store_id)
 
 
 def _known_store(conn: sa.Connection, store_id: str) -> None:

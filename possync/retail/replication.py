@@ -16,7 +16,7 @@ DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
 #      customer.field_clocks
 #   3  release 0.3.0: store_price (a store's own prices, from head office)
 #   4  release 0.3.0: receipt.chain_seq, receipt.chain_hash, fiscal_chain_start (the
-#      fiscal chain)
+#      fiscal chain); cashier.store_id (cashiers assigned to a store by head office)
 PROTOCOL = 4
 
 # The receipt as tills sent it before the fiscal chain (protocols 1 to 3).
@@ -35,13 +35,18 @@ RECEIPT_BEFORE_CHAIN = (
     "created_at",
 )
 
+# The cashier before head office assigned cashiers to stores (protocols 1 to 3):
+# a till of those receives its store's cashiers (routing is the parent's), without
+# the column.
+CASHIER_BEFORE_STORES = ("cashier_id", "name", "pin_hash", "active")
+
 # A till of protocol 3 sends receipts without a place in a fiscal chain: they
 # arrive with none (NULL), like those issued before the upgrade, and its chain
 # starts with its first document once it is upgraded.
 PROTOCOL_3 = OlderShape(
     protocol=3,
     absent=frozenset({"fiscal_chain_start"}),
-    columns={"receipt": RECEIPT_BEFORE_CHAIN},
+    columns={"receipt": RECEIPT_BEFORE_CHAIN, "cashier": CASHIER_BEFORE_STORES},
 )
 
 # A till of protocol 2 receives no store prices: it sells at the chain's price
@@ -49,7 +54,7 @@ PROTOCOL_3 = OlderShape(
 PROTOCOL_2 = OlderShape(
     protocol=2,
     absent=frozenset({"store_price", "fiscal_chain_start"}),
-    columns={"receipt": RECEIPT_BEFORE_CHAIN},
+    columns={"receipt": RECEIPT_BEFORE_CHAIN, "cashier": CASHIER_BEFORE_STORES},
 )
 
 PROTOCOL_1 = OlderShape(
@@ -82,6 +87,7 @@ PROTOCOL_1 = OlderShape(
             "original_line_no",
         ),
         "receipt": RECEIPT_BEFORE_CHAIN,
+        "cashier": CASHIER_BEFORE_STORES,
     },
 )
 
@@ -97,7 +103,8 @@ SPEC = SyncSpec(
         SyncTable(s.item, DOWN),
         SyncTable(s.store_price, DOWN, route_column="store_id"),
         SyncTable(s.payment_method, DOWN),
-        SyncTable(s.cashier, DOWN),
+        # A cashier reaches the store head office assigns them to (NULL: every store).
+        SyncTable(s.cashier, DOWN, route_column="store_id"),
         # Created on terminals and on the store. Any till of the store may change a
         # customer's contact fields (customers move between tills); none deletes one
         # (the console deactivates).

@@ -96,6 +96,9 @@ cashier = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("pin_hash", sa.String(200)),
     sa.Column("active", sa.Boolean, nullable=False),
+    # The store a cashier works at, as head office assigns them: the row reaches that
+    # store and its tills only. NULL: every store (and a store's own cashiers).
+    sa.Column("store_id", sa.String(16)),
 )
 
 # -- created anywhere, flows both ways ------------------------------------------------

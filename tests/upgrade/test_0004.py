@@ -95,15 +95,18 @@ def test_a_0_2_0_store_and_till_upgraded_to_0_3_0_keep_their_data(
     assert before["pending_changes"] > 0 and before["sales"] == 3
 
     store = cli_json("store", "upgrade", "--db", db, "--json")
-    assert store["from"]["revision"] == "0003" and store["applied"] == ["0004", "0005", "0006"]
+    assert store["from"]["revision"] == "0003"
+    assert store["applied"] == ["0004", "0005", "0006", "0007"]
     upgraded_till = cli_json("pos", "upgrade", "--data", str(till), "--json")
-    assert upgraded_till["applied"] == ["0004", "0005", "0006"]
+    assert upgraded_till["applied"] == ["0004", "0005", "0006", "0007"]
     # 0005 (sync protocol 3): store prices, which a 0.2.0 till never received, and
-    # 0006's fiscal_chain_start: it loads them whole before its next pull.
+    # 0006's fiscal_chain_start, and the cashiers (0007 added their store): it loads
+    # them whole before its next pull.
     till_state = open_engine(f"sqlite:///{till / 'terminal.db'}")
     with read_tx(till_state) as conn:
         reload = "SELECT value FROM sync_state WHERE key = 'reload_tables'"
-        assert conn.execute(sa.text(reload)).scalar() == '["fiscal_chain_start","store_price"]'
+        reloaded = '["cashier","fiscal_chain_start","store_price"]'
+        assert conn.execute(sa.text(reload)).scalar() == reloaded
     till_state.dispose()
 
     engine = open_engine(db)
