@@ -21,7 +21,8 @@ from tests.upgrade.test_schema import _logged, schema_of
 
 pytestmark = pytest.mark.e2e
 
-COMMIT = "a9a9e115d7ca04245ce77d4bb39dfed23d1f586c"  # schema 0006, sync protocol 4 without cashier.store_id
+# schema 0006, sync protocol 4 without cashier.store_id
+COMMIT = "a9a9e115d7ca04245ce77d4bb39dfed23d1f586c"
 
 
 @pytest.fixture(scope="module")
