@@ -238,6 +238,32 @@ def compacted_through(conn: sa.Connection) -> int:
     return int(state.get(conn, COMPACTED_THROUGH) or 0)
 
 
+def entries_through(conn: sa.Connection, seq: int) -> int:
+    """How many entries the log holds up to ``seq`` (what a compaction there forgets)."""
+    stmt = sa.text("SELECT count(*) FROM sync_change WHERE seq <= :seq")
+    return int(conn.execute(stmt, {"seq": seq}).scalar_one())
+
+
+def lowest_after(conn: sa.Connection, seq: int) -> int | None:
+    found = conn.execute(sa.text("SELECT min(seq) FROM sync_change WHERE seq > :seq"), {"seq": seq})
+    lowest = found.scalar()
+    return None if lowest is None else int(lowest)
+
+
+def logged_rows(
+    conn: sa.Connection, tables: list[str], after: int | None
+) -> Iterator[tuple[int, str, str]]:
+    """(seq, table, row JSON) of the entries of ``tables`` numbered after ``after``;
+    with ``after`` None, those not numbered yet (PostgreSQL, before the publisher),
+    as seq 0."""
+    where = "seq IS NULL" if after is None else "seq > :after"
+    stmt = sa.text(
+        f"SELECT seq, table_name, row_data FROM sync_change WHERE {where} AND table_name IN :tables"
+    ).bindparams(sa.bindparam("tables", expanding=True))
+    for seq, table, data in conn.execute(stmt, {"after": after or 0, "tables": tables}):
+        yield int(seq or 0), str(table), data
+
+
 def complete_rows(conn: sa.Connection, table: str, added: dict[str, Any]) -> int:
     """Give the logged rows of ``table`` (inserts and updates) the columns a schema
     upgrade ``added``, with their values, so that the log holds rows of the table's

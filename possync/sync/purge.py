@@ -62,11 +62,7 @@ def compaction_floor(conn: sa.Connection) -> Floor:
 def compactable_entries(conn: sa.Connection) -> int:
     """How many log entries a compaction would forget now (for a dry run)."""
     floor = compaction_floor(conn).seq
-    return int(
-        conn.execute(
-            sa.text("SELECT count(*) FROM sync_change WHERE seq <= :floor"), {"floor": floor}
-        ).scalar_one()
-    )
+    return log.entries_through(conn, floor)
 
 
 def compact_log(engine: sa.Engine, step: int = COMPACT_STEP) -> tuple[int, Floor]:
@@ -84,10 +80,8 @@ def compact_log(engine: sa.Engine, step: int = COMPACT_STEP) -> tuple[int, Floor
             done = log.compacted_through(conn)
             if floor.seq <= done:
                 return forgotten, floor
-            lowest = conn.execute(
-                sa.text("SELECT min(seq) FROM sync_change WHERE seq > :done"), {"done": done}
-            ).scalar()
-            start = done if lowest is None else max(done, int(lowest) - 1)
+            lowest = log.lowest_after(conn, done)
+            start = done if lowest is None else max(done, lowest - 1)
             forgotten += log.compact(conn, min(floor.seq, start + step))
 
 
@@ -130,9 +124,9 @@ class OwedKeys:
             # seen by one of them at least, never by neither.
             for unpublished in self._unpublished.values():
                 unpublished.clear()
-            for _, table, values in self._read(conn, "seq IS NULL", 0):
+            for _, table, values in self._read(conn, None):
                 self._unpublished[table].add(values)
-        for seq, table, values in self._read(conn, "seq > :after", self._read_through):
+        for seq, table, values in self._read(conn, self._read_through):
             named = self._named[table]
             named[values] = max(seq, named.get(values, 0))
             self._read_through = max(self._read_through, seq)
@@ -146,15 +140,11 @@ class OwedKeys:
         return set(self._named[table]) | self._unpublished[table]
 
     def _read(
-        self, conn: sa.Connection, where: str, after: int
+        self, conn: sa.Connection, after: int | None
     ) -> Iterator[tuple[int, str, tuple[Any, ...]]]:
-        stmt = sa.text(
-            f"SELECT seq, table_name, row_data FROM sync_change WHERE {where}"
-            " AND table_name IN :tables"
-        ).bindparams(sa.bindparam("tables", expanding=True))
-        for seq, table, data in conn.execute(stmt, {"after": after, "tables": list(self._columns)}):
+        for seq, table, data in log.logged_rows(conn, list(self._columns), after):
             row = orjson.loads(data)
-            yield int(seq or 0), table, tuple(row[c] for c in self._columns[table])
+            yield seq, table, tuple(row[c] for c in self._columns[table])
 
 
 def delete_rows(conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool]) -> int:
