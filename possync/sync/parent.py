@@ -320,15 +320,15 @@ class Parent:
             if after < purged:
                 raise OutOfSequence(
                     f"{peer.node_id} asks for changes after {after}, but changes up to "
-                    f"{purged} have been purged from this server's log: the terminal must "
-                    "be provisioned again",
+                    f"{purged} have been purged from this server's log: {peer.node_id} "
+                    "must be provisioned again",
                     expected_after=purged,
                 )
             if after > head:
                 raise OutOfSequence(
                     f"{peer.node_id} asks for changes after {after}, but this server's "
                     f"log ends at {head}: the server database was restored from an older "
-                    "copy; the terminal must be provisioned again",
+                    f"copy; {peer.node_id} must be provisioned again",
                     expected_after=head,
                 )
             # Rows pass through untouched (raw) unless they must be reshaped.
