@@ -20,8 +20,10 @@ then every store syncs with head office through the real ``upstream.sync`` (push
 pull, report of its tills: what ``store sync`` runs), ``--concurrency`` stores at
 once across the drivers, started together. Timed: each store's sync alone (p50/p99
 latency) and each round from its first sync's start to its last one's end; the
-aggregate receipts/s is the receipts sold over the sum of the rounds' times. The
-first round also carries each store's own history (its log since ``store init``).
+aggregate receipts/s is the receipts sold over the sum of the rounds' times. A
+store new when it joins has no history of its own to send: every round's push is
+its tills' receipts, 8 changes each, in one batch. After the rounds, every store
+syncs once more with nothing new (the floor of ``store serve``'s periodic sync).
 
 Measured on head office while the stores sync: the peak of the resident memory
 of all its processes summed (sampled every 0.2 s; the sum of each process's own
