@@ -22,6 +22,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from possync.retail.replication import PROTOCOL
 from possync.retail.schema import customer, receipt, stock_movement
 from possync.store.process import StoreProcess
 from possync.sync import peers, quarantine, state
@@ -53,7 +54,7 @@ class Attacker:
         token = base64.b64encode(f"T09:{secret}".encode()).decode()
         self.headers = {
             "authorization": f"Basic {token}",
-            "possync-protocol": "2",
+            "possync-protocol": str(PROTOCOL),
             "possync-installation": str(installation),
         }
         self.url = server.url + "/api/v1/sync/push"
@@ -81,7 +82,7 @@ class Attacker:
         for i, change in enumerate(changes, start=1):
             change["seq"] = self.after + i
         body = {
-            "protocol": 2,
+            "protocol": PROTOCOL,  # its rows are the till's own, of this release
             "source": "T09",
             "after": self.after,
             "through": self.after + len(changes),
