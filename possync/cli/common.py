@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import orjson
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 
 from possync.retail.catalog import ImportReport
 from possync.retail.errors import RetailError
+from possync.sync.db import write_tx
 from possync.sync.errors import SyncError
 from possync.transport.client import Refused, Unreachable
 
@@ -81,3 +83,29 @@ def show_import(report: ImportReport, json: bool, then: str = "") -> None:
     console.print(report.summary() + then, highlight=False, soft_wrap=True)
     for line in report.details():
         console.print(f"  {line}", highlight=False, soft_wrap=True)
+
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input")
+]
+
+
+def add_console_admin(
+    engine: sa.Engine, name: str, from_stdin: bool, check: Callable[[sa.Connection], object]
+) -> None:
+    """``console admin add`` of a store or of head office: the password from standard
+    input or asked twice; ``check`` refuses a database of the wrong kind first."""
+    from possync.webui import accounts
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with user_errors():
+        try:
+            with write_tx(engine) as conn:
+                check(conn)
+                accounts.add_admin(conn, name, password)
+        except accounts.AccountError as exc:
+            fail(str(exc))
+    console.print(f"administrator {name} can sign in to the console")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from possync.cli.common import DbUrl, JsonFlag, console, fail, print_json, user_errors
+from possync.cli.common import (
+    DbUrl,
+    JsonFlag,
+    PasswordStdin,
+    add_console_admin,
+    console,
+    fail,
+    print_json,
+    user_errors,
+)
 from possync.retail import catalog, chain, database
 from possync.sync.db import open_engine, read_tx, write_tx
 
@@ -113,27 +121,13 @@ def add_cashier(
 def add_admin(
     name: Annotated[str, typer.Argument(help="User name to sign in with")],
     db: DbUrl,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Add an administrator of the enterprise console, or set a new password (asked
     twice if not piped); a new password ends that administrator's sessions."""
-    from possync.webui import accounts
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with user_errors():
         engine = database.open_store(db)
-        try:
-            with write_tx(engine) as conn:
-                chain.require_head_office(conn)
-                accounts.add_admin(conn, name, password)
-        except accounts.AccountError as exc:
-            fail(str(exc))
-    console.print(f"administrator {name} can sign in to the enterprise console")
+    add_console_admin(engine, name, password_stdin, chain.require_head_office)
 
 
 @items_app.command("import")

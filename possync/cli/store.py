@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +12,8 @@ from rich.table import Table
 from possync.cli.common import (
     DbUrl,
     JsonFlag,
+    PasswordStdin,
+    add_console_admin,
     console,
     fail,
     print_json,
@@ -217,26 +218,13 @@ def add_cashier(
 def add_admin(
     name: Annotated[str, typer.Argument(help="User name to sign in with")],
     db: DbUrl,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Add a console administrator, or set a new password (asked twice if not piped)."""
-    from possync.store.console import accounts
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with user_errors():
         engine = database.open_store(db)
         store_admin.require_store(engine)
-        try:
-            with write_tx(engine) as conn:
-                accounts.add_admin(conn, name, password)
-        except accounts.AccountError as exc:
-            fail(str(exc))
-    console.print(f"administrator {name} can sign in to the console")
+    add_console_admin(engine, name, password_stdin, lambda _conn: None)
 
 
 @offline_app.command("enable")

@@ -37,7 +37,7 @@ body_limit = console_setup.body_limits({"/console/items-import": items.MAX_CSV_B
 
 
 def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) -> None:
-    templates = rendering.templates(TEMPLATES, nav=NAV, money=format_amount)
+    templates = rendering.templates(TEMPLATES, nav=NAV, money=format_amount, console_name="store")
     console_setup.mount(app, Console(engine, settings, templates), limit_for=body_limit)
     pages = (dashboard, quarantine, offline_store, terminals, items, master_data)
     for module in (*pages, transactions, chain):

@@ -23,19 +23,9 @@ from possync.store.console.auth import Admin, ConsoleApp
 from possync.store.console.base import ConsoleSettings, redirect
 from possync.sync.clock import seconds_since, seconds_until
 from possync.sync.db import read_tx
+from possync.webui.console import ago
 
 router = APIRouter(prefix="/console")
-
-
-def ago(stamp: str | None) -> str:
-    """'3 min ago' for people; the exact time goes in a title attribute."""
-    if not stamp:
-        return "never"
-    s = max(seconds_since(stamp), 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if s >= size:
-            return f"{int(s // size)} {unit} ago"
-    return f"{int(s)} s ago"
 
 
 def _instant(stamp: str | None) -> datetime | None:
