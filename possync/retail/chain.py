@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import cashiers, database, integrity, stock
+from possync.retail import cashiers, database, integrity, reports, stock
 from possync.retail.errors import RetailError
 from possync.retail.money import parse_amount
 from possync.retail.offline_admin import MAX_SUSPEND_MINUTES
@@ -38,7 +38,7 @@ from possync.retail.store_admin import (
     create_private,
 )
 from possync.sync import install as sync_install
-from possync.sync import log, peers, quarantine, state
+from possync.sync import log, peers, state
 from possync.sync.clock import utc_in, utc_now
 from possync.sync.db import read_tx, write_tx
 from possync.sync.parent import Parent
@@ -235,41 +235,36 @@ def status(engine: sa.Engine) -> dict[str, Any]:
 
 
 def _store_rows(conn: sa.Connection, parent: Parent) -> list[dict[str, Any]]:
-    children = {p.node_id: p for p in peers.children(conn)}
-    activity = peers.activity(conn)
-    held = quarantine.held_counts(conn)
-    receipts: dict[str, dict[str, int]] = {}
-    for store_id, kind, n in conn.execute(
-        sa.select(receipt.c.store_id, receipt.c.kind, sa.func.count()).group_by(
-            receipt.c.store_id, receipt.c.kind
-        )
-    ):
-        receipts.setdefault(store_id, {})[kind] = n
+    state_of = reports.replication_states(conn, parent, receipt.c.store_id)
     reported = _relayed_tills(conn)
     shops = []
     for row in conn.execute(sa.select(store).order_by(store.c.store_id)):
-        peer = children.get(row.store_id)
-        seen = activity.get(row.store_id, {})
-        counts = receipts.get(row.store_id, {})
+        state = state_of(row.store_id)
         shops.append(
             {
                 "store_id": row.store_id,
                 "name": row.name,
-                "joined": bool(peer and peer.registered),
-                "last_contact_at": seen.get("last_contact_at"),
-                "last_sync_at": seen.get("last_sync_at"),
-                "last_error": seen.get("last_error"),
-                "suspended_until": seen.get("suspended_until"),
-                "to_send": parent.backlog(conn, peer) if peer else 0,
-                "sent_unacknowledged": parent.sent_unacknowledged(conn, peer) if peer else 0,
-                "unsent": peer.unsent if peer else 0,
-                "quarantined": held.get(row.store_id, 0),
-                "sales": counts.get("sale", 0),
-                "returns": counts.get("return", 0),
+                "joined": state["registered"],
+                "to_send": state["backlog"],
+                **{k: state[k] for k in _STORE_STATE},
                 "tills": reported.get(row.store_id, []),
             }
         )
     return shops
+
+
+# What ``ho status --json`` tells of each store's link (its stable shape).
+_STORE_STATE = (
+    "last_contact_at",
+    "last_sync_at",
+    "last_error",
+    "suspended_until",
+    "sent_unacknowledged",
+    "unsent",
+    "quarantined",
+    "sales",
+    "returns",
+)
 
 
 def suspend_store(

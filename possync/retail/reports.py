@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,50 +24,62 @@ def terminal_activity(engine: sa.Engine) -> list[dict[str, Any]]:
     parent = Parent(engine, SPEC, store_id)
     parent.publish()
     with read_tx(engine) as conn:
-        children = {p.node_id: p for p in peers.children(conn)}
-        activity = peers.activity(conn)
-        held = quarantine.held_counts(conn)
-        per_terminal: dict[str, dict[str, int]] = {}
-        for terminal_id, kind, n in conn.execute(
-            sa.select(receipt.c.terminal_id, receipt.c.kind, sa.func.count()).group_by(
-                receipt.c.terminal_id, receipt.c.kind
-            )
-        ):
-            per_terminal.setdefault(terminal_id, {})[kind] = n
-        terminals = []
-        for t in conn.execute(sa.select(pos_terminal).order_by(pos_terminal.c.terminal_id)):
-            peer = children.get(t.terminal_id)
-            seen = activity.get(t.terminal_id, {})
-            counts = per_terminal.get(t.terminal_id, {})
-            terminals.append(
-                {
-                    "terminal_id": t.terminal_id,
-                    "name": t.name,
-                    "offline_enabled": t.offline_enabled,
-                    "registered": bool(peer and peer.registered),
-                    "mode": seen.get("reported_mode"),
-                    "registered_at": seen.get("registered_at"),
-                    "last_contact_at": seen.get("last_contact_at"),
-                    "last_push_at": seen.get("last_push_at"),
-                    "last_pull_at": seen.get("last_pull_at"),
-                    "last_sync_at": seen.get("last_sync_at"),
-                    "last_error": seen.get("last_error"),
-                    "last_error_at": seen.get("last_error_at"),
-                    "suspended_until": seen.get("suspended_until"),
-                    "received_through": peer.inbound_seq if peer else 0,
-                    "acknowledged_through": peer.outbound_seq if peer else 0,
-                    "backlog": parent.backlog(conn, peer) if peer else 0,
-                    "sent_unacknowledged": parent.sent_unacknowledged(conn, peer) if peer else 0,
-                    "unsent": peer.unsent if peer else 0,
-                    "sales": counts.get("sale", 0),
-                    "returns": counts.get("return", 0),
-                    "quarantined": held.get(t.terminal_id, 0),
-                    "installation_id": seen.get("installation_id"),
-                    "refused_installation": seen.get("refused_installation"),
-                    "refused_installation_at": seen.get("refused_installation_at"),
-                }
-            )
-    return terminals
+        state_of = replication_states(conn, parent, receipt.c.terminal_id)
+        return [
+            {
+                "terminal_id": t.terminal_id,
+                "name": t.name,
+                "offline_enabled": t.offline_enabled,
+                **state_of(t.terminal_id),
+            }
+            for t in conn.execute(sa.select(pos_terminal).order_by(pos_terminal.c.terminal_id))
+        ]
+
+
+def replication_states(
+    conn: sa.Connection, parent: Parent, counted_by: sa.Column[Any]
+) -> Callable[[str], dict[str, Any]]:
+    """Each child's link and counters as its parent keeps them (a till of a store, a
+    store of head office), with its sales and returns counted by ``counted_by``
+    (the receipt column that names the child): the rows of both dashboards."""
+    children = {p.node_id: p for p in peers.children(conn)}
+    activity = peers.activity(conn)
+    held = quarantine.held_counts(conn)
+    receipts: dict[str, dict[str, int]] = {}
+    for node_id, kind, n in conn.execute(
+        sa.select(counted_by, receipt.c.kind, sa.func.count()).group_by(counted_by, receipt.c.kind)
+    ):
+        receipts.setdefault(node_id, {})[kind] = n
+
+    def state_of(node_id: str) -> dict[str, Any]:
+        peer = children.get(node_id)
+        seen = activity.get(node_id, {})
+        counts = receipts.get(node_id, {})
+        return {
+            "registered": bool(peer and peer.registered),
+            "mode": seen.get("reported_mode"),
+            "registered_at": seen.get("registered_at"),
+            "last_contact_at": seen.get("last_contact_at"),
+            "last_push_at": seen.get("last_push_at"),
+            "last_pull_at": seen.get("last_pull_at"),
+            "last_sync_at": seen.get("last_sync_at"),
+            "last_error": seen.get("last_error"),
+            "last_error_at": seen.get("last_error_at"),
+            "suspended_until": seen.get("suspended_until"),
+            "received_through": peer.inbound_seq if peer else 0,
+            "acknowledged_through": peer.outbound_seq if peer else 0,
+            "backlog": parent.backlog(conn, peer) if peer else 0,
+            "sent_unacknowledged": parent.sent_unacknowledged(conn, peer) if peer else 0,
+            "unsent": peer.unsent if peer else 0,
+            "sales": counts.get("sale", 0),
+            "returns": counts.get("return", 0),
+            "quarantined": held.get(node_id, 0),
+            "installation_id": seen.get("installation_id"),
+            "refused_installation": seen.get("refused_installation"),
+            "refused_installation_at": seen.get("refused_installation_at"),
+        }
+
+    return state_of
 
 
 def store_status(engine: sa.Engine) -> dict[str, Any]:
