@@ -56,11 +56,12 @@ import sqlalchemy as sa
 from bench_sync import PG_ADMIN_URL, catalog_csv, machine, store_database
 from fixtures import loadavg, summary_ms
 from ho_checks import exactly_once
-from ho_watch import HeadOfficeProcess, Watch, workers
+from ho_watch import Watch, workers
 from rich.console import Console
 from rich.table import Table
 
 from possync.retail import catalog, chain
+from possync.store.process import HeadOfficeProcess
 from possync.sync.db import open_engine, write_tx
 
 console = Console(width=140)

@@ -15,27 +15,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from possync.store.process import StoreProcess
-
 TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_EVERY = 0.2  # seconds
-
-
-class HeadOfficeProcess(StoreProcess):
-    """``possync ho serve`` on a free loopback port (``extra_args``: --workers...)."""
-
-    def command(self) -> list[str]:
-        python_m_possync = super().command()[:3]
-        return [
-            *python_m_possync,
-            "ho",
-            "serve",
-            "--db",
-            self.db_url,
-            "--port",
-            str(self.port),
-            *self.extra_args,
-        ]
 
 
 def children(pid: int) -> list[int]:

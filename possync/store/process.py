@@ -1,5 +1,5 @@
-"""Starting and stopping a store server as a separate process (demo, tests,
-benchmarks): a real process on a free loopback port."""
+"""Starting and stopping a store server (or head office's) as a separate process
+(demo, tests, benchmarks): a real process on a free loopback port."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def free_port() -> int:
 
 
 class StoreProcess:
+    serve = ("store", "serve")  # the possync command that runs the server
+
     def __init__(
         self,
         db_url: str,
@@ -71,8 +73,7 @@ class StoreProcess:
             sys.executable,
             "-m",
             "possync",
-            "store",
-            "serve",
+            *self.serve,
             "--db",
             self.db_url,
             "--port",
@@ -127,3 +128,9 @@ class StoreProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class HeadOfficeProcess(StoreProcess):
+    """``possync ho serve`` on a free loopback port (``extra_args``: --workers...)."""
+
+    serve = ("ho", "serve")

@@ -17,24 +17,11 @@ import sqlalchemy as sa
 from possync.retail import store_admin
 from possync.retail.money import format_amount
 from possync.retail.schema import item, receipt, stock_level, store_price
-from possync.store.process import StoreProcess
+from possync.store.process import HeadOfficeProcess, StoreProcess
 from possync.sync.db import open_engine, read_tx
 from tests.e2e.helpers import catalog_csv, cli, cli_json, count, pos_init, terminal_engine
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
-
-
-class HeadOfficeProcess(StoreProcess):
-    def command(self) -> list[str]:
-        return [
-            *super().command()[:3],
-            "ho",
-            "serve",
-            "--db",
-            self.db_url,
-            "--port",
-            str(self.port),
-        ]
 
 
 def stock(engine: sa.Engine, store_id: str) -> dict[str, int]:

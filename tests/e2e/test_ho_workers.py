@@ -23,7 +23,7 @@ from possync.retail import chain, sales
 from possync.retail.replication import SPEC
 from possync.retail.schema import receipt, receipt_line, stock_movement
 from possync.store import upstream
-from possync.store.process import StoreProcess
+from possync.store.process import HeadOfficeProcess
 from possync.sync import peers
 from possync.sync.batch import Batch
 from possync.sync.db import read_tx, write_tx
@@ -39,23 +39,6 @@ SENDERS = 6  # concurrent copies of each batch, each on its own connection
 ROUNDS = 6
 SALES = 40  # per till and round
 TILLS = ("T01", "T02")
-
-
-class HeadOfficeProcess(StoreProcess):
-    """``possync ho serve`` on a free loopback port (``extra_args``: --workers...)."""
-
-    def command(self) -> list[str]:
-        head = super().command()[:3]  # python -m possync
-        return [
-            *head,
-            "ho",
-            "serve",
-            "--db",
-            self.db_url,
-            "--port",
-            str(self.port),
-            *self.extra_args,
-        ]
 
 
 def test_sqlite_head_office_refuses_workers(tmp_path: Path) -> None:

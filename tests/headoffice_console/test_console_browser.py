@@ -8,14 +8,13 @@ by its own refresh."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from possync.retail import catalog, chain, store_admin
 from possync.store import upstream
-from possync.store.process import StoreProcess
+from possync.store.process import HeadOfficeProcess, StoreProcess
 from possync.sync.db import open_engine, write_tx
 from possync.webui import accounts
 from tests.browser import shot
@@ -23,12 +22,6 @@ from tests.e2e.helpers import catalog_csv, cli, cli_json, pos_init
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.postgres]
 PASSWORD = "chain-admin-2026"
-
-
-class HeadOfficeProcess(StoreProcess):
-    def command(self) -> list[str]:
-        serve = ["ho", "serve", "--db", self.db_url, "--port", str(self.port)]
-        return [sys.executable, "-m", "possync", *serve]
 
 
 @pytest.fixture
