@@ -275,7 +275,15 @@ def test_the_agent_keeps_syncing_when_its_maintenance_fails(tmp_path: Path) -> N
             after = len(failures)
             sell_now(till, 3)
             # Synced after the failures, and the maintenance was tried again after it.
-            until(lambda: count(store_db, receipt) == 5 and len(failures) > after)
+            # (The store may hold the sales a moment before the agent's thread records
+            # the store's acknowledgement: wait for both.)
+            until(
+                lambda: (
+                    count(store_db, receipt) == 5
+                    and len(failures) > after
+                    and till.child.pending() == 0
+                )
+            )
             assert runner.is_alive()
             assert till.child.pending() == 0
         finally:
