@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from possync.headoffice.app import create_app_from_url
 from possync.headoffice.console.settings import ConsoleSettings
-from possync.transport.workers import check_workers
+from possync.transport.workers import WORKER_HEALTHCHECK_SECONDS, check_workers
 
 _DB_ENV = "POSSYNC_HO_SERVE_DB"
 _CONSOLE_ENV = "POSSYNC_HO_SERVE_CONSOLE"
@@ -44,7 +44,13 @@ def serve(
     # uvicorn starts workers from an import string, not from an app object.
     os.environ[_DB_ENV] = db_url
     os.environ[_CONSOLE_ENV] = json.dumps(dataclasses.asdict(console or ConsoleSettings()))
-    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    uvicorn.run(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def worker_app() -> FastAPI:

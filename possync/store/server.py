@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from possync.store.app import create_app_from_url
 from possync.store.console.base import ConsoleSettings
-from possync.transport.workers import check_workers
+from possync.transport.workers import WORKER_HEALTHCHECK_SECONDS, check_workers
 
 
 class TlsFilesError(Exception):
@@ -68,7 +68,13 @@ def serve(
     os.environ[_CONSOLE_ENV] = json.dumps(
         dataclasses.asdict(console or ConsoleSettings()), default=str
     )
-    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    uvicorn.run(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 _DB_ENV = "POSSYNC_SERVE_DB"

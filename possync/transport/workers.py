@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# How long a worker may take to answer uvicorn's supervisor before it is killed and
+# replaced. uvicorn's default (5 s) killed a worker in the middle of a push on a busy
+# 2-core machine (CI): its answering thread waits for the interpreter lock behind the
+# request threads. A worker that is really hung is still replaced, a minute later.
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 class WorkersError(Exception):
     """A number of workers this database cannot use; says why."""
