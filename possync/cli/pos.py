@@ -130,15 +130,8 @@ def init(
     console.print(f"terminal {terminal} ready; {loaded} rows loaded from {store_url}")
 
 
-# What to do when the store refuses a registration.
-REGISTRATION_HINTS = {
-    "registration_failed": "Check the terminal id ({terminal}) is the one the store added, "
-    "and the code as printed (valid 7 days, used once); if in doubt ask the store for a new "
-    "code ('possync store terminal add {terminal}' prints one, or the console's POS terminals "
-    "page)",
-    "too_many_attempts": "Wait as said, then try again with the right code, or ask the store "
-    "for a new one ('possync store terminal add {terminal}')",
-}
+# What to do when the store refuses a registration (shared with the first-start screen).
+REGISTRATION_HINTS = provision.REGISTRATION_HINTS
 
 
 def _load(term: Terminal, chunk_rows: int) -> int:

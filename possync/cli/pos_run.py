@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,13 +15,15 @@ from possync.cli.common import DataDir, fail, user_errors
 from possync.cli.pos import app
 from possync.sync.schedule import SyncSchedule
 from possync.terminal.agent import SyncAgent
-from possync.terminal.local import Terminal
+from possync.terminal.local import DB_FILE, Terminal
 from possync.terminal.purge import DEFAULT_RETENTION_DAYS, daily_purge
 from possync.terminal.upgrade import upgrade as upgrade_terminal
+from possync.terminal.web import first_start_jobs
 from possync.transport.tls import is_loopback
 
 if TYPE_CHECKING:
     import uvicorn
+    from starlette.types import ASGIApp
 
 
 @app.command()
@@ -87,18 +91,28 @@ def run(
                 "PINs would travel in clear: give --tls-cert and --tls-key, or --insecure-http "
                 "on a network you fully control"
             )
-    with user_errors():
-        # A till upgrades its own database at start (after a safety copy): it may
-        # have been offline for weeks with unsynced sales when its release changed.
-        upgrade_terminal(data, progress=log.info)
-        term = Terminal.open(data)
-        term.till()  # refuse to run a terminal that is not set up
-        agent = SyncAgent(
+    tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+
+    def make_agent(term: Terminal) -> SyncAgent:
+        return SyncAgent(
             term,
             SyncSchedule(interval=interval, max_delay=max_backoff),
             maintenance=daily_purge(term, purge_older_than) if purge_older_than else None,
         )
-        tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+
+    with user_errors():
+        # A till upgrades its own database at start (after a safety copy): it may
+        # have been offline for weeks with unsynced sales when its release changed.
+        if (data / DB_FILE).exists():
+            upgrade_terminal(data, progress=log.info)
+        if not no_ui and first_start_jobs.inspect(data).state != first_start_jobs.READY:
+            # Not set up: the screen asks how (issue 14); no agent until it is.
+            serve_first_start(first_start_screen(data, ui_host, ui_port, tls, make_agent))
+            log.info("stopped")
+            return
+        term = Terminal.open(data)
+        term.till()  # refuse to run a terminal that is not set up
+        agent = make_agent(term)
         screen = None if no_ui else cashier_screen(data, ui_host, ui_port, tls)
 
         def stop(signum: int, _frame: object) -> None:
@@ -121,9 +135,13 @@ def cashier_screen(
 ) -> uvicorn.Server:
     """The cashier's screen as a uvicorn server (not started); HTTPS with ``tls``
     (certificate, key)."""
-    import uvicorn  # here: the other commands start faster without it
-
     from possync.terminal.web.app import create_app
+
+    return _server(create_app(data), host, port, tls)
+
+
+def _server(app: ASGIApp, host: str, port: int, tls: tuple[Path, Path] | None) -> uvicorn.Server:
+    import uvicorn  # here: the other commands start faster without it
 
     if not is_loopback(host) and tls is None:
         banner = "!" * 78
@@ -133,7 +151,6 @@ def cashier_screen(
             "that network; use --tls-cert/--tls-key"
         )
         logging.getLogger("possync").warning("\n%s\n%s\n%s", banner, message, banner)
-    app = create_app(data)
     ssl_files = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
     config = uvicorn.Config(
         app,
@@ -144,6 +161,81 @@ def cashier_screen(
         **ssl_files,  # type: ignore[arg-type]
     )
     return uvicorn.Server(config)
+
+
+@dataclass
+class FirstStartRun:
+    """A ``pos run`` on a till not set up: its screen, and the agent started once
+    the screen's set-up is done."""
+
+    screen: uvicorn.Server
+    agents: list[tuple[SyncAgent, threading.Thread]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for agent, _thread in self.agents:
+            agent.stop()
+
+
+def first_start_screen(
+    data: Path,
+    host: str,
+    port: int,
+    tls: tuple[Path, Path] | None,
+    make_agent: Callable[[Terminal], SyncAgent],
+) -> FirstStartRun:
+    """The first-start screen on the cashier's screen's address (same host and TLS
+    rules); once the till is set up it hands over to the cashier's screen in the same
+    server (possync/terminal/web/first_start.py says why so) and the agent starts."""
+    from possync.terminal.web.app import create_app
+    from possync.terminal.web.first_start import TillScreen
+
+    def start_agent() -> None:
+        agent = make_agent(Terminal.open(data))
+        thread = threading.Thread(target=agent.run, name="possync-agent", daemon=True)
+        running.agents.append((agent, thread))
+        thread.start()
+
+    screen = TillScreen(data, lambda: create_app(data), start_agent)
+    running = FirstStartRun(_server(screen, host, port, tls))
+    return running
+
+
+def serve_first_start(running: FirstStartRun) -> None:
+    """uvicorn in this thread until SIGTERM or Ctrl-C (uvicorn handles them while it
+    serves, then hands them on to ``stop``); then the agent, if the set-up started
+    one, stops between two batches."""
+    import signal
+
+    log = logging.getLogger("possync")
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        running.stop()
+        running.screen.should_exit = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    config = running.screen.config
+    scheme = "https" if config.is_ssl else "http"
+    log.info(
+        "this till is not set up: the first-start screen is on %s://%s:%d",
+        scheme,
+        config.host,
+        config.port,
+    )
+    try:
+        running.screen.run()
+    except SystemExit:
+        # Nothing to sync before the till is set up, and no other way to set it up
+        # from this process: say what to fix.
+        fail(
+            f"the first-start screen could not start on {config.host}:{config.port} (another "
+            "process on that port? see --ui-port); or set the till up with 'possync pos "
+            "init' or 'possync pos import'"
+        )
+    running.stop()
+    for _agent, thread in running.agents:
+        thread.join(30)
 
 
 def serve_with_agent(screen: uvicorn.Server, agent: SyncAgent) -> None:

@@ -46,6 +46,18 @@ class NotAStore(SyncError):
     code = "not_a_store"
 
 
+# What to do when the store refuses a registration, by its refusal's code: said by
+# ``pos init`` and by the till's first-start screen alike.
+REGISTRATION_HINTS = {
+    "registration_failed": "Check the terminal id ({terminal}) is the one the store added, "
+    "and the code as printed (valid 7 days, used once); if in doubt ask the store for a new "
+    "code ('possync store terminal add {terminal}' prints one, or the console's POS terminals "
+    "page)",
+    "too_many_attempts": "Wait as said, then try again with the right code, or ask the store "
+    "for a new one ('possync store terminal add {terminal}')",
+}
+
+
 def register(
     data_dir: Path,
     store_url: str,
