@@ -22,7 +22,11 @@ from possync.cli import upgrade  # noqa: F401  (registers its commands)
 from possync.cli import quarantine  # noqa: F401  (registers its commands)
 
 # isort: split
-from possync.cli import store_settings  # noqa: F401  (registers its commands)
+# isort: split
+from possync.cli import (
+    store_details,  # noqa: F401  (registers its commands)
+    store_settings,  # noqa: F401  (registers its commands)
+)
 
 # isort: split
 from possync.cli import pos_run  # noqa: F401  (registers its commands)

@@ -121,29 +121,6 @@ def make_certificate(engine: Engine, name: str, hosts: list[str], directory: Pat
     console.print(f"tills pin it with: --pin sha256:{made.sha256}", highlight=False, soft_wrap=True)
 
 
-@app.command()
-def details(
-    db: DbUrl,
-    address: Annotated[str | None, typer.Option(help="Printed on receipts ('' clears it)")] = None,
-    vat_number: Annotated[
-        str | None, typer.Option("--vat-number", help="Printed on receipts ('' clears it)")
-    ] = None,
-    json: JsonFlag = False,
-) -> None:
-    """Show or change the store's address and VAT number (the tills take them at
-    their next sync)."""
-    with user_errors():
-        row = store_admin.set_details(
-            database.open_store(db), address=address, vat_number=vat_number
-        )
-    if json:
-        print_json(row)
-        return
-    console.print(f"[bold]{row['store_id']}[/] {row['name']}")
-    console.print(f"address: {row['address'] or '-'}", highlight=False)
-    console.print(f"VAT number: {row['vat_number'] or '-'}", highlight=False)
-
-
 @items_app.command("import")
 def import_items(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],

@@ -16,7 +16,8 @@ DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
 #      customer.field_clocks
 #   3  release 0.3.0: store_price (a store's own prices, from head office)
 #   4  release 0.3.0: receipt.chain_seq, receipt.chain_hash, fiscal_chain_start (the
-#      fiscal chain); cashier.store_id (cashiers assigned to a store by head office)
+#      fiscal chain); cashier.store_id (cashiers assigned to a store by head office);
+#      store.locale, store.time_zone
 PROTOCOL = 4
 
 # The receipt as tills sent it before the fiscal chain (protocols 1 to 3).
@@ -40,13 +41,21 @@ RECEIPT_BEFORE_CHAIN = (
 # the column.
 CASHIER_BEFORE_STORES = ("cashier_id", "name", "pin_hash", "active")
 
+# The store before it had a locale and a time zone (protocols 2 and 3): a till of
+# those writes amounts and times as it always did.
+STORE_BEFORE_LOCALE = ("store_id", "name", "currency", "offline_enabled", "address", "vat_number")
+
 # A till of protocol 3 sends receipts without a place in a fiscal chain: they
 # arrive with none (NULL), like those issued before the upgrade, and its chain
 # starts with its first document once it is upgraded.
 PROTOCOL_3 = OlderShape(
     protocol=3,
     absent=frozenset({"fiscal_chain_start"}),
-    columns={"receipt": RECEIPT_BEFORE_CHAIN, "cashier": CASHIER_BEFORE_STORES},
+    columns={
+        "receipt": RECEIPT_BEFORE_CHAIN,
+        "cashier": CASHIER_BEFORE_STORES,
+        "store": STORE_BEFORE_LOCALE,
+    },
 )
 
 # A till of protocol 2 receives no store prices: it sells at the chain's price
@@ -54,7 +63,11 @@ PROTOCOL_3 = OlderShape(
 PROTOCOL_2 = OlderShape(
     protocol=2,
     absent=frozenset({"store_price", "fiscal_chain_start"}),
-    columns={"receipt": RECEIPT_BEFORE_CHAIN, "cashier": CASHIER_BEFORE_STORES},
+    columns={
+        "receipt": RECEIPT_BEFORE_CHAIN,
+        "cashier": CASHIER_BEFORE_STORES,
+        "store": STORE_BEFORE_LOCALE,
+    },
 )
 
 PROTOCOL_1 = OlderShape(

@@ -29,6 +29,11 @@ store = sa.Table(
     # Printed on receipts (schema 0002, release 0.2.0).
     sa.Column("address", sa.String(200)),
     sa.Column("vat_number", sa.String(32)),
+    # How the store's tills, console and receipts write numbers, money and times
+    # (schema 0008): a locale such as "fr_FR" (NULL: English) and an IANA time zone
+    # such as "Europe/Paris" (NULL: UTC), which also decides a sale's business day.
+    sa.Column("locale", sa.String(16)),
+    sa.Column("time_zone", sa.String(64)),
 )
 
 pos_terminal = sa.Table(

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import database, fiscal_chain, numbering
+from possync.retail import database, fiscal_chain, numbering, store_locale
 from possync.retail.errors import RetailError
 from possync.retail.offline_admin import highest_issued
 from possync.retail.schema import (
@@ -85,10 +85,16 @@ def create_private(engine: sa.Engine) -> None:
 
 
 def set_details(
-    engine: sa.Engine, *, address: str | None = None, vat_number: str | None = None
+    engine: sa.Engine,
+    *,
+    address: str | None = None,
+    vat_number: str | None = None,
+    locale: str | None = None,
+    time_zone: str | None = None,
 ) -> dict[str, Any]:
-    """Change what receipts print about the store (None: leave as is; "": clear).
-    The change reaches the tills at their next sync. Returns the store's row."""
+    """Change what receipts print about the store, and how its tills write amounts
+    and times (None: leave as is; "": clear, back to English / UTC). The change
+    reaches the tills at their next sync. Returns the store's row."""
     values: dict[str, Any] = {}
     for name, value, limit in (("address", address, 200), ("vat_number", vat_number, 32)):
         if value is None:
@@ -97,6 +103,12 @@ def set_details(
         if len(value) > limit:
             raise RetailError(f"the {name.replace('_', ' ')} has at most {limit} characters")
         values[name] = value or None
+    for name, value, check in (
+        ("locale", locale, store_locale.check_locale),
+        ("time_zone", time_zone, store_locale.check_time_zone),
+    ):
+        if value is not None:
+            values[name] = check(value) if value.strip() else None
     with write_tx(engine) as conn:
         if values:
             conn.execute(store.update().values(**values))

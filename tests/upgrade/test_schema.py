@@ -123,6 +123,8 @@ def test_changes_right_after_an_upgrade_are_captured_whole(shop_0_1_0: Shop) -> 
         "offline_enabled": 1,
         "address": "1 Main St",
         "vat_number": "FR12",
+        "locale": None,
+        "time_zone": None,
     }
 
     till = shop_0_1_0.till
