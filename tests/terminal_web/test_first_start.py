@@ -145,7 +145,9 @@ def test_bodies_are_bounded_and_a_store_that_does_not_answer_is_said_in_words(
     with TestClient(create_first_start_app(data), base_url=BASE) as client:
         csrf = token(client)
         form = {"content-type": "application/x-www-form-urlencoded"}
-        big = client.post("/first-start/sync", content=b"code=" + b"1" * SIGN_IN_LIMIT, headers=form)
+        big = client.post(
+            "/first-start/sync", content=b"code=" + b"1" * SIGN_IN_LIMIT, headers=form
+        )
         assert big.status_code == 413
         declared = {"content-type": "multipart/form-data; boundary=x"}
         declared["content-length"] = str(MAX_BACKUP_BYTES + 2 * 1024 * 1024)

@@ -409,15 +409,22 @@ class TillScreen:
         self.cashier: ASGIApp | None = None
         self._gone = ScreenHeaders(self._answer_gone)
         self._stack = AsyncExitStack()
+        self._failed = False  # the cashier's screen could not be started
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
-        elif self.cashier is None:
+            return
+        first_start_path = scope["path"] == PREFIX or scope["path"].startswith(f"{PREFIX}/")
+        if not first_start_path:
+            # Set up, the cashier's screen being started: its page (the outcome's "Open
+            # the cashier's screen") waits for it rather than meet the first screen.
+            with anyio.move_on_after(SHOW_OUTCOME_FOR + 10):
+                while self.job.ready.is_set() and self.cashier is None and not self._failed:
+                    await anyio.sleep(0.05)
+        if self.cashier is None:
             await self.first_start(scope, receive, send)
-        elif scope["type"] == "http" and (
-            scope["path"] == PREFIX or scope["path"].startswith(f"{PREFIX}/")
-        ):
+        elif first_start_path:
             await self._gone(scope, receive, send)
         else:
             await self.cashier(scope, receive, send)
@@ -450,6 +457,7 @@ class TillScreen:
             await self._stack.enter_async_context(app.router.lifespan_context(app))
         except Exception:
             log.exception("the cashier's screen could not be started after the first start")
+            self._failed = True
             return
         self.cashier = app
         log.info("the till is set up: the cashier's screen replaces the first-start screen")
