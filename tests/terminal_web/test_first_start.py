@@ -8,15 +8,20 @@ test_first_start_browser.py."""
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from possync.retail import offline_backup, store_admin
+from possync.store.process import free_port
 from possync.sync.db import open_engine
 from possync.terminal import modes
 from possync.terminal.local import Terminal
@@ -30,6 +35,7 @@ from possync.terminal.web.first_start import (
 from possync.terminal.web.first_start_jobs import DONE, NEW, READY, SetupJob, inspect
 from tests.e2e.helpers import make_store
 from tests.terminal_web.conftest import add_cashiers
+from tests.terminal_web.test_pos_run import pos_run, wait_for
 
 BASE = "http://127.0.0.1:8700"
 
@@ -206,3 +212,30 @@ def test_the_cashiers_screen_takes_over_and_the_first_start_paths_are_gone(
         assert polled.headers["hx-redirect"] == "/"
     # the cashier's screen's own shutdown ran (it closed its database): the till opens
     assert open_engine(f"sqlite:///{data / 'terminal.db'}").dispose() is None
+
+
+def test_pos_run_on_an_empty_directory_serves_the_first_start_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    data, port = tmp_path / "empty", free_port()
+    data.mkdir()
+    refused = subprocess.run(  # sync only: nothing to show the first start on, as before
+        [sys.executable, "-m", "possync", "pos", "run", "--data", str(data), "--no-ui"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1 and "no terminal database" in refused.stderr
+    proc = pos_run(data, tmp_path / "run.log", "--ui-port", str(port))
+    try:
+        wait_for(tmp_path / "run.log", f"the first-start screen is on http://127.0.0.1:{port}")
+        page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True, timeout=5)
+        assert "Run this till in offline mode?" in page.text
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log = (tmp_path / "run.log").read_text()
+    assert "stopped" in log and "sync" not in log.split("first-start screen is on")[1]
+    assert list(data.iterdir()) == []  # nothing made until a set-up is asked for
