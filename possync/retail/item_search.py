@@ -31,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from possync.retail import prices
-from possync.retail.schema import item
+from possync.retail.schema import item, stock_level, store
 
 PAGE = 20
 _TOP = "\U0010ffff"  # sorts after every character: "abc" <= name < "abc" + _TOP is a prefix
@@ -108,14 +108,34 @@ def install(conn: sa.Connection) -> None:
     )
 
 
-def search(conn: sa.Connection, text: str, limit: int = PAGE) -> list[dict[str, Any]]:
+def _on_hand(conn: sa.Connection, store_id: str | None) -> sa.ColumnElement[Any]:
+    """Each found item's stock in ``store_id`` (by default the database's only store,
+    as on a till), as the column ``on_hand``: 0 for an item with no movement yet,
+    NULL where no single store is known. One primary-key look-up per item shown."""
+    if store_id is None:
+        stores = conn.execute(sa.select(store.c.store_id).limit(2)).scalars().all()
+        store_id = stores[0] if len(stores) == 1 else None
+    if store_id is None:
+        return sa.null().label("on_hand")
+    level = (
+        sa.select(stock_level.c.on_hand)
+        .where(stock_level.c.store_id == store_id, stock_level.c.sku == item.c.sku)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(level, 0).label("on_hand")
+
+
+def search(
+    conn: sa.Connection, text: str, limit: int = PAGE, *, store_id: str | None = None
+) -> list[dict[str, Any]]:
     """Sellable items matching ``text``: exact code, then names starting with it,
-    then names containing it; case and accents aside; at most ``limit``."""
+    then names containing it; case and accents aside; at most ``limit``. Each with
+    its ``on_hand`` in ``store_id`` (see :func:`_on_hand`)."""
     text = " ".join(text.split())
     if not text:
         return []
     key = fold(text)
-    columns = (item.c.sku, item.c.barcode, item.c.name, prices.price())
+    columns = (item.c.sku, item.c.barcode, item.c.name, prices.price(), _on_hand(conn, store_id))
     name = sa.collate(item.c.name, "NOCASE")
     found: dict[str, dict[str, Any]] = {}
 

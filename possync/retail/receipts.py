@@ -8,11 +8,12 @@ the :class:`~possync.retail.sales.OriginalSale` a return is recorded against.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import fiscal_chain, sales
+from possync.retail import barcode, fiscal_chain, sales
 from possync.retail.errors import RetailError
 from possync.retail.schema import (
     cashier,
@@ -41,9 +42,6 @@ def document(conn: sa.Connection, receipt_no: str) -> dict[str, Any] | None:
         .where(receipt_payment.c.receipt_id == head.receipt_id)
         .order_by(receipt_payment.c.payment_no)
     ).all()
-    taxes: dict[int, int] = {}
-    for ln in lines:
-        taxes[ln.tax_rate_bp] = taxes.get(ln.tax_rate_bp, 0) + ln.tax_amount
     original_no = None
     if head.original_receipt_id:
         original_no = conn.execute(
@@ -68,8 +66,29 @@ def document(conn: sa.Connection, receipt_no: str) -> dict[str, Any] | None:
         "chain_short": fiscal_chain.short(head.chain_hash),
         "lines": [dict(ln._mapping) for ln in lines],
         "payments": [dict(p._mapping) for p in payments],
-        "taxes": sorted(taxes.items(), reverse=True),
+        **tax_table(lines),
+        # What the Returns screen's field takes when the printed barcode is scanned:
+        # the receipt number, nothing else. None if it cannot be encoded.
+        "barcode_svg": barcode.svg(head.receipt_no),
     }
+
+
+def tax_table(lines: Sequence[Any]) -> dict[str, Any]:
+    """Net, tax and gross per tax rate, highest rate first, and their totals.
+
+    Sums of what each line stored (its amount after discount, and the tax in it,
+    computed once when the sale was made), never a tax computed again from a
+    rate's total: so the totals are exactly the receipt's total and tax_total,
+    to the cent, whatever the rounding of each line.
+    """
+    per_rate: dict[int, dict[str, int]] = {}
+    for ln in lines:
+        row = per_rate.setdefault(ln.tax_rate_bp, {"rate_bp": ln.tax_rate_bp, "gross": 0, "tax": 0})
+        row["gross"] += ln.line_total
+        row["tax"] += ln.tax_amount
+    rates = [{**r, "net": r["gross"] - r["tax"]} for _, r in sorted(per_rate.items(), reverse=True)]
+    totals = {k: sum(r[k] for r in rates) for k in ("net", "tax", "gross")}
+    return {"tax_rates": rates, "tax_totals": totals}
 
 
 def _customer(conn: sa.Connection, customer_id: str | None) -> dict[str, Any] | None:
@@ -161,3 +180,28 @@ def original_from_wire(
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RetailError(f"the store's answer is not a receipt ({exc!r})") from None
     return original, store_returns
+
+
+def of_terminal_between(
+    conn: sa.Connection, terminal_id: str, start: str, end: str
+) -> list[dict[str, Any]]:
+    """A terminal's receipts and returns made in ``[start, end)`` (stored UTC
+    timestamps: a business day's bounds), newest first, with their cashier's name."""
+    rows = conn.execute(
+        sa.select(
+            receipt.c.receipt_no,
+            receipt.c.kind,
+            receipt.c.total,
+            receipt.c.created_at,
+            receipt.c.cashier_id,
+            cashier.c.name.label("cashier_name"),
+        )
+        .outerjoin(cashier, cashier.c.cashier_id == receipt.c.cashier_id)
+        .where(
+            receipt.c.terminal_id == terminal_id,
+            receipt.c.created_at >= start,
+            receipt.c.created_at < end,
+        )
+        .order_by(receipt.c.created_at.desc(), receipt.c.receipt_no.desc())
+    )
+    return [dict(r._mapping) for r in rows]

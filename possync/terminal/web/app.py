@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from possync import __version__
 from possync.retail import basket, item_search
-from possync.retail.money import format_amount
 from possync.retail.schema import store
 from possync.sync.db import read_tx, write_tx
 from possync.terminal import modes
@@ -27,10 +26,10 @@ from possync.terminal.local import Terminal
 from possync.terminal.lockout import PinLockout
 from possync.terminal.operations import Operations
 from possync.terminal.web import basket as basket_routes
-from possync.terminal.web import checkout, customers, link, operations, returns, signin
-from possync.terminal.web.context import PosState, is_htmx, localtime, redirect, render
+from possync.terminal.web import checkout, customers, link, operations, returns, signin, today
+from possync.terminal.web.context import PosState, is_htmx, redirect, render, shown_of
 from possync.terminal.web.sessions import CsrfRefused, Sessions, SignInRequired, optional_session
-from possync.webui import rendering
+from possync.webui import formatting, rendering
 from possync.webui.limits import KIB, BodyLimit
 
 HERE = Path(__file__).parent
@@ -131,8 +130,7 @@ def create_app(
     templates = rendering.templates(
         HERE / "templates", pos_static=STATIC_URL, offline=modes.OFFLINE
     )
-    templates.env.filters["money"] = format_amount
-    templates.env.filters["localtime"] = localtime
+    formatting.install(templates.env, shown_of)  # the store's locale and time zone
     templates.env.filters["plain_error"] = link.plain_error
     app.state.pos = PosState(
         terminal=term,
@@ -144,7 +142,7 @@ def create_app(
     )
     rendering.mount_static(app)
     app.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="pos-static")
-    for module in (signin, basket_routes, checkout, returns, customers, operations):
+    for module in (signin, basket_routes, checkout, returns, customers, operations, today):
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", lambda: Response(status_code=204), include_in_schema=False)
     _install_error_pages(app)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from possync.retail.schema import store
+from possync.retail.store_locale import StoreLocale
+from possync.sync.db import read_tx
 from possync.terminal import syncer
 from possync.terminal.local import Terminal
 from possync.terminal.lockout import PinLockout
@@ -17,6 +19,7 @@ from possync.terminal.operations import Operations
 from possync.terminal.status import terminal_status
 from possync.terminal.web import link
 from possync.terminal.web.sessions import CashierSession, Sessions
+from possync.webui.formatting import Shown
 
 
 @dataclass
@@ -27,6 +30,22 @@ class PosState:
     lockout: PinLockout
     operations: Operations
     till: dict[str, str]  # store_id, store_name, terminal_id, currency: fixed while running
+
+    @property
+    def shown(self) -> Shown:
+        """How this till writes amounts and times: its store's locale and time zone,
+        read afresh (a sync may have changed them; one indexed row)."""
+        with read_tx(self.terminal.engine) as conn:
+            row = conn.execute(
+                store.select().where(store.c.store_id == self.till["store_id"])
+            ).one()
+        return Shown(StoreLocale.of(row), bool(row.locale))
+
+    @property
+    def locale(self) -> StoreLocale:
+        """The store's locale: ``state.locale.parse_amount(text, negative=False)`` reads
+        an amount the cashier typed (``12,50`` in fr_FR; a point works too)."""
+        return self.shown.locale
 
 
 def pos_state(request: Request) -> PosState:
@@ -83,11 +102,6 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def localtime(iso: str | None) -> str:
-    """An ISO-8601 UTC timestamp as this till's local time, for people."""
-    if not iso:
-        return ""
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return iso
+def shown_of(request: Request) -> Shown:
+    """The till's way of writing amounts and times, for the page filters."""
+    return pos_state(request).shown
