@@ -461,4 +461,7 @@ class TillScreen:
             return
         self.cashier = app
         log.info("the till is set up: the cashier's screen replaces the first-start screen")
-        self.on_ready()
+        try:
+            self.on_ready()
+        except Exception:  # the screen sells without the agent; the log says what broke
+            log.exception("the sync agent could not be started after the first start")
