@@ -15,12 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from possync.retail.errors import RetailError
-from possync.retail.schema import doc_counter, doc_series, doc_series_used
+from possync.retail.schema import doc_counter, doc_series, doc_series_used, pos_terminal
 from possync.sync.clock import utc_now
 
 RECEIPT, RETURN, CUSTOMER = "receipt", "return", "customer"
-KINDS = (RECEIPT, RETURN, CUSTOMER)
-_SUFFIX = {RECEIPT: "", RETURN: "R", CUSTOMER: "C"}
+Z_REPORT = "z_report"  # a drawer session's closing report (retail/cashup.py)
+KINDS = (RECEIPT, RETURN, CUSTOMER, Z_REPORT)
+_SUFFIX = {RECEIPT: "", RETURN: "R", CUSTOMER: "C", Z_REPORT: "Z"}
 DEFAULT_PADDING = 6
 MAX_PADDING = 12
 
@@ -131,3 +132,32 @@ def all_given(conn: sa.Connection) -> list[dict[str, object]]:
         for r in conn.execute(sa.select(doc_series_used))
     ]
     return current + earlier
+
+
+def add_missing_series(conn: sa.Connection, kind: str) -> list[dict[str, object]]:
+    """Give every terminal this store has given series to, but none of ``kind`` (a
+    kind added by an upgrade), its default series of that kind; the change log takes
+    it down to the till. A default prefix already taken (a custom series) is
+    followed by a letter until it is free. Only the store gives series: a till's
+    database has given none (``doc_series_used`` is empty there) and gets nothing."""
+    have = set(
+        conn.execute(sa.select(doc_series.c.terminal_id).where(doc_series.c.kind == kind)).scalars()
+    )
+    given = set(conn.execute(sa.select(doc_series_used.c.terminal_id)).scalars())
+    added: list[dict[str, object]] = []
+    tills = conn.execute(sa.select(pos_terminal.c.terminal_id, pos_terminal.c.store_id))
+    for terminal_id, store_id in sorted(tills):
+        if terminal_id in have or terminal_id not in given:
+            continue
+        (row,) = [s for s in default_series(store_id, terminal_id) if s["kind"] == kind]
+        for extra in ("", *"ABCDEFGHJKLMNPQRSTUVWXY"):
+            candidate = {**row, "prefix": f"{row['prefix']}{extra}"}
+            try:
+                check_prefixes([*all_given(conn), candidate])
+            except SeriesError:
+                continue
+            conn.execute(doc_series.insert().values(**candidate))
+            remember(conn, [candidate])
+            added.append(candidate)
+            break
+    return added

@@ -12,7 +12,15 @@ import sqlalchemy as sa
 
 from possync.retail import numbering
 from possync.retail.errors import RetailError
-from possync.retail.schema import admin_log, customer, doc_series, pos_terminal, receipt, store
+from possync.retail.schema import (
+    admin_log,
+    customer,
+    doc_series,
+    pos_terminal,
+    receipt,
+    store,
+    z_report,
+)
 from possync.sync import peers
 from possync.sync.clock import utc_in, utc_now
 from possync.sync.db import read_tx, write_tx
@@ -92,6 +100,7 @@ def highest_issued(conn: sa.Connection, kind: str, prefix: str) -> int:
         numbering.RECEIPT: (receipt.c.receipt_no, receipt.c.kind == "sale"),
         numbering.RETURN: (receipt.c.receipt_no, receipt.c.kind == "return"),
         numbering.CUSTOMER: (customer.c.customer_no, sa.true()),
+        numbering.Z_REPORT: (z_report.c.z_no, sa.true()),
     }[kind]
     highest = conn.execute(
         sa.select(column)

@@ -17,8 +17,12 @@ DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
 #   3  release 0.3.0: store_price (a store's own prices, from head office)
 #   4  release 0.3.0: receipt.chain_seq, receipt.chain_hash, fiscal_chain_start (the
 #      fiscal chain); cashier.store_id (cashiers assigned to a store by head office);
-#      store.locale, store.time_zone
+#      store.locale, store.time_zone; drawer_session, cash_movement, z_report (cash-up)
 PROTOCOL = 4
+
+# Cash-up (schema 0009): tills of protocols 1 to 3 neither have these tables nor
+# send them; a till that has no Z report series yet receives it from the store.
+CASH_UP = frozenset({"drawer_session", "cash_movement", "z_report"})
 
 # The receipt as tills sent it before the fiscal chain (protocols 1 to 3).
 RECEIPT_BEFORE_CHAIN = (
@@ -50,7 +54,7 @@ STORE_BEFORE_LOCALE = ("store_id", "name", "currency", "offline_enabled", "addre
 # starts with its first document once it is upgraded.
 PROTOCOL_3 = OlderShape(
     protocol=3,
-    absent=frozenset({"fiscal_chain_start"}),
+    absent=frozenset({"fiscal_chain_start"}) | CASH_UP,
     columns={
         "receipt": RECEIPT_BEFORE_CHAIN,
         "cashier": CASHIER_BEFORE_STORES,
@@ -62,7 +66,7 @@ PROTOCOL_3 = OlderShape(
 # until it is upgraded (then it loads store_price whole before its next pull).
 PROTOCOL_2 = OlderShape(
     protocol=2,
-    absent=frozenset({"store_price", "fiscal_chain_start"}),
+    absent=frozenset({"store_price", "fiscal_chain_start"}) | CASH_UP,
     columns={
         "receipt": RECEIPT_BEFORE_CHAIN,
         "cashier": CASHIER_BEFORE_STORES,
@@ -72,7 +76,7 @@ PROTOCOL_2 = OlderShape(
 
 PROTOCOL_1 = OlderShape(
     protocol=1,
-    absent=frozenset({"store_price", "fiscal_chain_start"}),
+    absent=frozenset({"store_price", "fiscal_chain_start"}) | CASH_UP,
     columns={
         "store": ("store_id", "name", "currency", "offline_enabled"),
         "customer": (
@@ -154,6 +158,22 @@ SPEC = SyncSpec(
             route_column="store_id",
             owner_column="terminal_id",
             immutable=True,
+        ),
+        # Cash-up, up only. A drawer session is written at open and changed once,
+        # at close (never deleted); its movements and Z report are facts.
+        SyncTable(
+            s.drawer_session,
+            UP,
+            route_column="store_id",
+            owner_column="terminal_id",
+            child_ops=frozenset({"I", "U"}),
+            editable=("closed_by", "closed_at", "z_report_id"),
+        ),
+        SyncTable(
+            s.cash_movement, UP, route_column="store_id", owner_column="terminal_id", immutable=True
+        ),
+        SyncTable(
+            s.z_report, UP, route_column="store_id", owner_column="terminal_id", immutable=True
         ),
     ),
     baselines=(Baseline(s.stock_level, route_column="store_id"),),

@@ -284,3 +284,70 @@ fiscal_chain_check = sa.Table(
     sa.Column("detected_at", TIMESTAMP),
     sa.Column("checked_at", TIMESTAMP, nullable=False),
 )
+
+
+# -- cash-up: terminal -> store -> head office (schema 0009, release 0.3.0) ---------------
+# See retail/cashup.py. A till has at most one open drawer session; closing it writes
+# its Z report, numbered from the till's own "z_report" series and taking the next
+# place in the till's fiscal chain.
+
+drawer_session = sa.Table(
+    "drawer_session",
+    metadata,
+    sa.Column("session_id", ID, primary_key=True),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("terminal_id", sa.String(16), nullable=False),
+    sa.Column("opened_by", sa.String(16)),  # a cashier
+    sa.Column("opened_at", TIMESTAMP, nullable=False),
+    sa.Column("opening_float", MONEY, nullable=False),
+    # Set once, at close (the session's only update), with the Z report it closed with.
+    sa.Column("closed_by", sa.String(16)),
+    sa.Column("closed_at", TIMESTAMP),
+    sa.Column("z_report_id", ID),
+    sa.Index("drawer_session_by_terminal", "terminal_id", "closed_at"),
+)
+
+# Cash put into (paid in) or taken out of (paid out) the drawer, not for a sale.
+cash_movement = sa.Table(
+    "cash_movement",
+    metadata,
+    sa.Column("movement_id", ID, primary_key=True),
+    sa.Column("session_id", ID, nullable=False),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("terminal_id", sa.String(16), nullable=False),
+    sa.Column("cashier_id", sa.String(16)),
+    sa.Column("kind", sa.String(8), nullable=False),  # in | out
+    sa.Column("amount", MONEY, nullable=False),  # > 0
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Index("cash_movement_by_session", "session_id"),
+)
+
+# A drawer session's closing report. Its figures are columns where the store adds
+# them up (per till, per day) and the whole report, as printed, in ``totals``
+# (canonical JSON: sales, returns, tax per rate, payments per method, the count by
+# denomination). ``chain_previous`` is the till's chain head at close, printed on it.
+z_report = sa.Table(
+    "z_report",
+    metadata,
+    sa.Column("z_report_id", ID, primary_key=True),
+    sa.Column("z_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("session_id", ID, nullable=False),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("terminal_id", sa.String(16), nullable=False),
+    sa.Column("cashier_id", sa.String(16)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("business_day", sa.String(10), nullable=False),  # the store's day, YYYY-MM-DD
+    sa.Column("opened_at", TIMESTAMP, nullable=False),
+    sa.Column("created_at", TIMESTAMP, nullable=False),  # the close
+    sa.Column("opening_float", MONEY, nullable=False),
+    sa.Column("expected_cash", MONEY, nullable=False),
+    sa.Column("counted_cash", MONEY, nullable=False),
+    sa.Column("over_short", MONEY, nullable=False),  # counted - expected
+    sa.Column("totals", sa.Text, nullable=False),
+    sa.Column("chain_seq", sa.BigInteger),
+    sa.Column("chain_hash", sa.String(64)),
+    sa.Column("chain_previous", sa.String(64)),
+    sa.Index("z_report_by_chain", "terminal_id", "chain_seq"),
+    sa.Index("z_report_by_day", "store_id", "business_day"),
+)

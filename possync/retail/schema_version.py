@@ -37,12 +37,29 @@ RELEASES = {
     "0006": "0.3.0",
     "0007": "0.3.0",
     "0008": "0.3.0",
+    "0009": "0.3.0",
 }
-PROTOCOLS = {"0001": 1, "0002": 2, "0003": 2, "0004": 2, "0005": 3, "0006": 4, "0007": 4, "0008": 4}
-HEAD = "0008"
+PROTOCOLS = {
+    "0001": 1,
+    "0002": 2,
+    "0003": 2,
+    "0004": 2,
+    "0005": 3,
+    "0006": 4,
+    "0007": 4,
+    "0008": 4,
+    "0009": 4,
+}
+HEAD = "0009"
 BASELINE = "0001"  # release 0.1.0, which stored no revision
 SINCE_0_1_0 = [r for r in RELEASES if r != BASELINE]  # what upgrading a 0.1.0 database applies
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def since(rev: str) -> list[str]:
+    """What upgrading a database of the revision just before ``rev`` applies:
+    ``rev`` and every later one (for the upgrade tests, which outlive HEAD)."""
+    return SINCE_0_1_0[SINCE_0_1_0.index(rev) :]
 
 
 class SchemaError(RetailError):
