@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from possync.retail import store_admin
 from possync.retail.errors import RetailError
-from possync.retail.money import format_amount
+from possync.retail.store_locale import StoreLocale
 from possync.store.console import (
     chain,
     dashboard,
@@ -21,9 +22,10 @@ from possync.store.console import (
     terminals,
     transactions,
 )
-from possync.store.console.base import Console, ConsoleSettings, redirect
+from possync.store.console.base import Console, ConsoleSettings, console_of, redirect
 from possync.store.console.nav import NAV
-from possync.webui import console_setup, rendering
+from possync.sync.db import read_tx
+from possync.webui import console_setup, formatting, rendering
 from possync.webui.console_setup import FORM_LIMIT, SIGN_IN_LIMIT
 from possync.webui.limits import MIB
 
@@ -36,8 +38,17 @@ TEMPLATES = Path(__file__).parent / "templates"
 body_limit = console_setup.body_limits({"/console/items-import": items.MAX_CSV_BYTES + MIB})
 
 
+def shown_of(request: Request) -> formatting.Shown:
+    """The store's way of writing amounts and times, for the console's pages (read
+    once per page: ``store details`` may change it while the server runs)."""
+    with read_tx(console_of(request).engine) as conn:
+        row = store_admin.store_row(conn)
+    return formatting.Shown(StoreLocale.of(row), bool(row.locale))
+
+
 def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) -> None:
-    templates = rendering.templates(TEMPLATES, nav=NAV, money=format_amount, console_name="store")
+    templates = rendering.templates(TEMPLATES, nav=NAV, console_name="store")
+    formatting.install(templates.env, shown_of)  # money(), localtime: the store's locale
     console_setup.mount(app, Console(engine, settings, templates), limit_for=body_limit)
     pages = (dashboard, quarantine, offline_store, terminals, items, master_data)
     for module in (*pages, transactions, chain):

@@ -2,21 +2,23 @@
 
 A terminal's working mode is a neutral label (offline is an offline-enabled till's
 normal mode); its link to the store is the coloured signal. Times are shown in the
-store's time zone, which is the zone of the machine the store server runs on (there
-is no store setting for it); the exact instant goes in a title attribute.
+store's time zone (``store details --time-zone``; the zone of the machine the store
+server runs on while the store has none set); the exact instant goes in a title
+attribute.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from possync.retail import fiscal_chain, offline_admin, reports
+from possync.retail import fiscal_chain, offline_admin, reports, store_admin
 from possync.retail.errors import RetailError
 from possync.store import tls_state
 from possync.store.console.auth import Admin, ConsoleApp
@@ -28,28 +30,35 @@ from possync.webui.console import ago
 router = APIRouter(prefix="/console")
 
 
-def _instant(stamp: str | None) -> datetime | None:
+def store_zone(engine: Any) -> tzinfo | None:
+    """The store's time zone; None (the machine's) while the store has none set."""
+    with read_tx(engine) as conn:
+        name = store_admin.store_row(conn).time_zone
+    return ZoneInfo(name) if name else None
+
+
+def _instant(stamp: str | None, zone: tzinfo | None = None) -> datetime | None:
     if not stamp:
         return None
     try:
-        return datetime.fromisoformat(stamp).astimezone()  # the machine's zone
+        return datetime.fromisoformat(stamp).astimezone(zone)
     except ValueError:
         return None
 
 
-def store_time(stamp: str | None) -> str:
+def store_time(stamp: str | None, zone: tzinfo | None = None) -> str:
     """An instant as the store's local time: '14:35' today, '2 Dec 14:35' otherwise."""
-    at = _instant(stamp)
+    at = _instant(stamp, zone)
     if at is None:
         return stamp or ""
-    if at.date() == datetime.now().astimezone().date():
+    if at.date() == datetime.now(zone).astimezone(zone).date():
         return at.strftime("%H:%M")
     return at.strftime("%d %b %H:%M").lstrip("0")
 
 
-def store_time_exact(stamp: str | None) -> str:
+def store_time_exact(stamp: str | None, zone: tzinfo | None = None) -> str:
     """For title attributes: the full local time with its offset from UTC."""
-    at = _instant(stamp)
+    at = _instant(stamp, zone)
     return at.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)") if at else (stamp or "")
 
 
@@ -57,9 +66,9 @@ def store_time_exact(stamp: str | None) -> str:
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}[0-9:.]*(?:Z|[+-]\d{2}:\d{2})")
 
 
-def with_store_times(message: str | None) -> str:
+def with_store_times(message: str | None, zone: tzinfo | None = None) -> str:
     """``message`` with the instants it names written as the store's local time."""
-    return _INSTANT.sub(lambda found: store_time(found[0]), message or "")
+    return _INSTANT.sub(lambda found: store_time(found[0], zone), message or "")
 
 
 def _latest(*stamps: str | None) -> str | None:
@@ -67,7 +76,9 @@ def _latest(*stamps: str | None) -> str | None:
     return max(known)[1] if known else None
 
 
-def dashboard_rows(terminals: list[dict[str, Any]], settings: ConsoleSettings) -> list[dict]:
+def dashboard_rows(
+    terminals: list[dict[str, Any]], settings: ConsoleSettings, zone: tzinfo | None = None
+) -> list[dict]:
     rows = []
     for t in terminals:
         contact = t["last_contact_at"]
@@ -90,15 +101,15 @@ def dashboard_rows(terminals: list[dict[str, Any]], settings: ConsoleSettings) -
                 "suspended": bool(suspended),
                 "contact_ago": ago(contact),
                 "sync_ago": ago(t["last_sync_at"]),
-                "unsent_as_of": store_time(reported) if reported else None,
-                "unsent_as_of_exact": store_time_exact(reported),
-                "suspended_until_local": store_time(t["suspended_until"]),
-                "suspended_until_exact": store_time_exact(t["suspended_until"]),
-                "contact_exact": store_time_exact(contact),
-                "error_shown": with_store_times(t["last_error"]),
-                "sync_exact": store_time_exact(t["last_sync_at"]),
-                "refused_local": store_time(t["refused_installation_at"]),
-                "refused_exact": store_time_exact(t["refused_installation_at"]),
+                "unsent_as_of": store_time(reported, zone) if reported else None,
+                "unsent_as_of_exact": store_time_exact(reported, zone),
+                "suspended_until_local": store_time(t["suspended_until"], zone),
+                "suspended_until_exact": store_time_exact(t["suspended_until"], zone),
+                "contact_exact": store_time_exact(contact, zone),
+                "error_shown": with_store_times(t["last_error"], zone),
+                "sync_exact": store_time_exact(t["last_sync_at"], zone),
+                "refused_local": store_time(t["refused_installation_at"], zone),
+                "refused_exact": store_time_exact(t["refused_installation_at"], zone),
             }
         )
     return rows
@@ -118,7 +129,8 @@ def _activity(engine: Any) -> list[dict[str, Any]]:
 
 async def _rows(console: Any) -> list[dict]:
     terminals = await run_in_threadpool(_activity, console.engine)
-    return dashboard_rows(terminals, console.settings)
+    zone = await run_in_threadpool(store_zone, console.engine)
+    return dashboard_rows(terminals, console.settings, zone)
 
 
 def _serving(engine: Any) -> dict[str, Any] | None:
@@ -162,8 +174,10 @@ async def suspend(
         )
     except RetailError as exc:
         return redirect("/console/", f"Not suspended: {exc}", "bad")
+    zone = await run_in_threadpool(store_zone, console.engine)
     return redirect(
-        "/console/", f"Sync of {terminal_id} suspended until {store_time(until)} (store time)."
+        "/console/",
+        f"Sync of {terminal_id} suspended until {store_time(until, zone)} (store time).",
     )
 
 
