@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from possync.retail import catalog
+from possync.retail import catalog, sales, store_admin
 from possync.store.app import create_app as store_app
 from possync.store.console import accounts
 from possync.store.process import StoreProcess
@@ -91,11 +91,22 @@ def test_a_locale_set_on_the_store_reaches_the_till_at_its_next_sync(
 def test_the_console_writes_the_stores_amounts_and_times(
     shop: tuple[str, sa.Engine, Path],
 ) -> None:
+    """On its own (tests may run on separate workers): a receipt as a till's sync
+    leaves it on the store, and the store's locale set."""
     _, store, _ = shop
+    store_admin.add_terminal(store, "T09")  # its series, on the store only
+    with write_tx(store) as conn:
+        conn.exec_driver_sql("UPDATE store SET locale = 'fr_FR', time_zone = 'Europe/Paris'")
+        number = sales.record_sale(
+            conn,
+            sales.Till("S01", "T09", "EUR"),
+            [sales.LineRequest("LOC1", 1)],
+            [sales.PaymentRequest("CASH")],
+        ).receipt_no
     client = TestClient(store_app(store), follow_redirects=True)
     sign_in(client)
-    listing = plain(client.get("/console/receipts").text)
-    [number] = re.findall(r'data-receipt="([^"]+)"', listing)
+    listing = plain(client.get("/console/receipts", params={"terminal": "T09"}).text)
+    assert re.findall(r'data-receipt="([^"]+)"', listing) == [number]
     assert re.search(r'<td class="num">12,50 €</td><td class="num">2,08 €</td>', listing)
     assert re.search(r'<td title="[^"]+Z \(UTC\)">\d\d/\d\d/\d{4} \d\d:\d\d</td>', listing)
     page = plain(client.get(f"/console/receipts/{number}").text)
