@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import fiscal_chain, numbering, stock
+from possync.retail import cashup_integrity, fiscal_chain, numbering, stock
 from possync.retail.basket import MAX_QTY
 from possync.retail.money import MAX_AMOUNT, format_amount, included_tax
 from possync.retail.schema import (
@@ -59,6 +59,8 @@ def documents(changes: Sequence[Change]) -> list[str]:
         elif c.table == "stock_movement" and row.get("doc_ref") and row.get("terminal_id"):
             owner = by_number.get(row["doc_ref"])
             keys.append(f"receipt:{owner}" if owner else f"receipt-no:{row['doc_ref']}")
+        elif c.table in cashup_integrity.TABLES:  # drawer sessions, cash movements, Z reports
+            keys.append(str(cashup_integrity.key(c.table, row)))
         else:
             table_key = row.get("customer_id") or row.get("movement_id") or row.get("sku")
             keys.append(f"{c.table}:{table_key}")
@@ -152,6 +154,13 @@ def guard(
                 for key, doc in docs.items()
                 if doc.head is not None and key not in rejected
             ),
+            [
+                c.row
+                for key, doc in docs.items()
+                if key not in rejected
+                for c in doc.other
+                if c.table == "z_report" and c.op != "D"
+            ],
         )
     return rejected
 
@@ -342,9 +351,16 @@ def _check_line(facts: _Facts, head: dict[str, Any], line: dict[str, Any], sign:
 
 
 def _check_row(facts: _Facts, change: Change) -> None:
-    """Rows that are not part of a receipt: customers, and stock movements (a till
-    makes movements only with its receipts)."""
+    """Rows that are not part of a receipt: customers, stock movements (a till
+    makes movements only with its receipts) and cash-up rows (cashup_integrity.py)."""
     row = change.row
+    if change.table in cashup_integrity.TABLES:
+        found = change.op != "D" and cashup_integrity.problem(
+            change.table, row, facts.store_id, facts.currency, facts.numbered
+        )
+        if found:
+            raise _rule(found)
+        return
     if change.table == "stock_movement" and facts.relayed:
         # Made on the store (goods received, a count, a transfer) or a till's: a
         # till's movement outside a receipt would have been held by the store.

@@ -4,7 +4,10 @@ Purgeable, by age (``created_at``, ISO-8601 UTC text, which sorts in time order)
 
 * receipts, whole: a receipt goes with its lines and payments, by the receipt's age;
 * stock movements, one by one. On-hand stock is ``stock_level``, kept by a trigger on
-  movement *insert*, so deleting old movements changes no stock figure.
+  movement *insert*, so deleting old movements changes no stock figure;
+* cash-up (retail/cashup.py): Z reports like receipts; closed drawer sessions (by
+  their close) and the cash movements of closed sessions. The newest Z report of
+  each till is kept everywhere: the till's next report covers what follows it.
 
 Never purged: master data, customers, stock levels and document counters (numbers
 must never be issued twice, so the counters stay whatever goes), and on the store
@@ -31,7 +34,15 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from possync.retail import fiscal_chain
-from possync.retail.schema import receipt, receipt_line, receipt_payment, stock_movement
+from possync.retail.schema import (
+    cash_movement,
+    drawer_session,
+    receipt,
+    receipt_line,
+    receipt_payment,
+    stock_movement,
+    z_report,
+)
 from possync.sync import purge as engine_purge
 from possync.sync.db import read_tx, write_tx
 
@@ -45,6 +56,9 @@ class RowCounts:
     receipt_line: int = 0
     receipt_payment: int = 0
     stock_movement: int = 0
+    z_report: int = 0
+    drawer_session: int = 0
+    cash_movement: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -110,11 +124,14 @@ class _Purger:
             {
                 **{part.name: ("receipt_id",) for part in RECEIPT_PARTS},
                 stock_movement.name: ("movement_id",),
+                **{table.name: (key.name,) for table, key, _ in CASH_UP},
             }
         )
         self.keep: set[str] | None = None
         self.after_receipt = ""
         self.after_movement = ""
+        self.after: dict[str, str] = {}  # per cash-up table, the last key seen
+        self.done: set[str] = set()  # cash-up tables with no more old rows
 
     def _refresh(self, conn: sa.Connection) -> None:
         # Called after the chunk's rows are chosen, never before: a row and the
@@ -163,18 +180,57 @@ class _Purger:
             )
         return True
 
+    def cash_up(self, conn: sa.Connection) -> bool:
+        """One chunk of each cash-up table; False when none has more."""
+        more = False
+        if self.keep is None:  # receipts went first: the chain heads are known
+            self.keep = (
+                fiscal_chain.head_documents(conn) if self.rules.keep_last_documents else set()
+            )
+        newest_z = last_z_reports(conn)
+        for table, key, age in CASH_UP:
+            if table.name in self.done:
+                continue
+            ids = self._old(conn, table, key, self.after.get(table.name, ""), age)
+            if not ids:
+                self.done.add(table.name)
+                continue
+            more = True
+            self.after[table.name] = ids[-1]
+            self._refresh(conn)
+            owed = {i for i in ids if self.owed.owes(table.name, (i,))}
+            kept = newest_z | self.keep if table is z_report else set()
+            doomed = [i for i in ids if i not in owed and i not in kept]
+            count = self.result.kept_unacknowledged
+            setattr(count, table.name, getattr(count, table.name) + len(owed))
+            if table is z_report:
+                self.result.kept_last_documents += sum(
+                    1 for i in ids if i in kept and i not in owed
+                )
+                if doomed and self.rules.keep_last_documents and not self.dry_run:
+                    fiscal_chain.note_purged(conn, doomed)
+            if doomed:
+                n = self._remove(conn, table, key.in_(doomed))
+                setattr(self.result.purged, table.name, getattr(self.result.purged, table.name) + n)
+        return more
+
     def _old(
-        self, conn: sa.Connection, table: sa.Table, key: sa.Column[str], after: str
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        key: sa.Column[str],
+        after: str,
+        age: str = "created_at",
     ) -> list[str]:
         # Walk the table in key order (keyset paging): one pass in all, however many
-        # old rows are kept back, with no index on created_at needed.
+        # old rows are kept back, with no index on created_at needed. A cash
+        # movement goes only once its session is closed (an open one's X report
+        # counts it).
+        where = [table.c[age] < self.rules.cutoff, key > after]
+        if table is cash_movement:
+            where.append(cash_movement.c.session_id.not_in(_open_sessions()))
         return list(
-            conn.execute(
-                sa.select(key)
-                .where(table.c.created_at < self.rules.cutoff, key > after)
-                .order_by(key)
-                .limit(self.chunk)
-            ).scalars()
+            conn.execute(sa.select(key).where(*where).order_by(key).limit(self.chunk)).scalars()
         )
 
     def _remove(self, conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool]) -> int:
@@ -185,6 +241,30 @@ class _Purger:
                 ).scalar_one()
             )
         return engine_purge.delete_rows(conn, table, where)
+
+
+# Cash-up tables: the table, its key, and the column that says how old a row is
+# (a drawer session's close: an open session has none, so it is never old).
+CASH_UP = (
+    (z_report, z_report.c.z_report_id, "created_at"),
+    (drawer_session, drawer_session.c.session_id, "closed_at"),
+    (cash_movement, cash_movement.c.movement_id, "created_at"),
+)
+
+
+def _open_sessions() -> sa.Select[tuple[str]]:
+    return sa.select(drawer_session.c.session_id).where(drawer_session.c.closed_at.is_(None))
+
+
+def last_z_reports(conn: sa.Connection) -> set[str]:
+    """The newest Z report of every till (its next report follows its place)."""
+    ranked = sa.select(
+        z_report.c.z_report_id,
+        sa.func.row_number()
+        .over(partition_by=z_report.c.terminal_id, order_by=z_report.c.created_at.desc())
+        .label("rank"),
+    ).subquery()
+    return set(conn.execute(sa.select(ranked.c.z_report_id).where(ranked.c.rank == 1)).scalars())
 
 
 def _repeat(engine: sa.Engine, dry_run: bool, step: Callable[[sa.Connection], bool]) -> None:
@@ -204,8 +284,10 @@ def _repeat(engine: sa.Engine, dry_run: bool, step: Callable[[sa.Connection], bo
 def purge_rows(
     engine: sa.Engine, rules: Rules, *, dry_run: bool = False, chunk: int = CHUNK
 ) -> RowPurge:
-    """Delete (or count) old receipts and stock movements no peer is still owed."""
+    """Delete (or count) old receipts, stock movements and cash-up rows no peer is
+    still owed."""
     purger = _Purger(rules, dry_run, chunk)
     _repeat(engine, dry_run, purger.receipts)
     _repeat(engine, dry_run, purger.movements)
+    _repeat(engine, dry_run, purger.cash_up)
     return purger.result

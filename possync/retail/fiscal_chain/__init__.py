@@ -1,7 +1,7 @@
 """The fiscal chain: every document a till issues, hash-linked to the one before.
 
-Each document (today a receipt, of kind sale or return; a Z report will join the
-same chain) carries ``chain_seq`` (1, 2, 3... per issuer) and ``chain_hash``, the
+Each document (a receipt, of kind sale or return, or a Z report: z_form.py)
+carries ``chain_seq`` (1, 2, 3... per issuer) and ``chain_hash``, the
 SHA-256 of the previous document's hash and the document's canonical form
 (:func:`content`: its fields, its lines and payments in order, amounts as the
 integers stored). The first document links to the issuer's genesis value. The
@@ -21,12 +21,9 @@ the one before) or a ``fork`` (two documents in one place).
 """
 
 from possync.retail.fiscal_chain.checks import (
-    Chained,
     ChainStatus,
     Problem,
     Walk,
-    head_documents,
-    note_purged,
     note_received,
     status_by_terminal,
     statuses,
@@ -34,6 +31,7 @@ from possync.retail.fiscal_chain.checks import (
     verify_all,
     walk,
 )
+from possync.retail.fiscal_chain.documents import Chained
 from possync.retail.fiscal_chain.form import (
     FORM,
     HEAD_FIELDS,
@@ -45,9 +43,12 @@ from possync.retail.fiscal_chain.form import (
     head_of,
     link,
     note_provisioned,
+    previous_hash,
     seal,
     short,
 )
+from possync.retail.fiscal_chain.purged import head_documents, note_purged
+from possync.retail.fiscal_chain.z_form import Z_FIELDS, z_content
 
 __all__ = [
     "FORM",
@@ -55,6 +56,7 @@ __all__ = [
     "LINE_FIELDS",
     "PAYMENT_FIELDS",
     "SHORT",
+    "Z_FIELDS",
     "ChainStatus",
     "Chained",
     "Problem",
@@ -67,6 +69,7 @@ __all__ = [
     "note_provisioned",
     "note_purged",
     "note_received",
+    "previous_hash",
     "seal",
     "short",
     "status_by_terminal",
@@ -74,4 +77,5 @@ __all__ = [
     "verify",
     "verify_all",
     "walk",
+    "z_content",
 ]

@@ -1,51 +1,24 @@
-"""Checking a till's fiscal chain on the store, keeping what was found, and what a
-purge must keep of it (see the package's docstring)."""
+"""Checking a till's fiscal chain on the store and keeping what was found (see the
+package's docstring; what a purge keeps of it: purged.py)."""
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail.fiscal_chain.form import Row, content, genesis, seal, short
-from possync.retail.schema import (
-    fiscal_chain_check,
-    pos_terminal,
-    receipt,
-    receipt_line,
-    receipt_payment,
-    store,
+from possync.retail.fiscal_chain.documents import (
+    Chained,
+    chained_tills,
+    held_already,
+    merged,
+    stored,
 )
+from possync.retail.fiscal_chain.form import Row, genesis, seal, short
+from possync.retail.schema import fiscal_chain_check, pos_terminal, store
 from possync.sync.clock import utc_now
-
-CHUNK = 500  # documents read at a time when verifying
-
-
-@dataclass(frozen=True)
-class Chained:
-    """A document as the chain sees it."""
-
-    seq: int
-    hash: Any  # as held: a str, unless someone wrote something else there
-    receipt_id: str
-    receipt_no: str
-    content: bytes
-
-    @classmethod
-    def of(cls, head: Row, lines: Iterable[Row], payments: Iterable[Row]) -> Chained:
-        seq = head.get("chain_seq")
-        return cls(
-            # A place that is not a number (a row altered by hand) is no place: the
-            # walk skips it, and the place it had shows as a gap.
-            seq if type(seq) is int else -1,
-            head.get("chain_hash"),
-            str(head.get("receipt_id")),
-            str(head.get("receipt_no")),
-            content(head, lines, payments),
-        )
 
 
 @dataclass(frozen=True)
@@ -97,65 +70,6 @@ def walk(
     return Walk(seq, previous, problem)
 
 
-def _stored(conn: sa.Connection, store_id: str, terminal_id: str, after: int) -> Iterator[Chained]:
-    """The till's chained documents held here after place ``after``, in chain order,
-    read a chunk at a time."""
-    mine = sa.and_(receipt.c.store_id == store_id, receipt.c.terminal_id == terminal_id)
-    position: tuple[int, str] = (after, "")
-    while True:
-        heads = [
-            dict(r._mapping)
-            for r in conn.execute(
-                sa.select(receipt)
-                .where(
-                    mine,
-                    receipt.c.chain_seq.is_not(None),
-                    sa.or_(
-                        receipt.c.chain_seq > position[0],
-                        sa.and_(
-                            receipt.c.chain_seq == position[0],
-                            receipt.c.receipt_no > position[1],
-                        ),
-                    ),
-                )
-                .order_by(receipt.c.chain_seq, receipt.c.receipt_no)
-                .limit(CHUNK)
-            )
-        ]
-        if not heads:
-            return
-        ids = [h["receipt_id"] for h in heads]
-        lines = _parts(conn, receipt_line, ids)
-        payments = _parts(conn, receipt_payment, ids)
-        for head in heads:
-            rid = head["receipt_id"]
-            yield Chained.of(head, lines.get(rid, []), payments.get(rid, []))
-        position = (heads[-1]["chain_seq"], heads[-1]["receipt_no"])
-
-
-def _parts(conn: sa.Connection, table: sa.Table, ids: list[str]) -> dict[str, list[Row]]:
-    found: dict[str, list[Row]] = {}
-    for row in conn.execute(sa.select(table).where(table.c.receipt_id.in_(ids))):
-        found.setdefault(row.receipt_id, []).append(dict(row._mapping))
-    return found
-
-
-def _merged(stored: Iterator[Chained], extra: Sequence[Chained]) -> Iterator[Chained]:
-    """The documents held here and those being received, each once, in chain order."""
-    received = {d.receipt_id for d in extra}
-    seen: set[str] = set()
-
-    def key(d: Chained) -> tuple[int, str]:
-        return (d.seq, d.receipt_no)
-
-    for doc in heapq.merge(stored, sorted(extra, key=key), key=key):
-        if doc.receipt_id in received:
-            if doc.receipt_id in seen:
-                continue
-            seen.add(doc.receipt_id)
-        yield doc
-
-
 # -- what the store keeps of each till's chain -------------------------------------------
 
 
@@ -184,7 +98,7 @@ class ChainStatus:
         return {**asdict(self), "head_short": self.head_short}
 
 
-def _check_row(conn: sa.Connection, store_id: str, terminal_id: str) -> Any:
+def check_row(conn: sa.Connection, store_id: str, terminal_id: str) -> Any:
     return conn.execute(
         sa.select(fiscal_chain_check).where(
             fiscal_chain_check.c.store_id == store_id,
@@ -193,7 +107,7 @@ def _check_row(conn: sa.Connection, store_id: str, terminal_id: str) -> Any:
     ).first()
 
 
-def _save(conn: sa.Connection, store_id: str, terminal_id: str, values: Row) -> None:
+def save(conn: sa.Connection, store_id: str, terminal_id: str, values: Row) -> None:
     where = sa.and_(
         fiscal_chain_check.c.store_id == store_id,
         fiscal_chain_check.c.terminal_id == terminal_id,
@@ -210,12 +124,12 @@ def verify(
     """Check the till's whole chain as held here (and ``extra``: documents being
     received in this transaction), from its anchor, and record what was found. A
     fault recorded at or before the anchor stands: its documents are gone."""
-    row = _check_row(conn, store_id, terminal_id)
+    row = check_row(conn, store_id, terminal_id)
     if row is None:
         anchor_seq, anchor_hash = 0, genesis(store_id, terminal_id)
     else:
         anchor_seq, anchor_hash = int(row.anchor_seq), str(row.anchor_hash)
-    documents = _merged(_stored(conn, store_id, terminal_id, anchor_seq), extra)
+    documents = merged(stored(conn, store_id, terminal_id, anchor_seq), extra)
     found = walk(anchor_seq, anchor_hash, documents, 0 if row is None else int(row.head_seq))
     now = utc_now()
     problem = found.problem
@@ -240,8 +154,8 @@ def verify(
             "problem_detail": problem.detail,
             "detected_at": row.detected_at if same else now,
         }
-    _save(conn, store_id, terminal_id, values)
-    return _status(_check_row(conn, store_id, terminal_id))
+    save(conn, store_id, terminal_id, values)
+    return _status(check_row(conn, store_id, terminal_id))
 
 
 def note_received(
@@ -249,18 +163,19 @@ def note_received(
     store_id: str,
     terminal_id: str,
     documents: Iterable[tuple[Row, Sequence[Row], Sequence[Row]]],
+    z_reports: Iterable[Row] = (),
 ) -> None:
-    """Check documents a till is pushing, as received (head, lines, payments), in
-    the transaction that stores them. The usual case, each the next link of the
-    chain, costs one hash per document; anything else (a gap, a mismatch, a place
-    taken again, one arriving late) has the whole chain checked again."""
-    chained = sorted(
-        (Chained.of(h, ls, ps) for h, ls, ps in documents if type(h.get("chain_seq")) is int),
-        key=lambda d: (d.seq, d.receipt_no),
-    )
+    """Check documents a till is pushing, as received (receipts: head, lines,
+    payments; Z reports: their rows), in the transaction that stores them. The
+    usual case, each the next link of the chain, costs one hash per document;
+    anything else (a gap, a mismatch, a place taken again, one arriving late) has
+    the whole chain checked again."""
+    received = [Chained.of(h, ls, ps) for h, ls, ps in documents if type(h.get("chain_seq")) is int]
+    received += [Chained.of_z(z) for z in z_reports if type(z.get("chain_seq")) is int]
+    chained = sorted(received, key=lambda d: (d.seq, d.receipt_no))
     if not chained:
         return
-    row = _check_row(conn, store_id, terminal_id)
+    row = check_row(conn, store_id, terminal_id)
     if row is None:
         verify(conn, store_id, terminal_id, chained)
         return
@@ -268,28 +183,14 @@ def note_received(
     for doc in chained:
         if doc.seq == seq + 1 and seal(previous, doc.content) == doc.hash:
             seq, previous = doc.seq, str(doc.hash)
-        elif not _held_already(conn, store_id, terminal_id, doc):
+        elif not held_already(conn, store_id, terminal_id, doc):
             verify(conn, store_id, terminal_id, chained)
             return
-    _save(
+    save(
         conn,
         store_id,
         terminal_id,
         {"head_seq": seq, "head_hash": previous, "checked_at": utc_now()},
-    )
-
-
-def _held_already(conn: sa.Connection, store_id: str, terminal_id: str, doc: Chained) -> bool:
-    """A document sent again (its receipt is here, in the same place)."""
-    return (
-        conn.execute(
-            sa.select(receipt.c.chain_seq).where(
-                receipt.c.receipt_id == doc.receipt_id,
-                receipt.c.store_id == store_id,
-                receipt.c.terminal_id == terminal_id,
-            )
-        ).scalar()
-        == doc.seq
     )
 
 
@@ -315,13 +216,8 @@ def _no_chain(store_id: str, terminal_id: str) -> ChainStatus:
 
 def _chains_held(conn: sa.Connection) -> set[tuple[str, str]]:
     """Every (store, till) with a chained document or a check record here."""
-    chained = (
-        sa.select(receipt.c.store_id, receipt.c.terminal_id)
-        .where(receipt.c.chain_seq.is_not(None))
-        .distinct()
-    )
     checked = sa.select(fiscal_chain_check.c.store_id, fiscal_chain_check.c.terminal_id)
-    return {(r[0], r[1]) for query in (chained, checked) for r in conn.execute(query)}
+    return chained_tills(conn) | {(r[0], r[1]) for r in conn.execute(checked)}
 
 
 def verify_all(conn: sa.Connection, terminal_id: str | None = None) -> list[ChainStatus]:
@@ -357,50 +253,3 @@ def _with_silent_tills(
             continue
         found.append(_no_chain(store_id or own_store or "", till))
     return sorted(found, key=lambda s: (s.store_id, s.terminal_id))
-
-
-# -- purge --------------------------------------------------------------------------------
-
-
-def head_documents(conn: sa.Connection) -> set[str]:
-    """The newest chained receipt of every till: never purged, so that the store
-    always holds its chain's head."""
-    ranked = (
-        sa.select(
-            receipt.c.receipt_id,
-            sa.func.row_number()
-            .over(
-                partition_by=(receipt.c.store_id, receipt.c.terminal_id),
-                order_by=receipt.c.chain_seq.desc(),
-            )
-            .label("rank"),
-        )
-        .where(receipt.c.chain_seq.is_not(None))
-        .subquery()
-    )
-    return set(conn.execute(sa.select(ranked.c.receipt_id).where(ranked.c.rank == 1)).scalars())
-
-
-def note_purged(conn: sa.Connection, receipt_ids: Sequence[str]) -> None:
-    """Receipts are about to be purged: the newest of each till's chain among them
-    becomes its anchor, which checking starts from (nothing at or before it can be
-    checked again once it is gone)."""
-    if not receipt_ids:
-        return
-    newest: dict[tuple[str, str], tuple[int, str]] = {}
-    for store_id, till, seq, chain_hash in conn.execute(
-        sa.select(
-            receipt.c.store_id, receipt.c.terminal_id, receipt.c.chain_seq, receipt.c.chain_hash
-        ).where(receipt.c.receipt_id.in_(receipt_ids), receipt.c.chain_seq.is_not(None))
-    ):
-        key = (store_id, till)
-        if key not in newest or seq > newest[key][0]:
-            newest[key] = (int(seq), str(chain_hash))
-    for (store_id, till), (seq, chain_hash) in newest.items():
-        row = _check_row(conn, store_id, till)
-        if row is not None and row.anchor_seq >= seq:
-            continue
-        values: Row = {"anchor_seq": seq, "anchor_hash": chain_hash, "checked_at": utc_now()}
-        if row is None or row.head_seq < seq:
-            values |= {"head_seq": seq, "head_hash": chain_hash}
-        _save(conn, store_id, till, values)

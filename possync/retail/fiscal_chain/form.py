@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail.schema import fiscal_chain_head, fiscal_chain_start, receipt
+from possync.retail.schema import fiscal_chain_head, fiscal_chain_start, receipt, z_report
 
 FORM = "possync-chain-1"  # names the canonical form and the hashing; a new one, a new name
 SHORT = 12  # hex digits of a hash shown on a receipt
@@ -90,6 +90,11 @@ def content(head: Row, lines: Iterable[Row], payments: Iterable[Row]) -> bytes:
             for p in sorted(payments, key=lambda r: _order(r.get("payment_no")))
         ],
     ]
+    return dumps(form)
+
+
+def dumps(form: list[Any]) -> bytes:
+    """A document's form as bytes (receipts here, Z reports in z_form.py)."""
     try:
         return orjson.dumps(form)
     except TypeError:
@@ -116,19 +121,7 @@ def link(
     document's form once it has its place). The head moves with the document. An
     issuer with no head yet goes on from where its store says its chain stands (a
     till provisioned again), or starts from its genesis value."""
-    head = conn.execute(
-        sa.select(fiscal_chain_head.c.seq, fiscal_chain_head.c.hash)
-        .where(fiscal_chain_head.c.issuer_id == issuer_id)
-        .with_for_update()
-    ).first()
-    before = (
-        head
-        or conn.execute(
-            sa.select(fiscal_chain_start.c.seq, fiscal_chain_start.c.hash).where(
-                fiscal_chain_start.c.terminal_id == issuer_id
-            )
-        ).first()
-    )
+    head, before = _heads(conn, issuer_id)
     seq = 1 if before is None else before.seq + 1
     previous = genesis(store_id, issuer_id) if before is None else before.hash
     chain_hash = seal(previous, canonical(seq))
@@ -147,22 +140,53 @@ def link(
     return seq, chain_hash
 
 
+def _heads(conn: sa.Connection, issuer_id: str) -> tuple[Any, Any]:
+    """The issuer's own head (locked), and what its next document follows: that
+    head, or where the store says its chain stands (a till provisioned again)."""
+    head = conn.execute(
+        sa.select(fiscal_chain_head.c.seq, fiscal_chain_head.c.hash)
+        .where(fiscal_chain_head.c.issuer_id == issuer_id)
+        .with_for_update()
+    ).first()
+    before = (
+        head
+        or conn.execute(
+            sa.select(fiscal_chain_start.c.seq, fiscal_chain_start.c.hash).where(
+                fiscal_chain_start.c.terminal_id == issuer_id
+            )
+        ).first()
+    )
+    return head, before
+
+
+def previous_hash(conn: sa.Connection, store_id: str, issuer_id: str) -> str:
+    """What the issuer's next document links to: its chain head now (a Z report
+    prints it), or its genesis value. Read in the transaction that links it."""
+    _, before = _heads(conn, issuer_id)
+    return genesis(store_id, issuer_id) if before is None else str(before.hash)
+
+
 def note_provisioned(conn: sa.Connection, store_id: str, terminal_id: str) -> None:
     """The store provisions a till again (a new database, no head of its own): its
     chain is to go on from the newest chained document of it held here (a purge
     keeps it), which reaches the till with its initial load."""
-    newest = conn.execute(
-        sa.select(receipt.c.chain_seq, receipt.c.chain_hash)
-        .where(
-            receipt.c.store_id == store_id,
-            receipt.c.terminal_id == terminal_id,
-            receipt.c.chain_seq.is_not(None),
-        )
-        .order_by(receipt.c.chain_seq.desc())
-        .limit(1)
-    ).first()
-    if newest is None:
+    found = [
+        conn.execute(
+            sa.select(table.c.chain_seq, table.c.chain_hash)
+            .where(
+                table.c.store_id == store_id,
+                table.c.terminal_id == terminal_id,
+                table.c.chain_seq.is_not(None),
+            )
+            .order_by(table.c.chain_seq.desc())
+            .limit(1)
+        ).first()
+        for table in (receipt, z_report)  # the till's documents: receipts, Z reports
+    ]
+    held = [row for row in found if row is not None]
+    if not held:
         return
+    newest = max(held, key=lambda row: int(row.chain_seq))
     values = {"store_id": store_id, "seq": newest.chain_seq, "hash": newest.chain_hash}
     where = fiscal_chain_start.c.terminal_id == terminal_id
     if conn.execute(fiscal_chain_start.update().where(where).values(**values)).rowcount == 0:
