@@ -227,7 +227,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     return client.post("/basket/scan", data={"code": code}, headers=htmx)
 
                 def clear() -> None:
-                    assert client.post("/basket/clear", headers=htmx).status_code == 200
+                    cancelled = client.post("/basket/clear", data={"reason": "bench"}, headers=htmx)
+                    assert cancelled.status_code == 200
 
                 def barcode() -> str:
                     return str(4000000000000 + rng.randint(1, args.items))

@@ -32,13 +32,13 @@ from possync.cli import (
 from possync.cli import pos_run  # noqa: F401  (registers its commands)
 
 # isort: split
-from possync.cli import pos_drawer  # noqa: F401  (registers its commands)
-
-# isort: split
 from possync.cli import store_upstream  # noqa: F401  (registers its commands)
 
 # isort: split
 from possync.cli import store_chain  # noqa: F401  (registers its commands)
+
+# isort: split
+from possync.cli import store_discounts  # noqa: F401  (registers its commands)
 
 app = typer.Typer(
     help="possync: offline-first point-of-sale data synchronisation.",

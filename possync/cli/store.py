@@ -20,7 +20,15 @@ from possync.cli.common import (
     show_import,
     user_errors,
 )
-from possync.retail import cashiers, catalog, database, offline_admin, reports, store_admin
+from possync.retail import (
+    cashiers,
+    catalog,
+    database,
+    discounts,
+    offline_admin,
+    reports,
+    store_admin,
+)
 from possync.retail import stock as stock_rules
 from possync.store import upstream
 from possync.sync.db import open_engine, read_tx, write_tx
@@ -184,10 +192,16 @@ def add_cashier(
     pin: Annotated[
         str, typer.Option(prompt=True, hide_input=True, help="4 to 12 digits (asked if not given)")
     ],
+    manager: Annotated[
+        bool | None, typer.Option("--manager/--not-manager", help="Approves discounts")
+    ] = None,
+    discount_limit: Annotated[
+        str | None, typer.Option(help="Largest discount given alone, in percent (e.g. 10)")
+    ] = None,
 ) -> None:
     """Add a cashier, or change one's name and PIN (reaches the tills at their next sync)."""
     with user_errors(), write_tx(database.open_store(db)) as conn:
-        cashiers.save(conn, cashier, name, pin=pin)
+        cashiers.save(conn, cashier, name, pin=pin, **discounts.authority(manager, discount_limit))
     console.print(f"cashier {cashier} ({name}) saved")
 
 

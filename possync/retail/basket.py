@@ -10,6 +10,14 @@ Lines hold the SKU and quantity only: names, prices and tax are read from the
 catalog when the basket is shown, so what the cashier sees is what
 :func:`possync.retail.sales.record_sale` will charge, even after a price change
 arrived by sync in the middle of a sale.
+
+Discounts given in the basket are kept beside it (``pos_basket_discount``, a line's
+or, at line 0, the basket's) and priced with the lines by :mod:`.discounts`. A
+discount of an amount was given on what the line (or basket) came to then: a change
+of that line's quantity (or of any line, for the basket's) removes it, so that an
+amount within the cashier's limit never becomes a larger share of a smaller sale.
+Percentages stay. Each line also shows the till's on-hand figure of its item, and
+warns (never refuses: the till's figure may lag the shelf) when selling more.
 """
 
 from __future__ import annotations
@@ -20,11 +28,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import prices
+from possync.retail import discounts, prices
+from possync.retail.discounts import Discount
 from possync.retail.errors import RetailError
 from possync.retail.money import included_tax
 from possync.retail.sales import LineRequest, find_item
-from possync.retail.schema import CODE, ID, TIMESTAMP, customer, item, store_price, tax_rate
+from possync.retail.schema import (
+    CODE,
+    ID,
+    TIMESTAMP,
+    customer,
+    item,
+    stock_level,
+    store_price,
+    tax_rate,
+)
 from possync.sync.clock import utc_now
 
 MAX_QTY = 9999  # per line: a barcode typed into the quantity is a typo, not a sale
@@ -49,6 +67,34 @@ basket_line = sa.Table(
 )
 
 
+# Discounts given in the basket: a line's (line_no >= 1) or the basket's (line 0).
+BASKET_LINE = 0
+basket_discount = sa.Table(
+    "pos_basket_discount",
+    local_metadata,
+    sa.Column("cashier_id", sa.String(16), primary_key=True),
+    sa.Column("line_no", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # percent | amount
+    sa.Column("value", sa.BigInteger, nullable=False),  # basis points or minor units
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("approved_by", sa.String(16)),  # the manager, above the cashier's limit
+)
+
+
+# Baskets set aside (retail/parked.py): each whole, as JSON, with a label.
+parked_sale = sa.Table(
+    "pos_parked",
+    local_metadata,
+    sa.Column("park_id", ID, primary_key=True),
+    sa.Column("label", sa.String(60), nullable=False),
+    sa.Column("cashier_id", sa.String(16), nullable=False),  # who parked it
+    sa.Column("parked_at", TIMESTAMP, nullable=False),
+    sa.Column("units", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),  # as it was when parked
+    sa.Column("content", sa.Text, nullable=False),  # JSON: customer, lines, discounts
+)
+
+
 def install(conn: sa.Connection) -> None:
     """Create the basket tables if missing (safe to run at every start)."""
     local_metadata.create_all(conn)
@@ -65,6 +111,16 @@ class BasketLine:
     tax_amount: int
     tax_rate_bp: int
     sellable: bool  # False if the item was withdrawn (or removed) since it was scanned
+    gross: int = 0  # qty x price, before discounts
+    discount: int = 0  # the line's own discount and its share of the basket's
+    discount_reason: str | None = None
+    own_discount: Discount | None = None  # as given on this line
+    on_hand: int = 0  # the till's stock figure (0: no movement known)
+
+    @property
+    def short(self) -> bool:
+        """More in the basket than the till believes is on hand: a warning only."""
+        return self.qty > self.on_hand
 
 
 @dataclass(frozen=True)
@@ -72,6 +128,15 @@ class Basket:
     cashier_id: str
     lines: tuple[BasketLine, ...]
     customer: dict[str, Any] | None
+    discount: Discount | None = None  # the basket's own
+
+    @property
+    def gross(self) -> int:
+        return sum(ln.gross for ln in self.lines)
+
+    @property
+    def discount_total(self) -> int:
+        return sum(ln.discount for ln in self.lines)
 
     @property
     def total(self) -> int:
@@ -86,11 +151,24 @@ class Basket:
         return sum(ln.qty for ln in self.lines)
 
     def sale_lines(self) -> list[LineRequest]:
-        return [LineRequest(ln.sku, ln.qty) for ln in self.lines]
+        """The lines with their discounts as amounts (the basket's spread over them)."""
+        return [
+            LineRequest(ln.sku, ln.qty, discount=ln.discount, discount_reason=ln.discount_reason)
+            for ln in self.lines
+        ]
 
-    def signature(self) -> list[tuple[str, int]]:
-        """What is being sold, to check that a sale took exactly this basket."""
-        return [(ln.sku, ln.qty) for ln in self.lines]
+    def signature(self) -> list[tuple[str, int, int]]:
+        """What is being sold and at what price, to check that a sale took exactly
+        this basket."""
+        return [(ln.sku, ln.qty, ln.line_total) for ln in self.lines]
+
+    def after_own_discounts(self, line_no: int | None = None) -> int:
+        """What a line (or, None, the basket) comes to after the lines' own discounts:
+        the base a discount given on it is measured against."""
+        lines = [ln for ln in self.lines if line_no is None or ln.line_no == line_no]
+        return sum(
+            ln.gross - (ln.own_discount.off(ln.gross) if ln.own_discount else 0) for ln in lines
+        )
 
 
 def parse_scan(text: str) -> tuple[str, int]:
@@ -129,6 +207,11 @@ def check_qty(qty: int) -> int:
 
 
 def view(conn: sa.Connection, cashier_id: str) -> Basket:
+    on_hand = (
+        sa.select(stock_level.c.sku, sa.func.sum(stock_level.c.on_hand).label("on_hand"))
+        .group_by(stock_level.c.sku)
+        .subquery()
+    )
     rows = conn.execute(
         sa.select(
             basket_line.c.line_no,
@@ -138,34 +221,102 @@ def view(conn: sa.Connection, cashier_id: str) -> Basket:
             prices.price(),
             item.c.active,
             tax_rate.c.rate_bp,
+            on_hand.c.on_hand,
         )
         .select_from(
             basket_line.outerjoin(item, item.c.sku == basket_line.c.sku)
             .outerjoin(store_price, store_price.c.sku == item.c.sku)
             .outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
+            .outerjoin(on_hand, on_hand.c.sku == basket_line.c.sku)
         )
         .where(basket_line.c.cashier_id == cashier_id)
         .order_by(basket_line.c.line_no)
+    ).all()
+    given = given_discounts(conn, cashier_id)
+    whole = given.get(BASKET_LINE)
+    priced = discounts.apply(
+        [(r.price or 0) * r.qty for r in rows], [given.get(r.line_no) for r in rows], whole
     )
     lines = []
-    for r in rows:
-        price = r.price or 0
+    for r, p in zip(rows, priced, strict=True):
         rate = r.rate_bp or 0
-        total = price * r.qty
         lines.append(
             BasketLine(
                 line_no=r.line_no,
                 sku=r.sku,
                 name=r.name or r.sku,
                 qty=r.qty,
-                unit_price=price,
-                line_total=total,
-                tax_amount=included_tax(total, rate),
+                unit_price=r.price or 0,
+                line_total=p.line_total,
+                tax_amount=included_tax(p.line_total, rate),
                 tax_rate_bp=rate,
                 sellable=bool(r.active) and r.rate_bp is not None,
+                gross=p.gross,
+                discount=p.discount,
+                discount_reason=p.reason_text,
+                own_discount=given.get(r.line_no),
+                on_hand=int(r.on_hand or 0),
             )
         )
-    return Basket(cashier_id, tuple(lines), _customer(conn, cashier_id))
+    return Basket(cashier_id, tuple(lines), _customer(conn, cashier_id), whole)
+
+
+def given_discounts(conn: sa.Connection, cashier_id: str) -> dict[int, Discount]:
+    """The discounts given in the basket, by line number (0: the basket's)."""
+    d = basket_discount.c
+    rows = conn.execute(
+        sa.select(d.line_no, d.kind, d.value, d.reason, d.approved_by).where(
+            d.cashier_id == cashier_id
+        )
+    )
+    return {r.line_no: Discount(r.kind, r.value, r.reason, r.approved_by) for r in rows}
+
+
+def set_discount(
+    conn: sa.Connection, cashier_id: str, line_no: int, discount: Discount | None
+) -> None:
+    """Give (or, None, take away) a line's discount, or at :data:`BASKET_LINE` the
+    basket's. The limit and its approval are the caller's (:mod:`.discount_rules`)."""
+    if line_no != BASKET_LINE:
+        _line_qty(conn, cashier_id, line_no)
+    elif (
+        discount is not None
+        and not conn.execute(
+            sa.select(basket_line.c.line_no).where(basket_line.c.cashier_id == cashier_id).limit(1)
+        ).first()
+    ):
+        raise RetailError("the basket is empty")
+    _drop_discount(conn, cashier_id, line_no)
+    if discount is not None:
+        conn.execute(
+            basket_discount.insert().values(
+                cashier_id=cashier_id,
+                line_no=line_no,
+                kind=discount.kind,
+                value=discount.value,
+                reason=discount.reason,
+                approved_by=discount.approved_by,
+            )
+        )
+    _touch(conn, cashier_id)
+
+
+def _drop_discount(
+    conn: sa.Connection, cashier_id: str, line_no: int, *, kind: str | None = None
+) -> None:
+    d = basket_discount.c
+    where = [d.cashier_id == cashier_id, d.line_no == line_no]
+    if kind is not None:
+        where.append(d.kind == kind)
+    conn.execute(basket_discount.delete().where(*where))
+
+
+def _changed(conn: sa.Connection, cashier_id: str, line_no: int | None) -> None:
+    """A line changed (or, None, was added): amount discounts given on what it came
+    to no longer hold (see the module doc)."""
+    if line_no is not None:
+        _drop_discount(conn, cashier_id, line_no, kind=discounts.AMOUNT)
+    _drop_discount(conn, cashier_id, BASKET_LINE, kind=discounts.AMOUNT)
 
 
 def _customer(conn: sa.Connection, cashier_id: str) -> dict[str, Any] | None:
@@ -208,6 +359,7 @@ def add(conn: sa.Connection, cashier_id: str, sku: str, qty: int = 1) -> None:
     ).first()
     if existing is not None:
         _set(conn, cashier_id, existing.line_no, check_qty(existing.qty + qty))
+        _changed(conn, cashier_id, existing.line_no)
     else:
         last = conn.execute(
             sa.select(sa.func.max(basket_line.c.line_no)).where(
@@ -219,6 +371,7 @@ def add(conn: sa.Connection, cashier_id: str, sku: str, qty: int = 1) -> None:
                 cashier_id=cashier_id, line_no=(last or 0) + 1, sku=sku, qty=check_qty(qty)
             )
         )
+        _changed(conn, cashier_id, None)
     _touch(conn, cashier_id)
 
 
@@ -242,14 +395,20 @@ def _line_qty(conn: sa.Connection, cashier_id: str, line_no: int) -> int:
 
 
 def set_qty(conn: sa.Connection, cashier_id: str, line_no: int, qty: int) -> None:
-    _line_qty(conn, cashier_id, line_no)
-    _set(conn, cashier_id, line_no, check_qty(qty))
+    if _line_qty(conn, cashier_id, line_no) != check_qty(qty):
+        _set(conn, cashier_id, line_no, qty)
+        _changed(conn, cashier_id, line_no)
     _touch(conn, cashier_id)
 
 
-def change_qty(conn: sa.Connection, cashier_id: str, line_no: int, delta: int) -> None:
-    """Add ``delta`` to a line; going to zero removes the line."""
+def change_qty(
+    conn: sa.Connection, cashier_id: str, line_no: int, delta: int, *, to_zero: bool = True
+) -> None:
+    """Add ``delta`` to a line; going to zero removes the line, or with ``to_zero``
+    False is refused (the screen voids a line with a reason instead)."""
     qty = _line_qty(conn, cashier_id, line_no) + delta
+    if qty <= 0 and not to_zero:
+        raise RetailError("a quantity is at least 1: void the line to take it out")
     if qty <= 0:
         remove(conn, cashier_id, line_no)
     else:
@@ -262,6 +421,12 @@ def remove(conn: sa.Connection, cashier_id: str, line_no: int) -> None:
             basket_line.c.cashier_id == cashier_id, basket_line.c.line_no == line_no
         )
     )
+    _drop_discount(conn, cashier_id, line_no)
+    _changed(conn, cashier_id, None)
+    if not conn.execute(
+        sa.select(basket_line.c.line_no).where(basket_line.c.cashier_id == cashier_id).limit(1)
+    ).first():
+        _drop_discount(conn, cashier_id, BASKET_LINE)
     _touch(conn, cashier_id)
 
 
@@ -278,10 +443,11 @@ def attach_customer(conn: sa.Connection, cashier_id: str, customer_id: str | Non
 def clear(conn: sa.Connection, cashier_id: str) -> None:
     """Empty the basket and detach the customer (a sale done or cancelled)."""
     conn.execute(basket_line.delete().where(basket_line.c.cashier_id == cashier_id))
+    conn.execute(basket_discount.delete().where(basket_discount.c.cashier_id == cashier_id))
     conn.execute(basket.delete().where(basket.c.cashier_id == cashier_id))
 
 
-def take(conn: sa.Connection, cashier_id: str, expected: list[tuple[str, int]]) -> None:
+def take(conn: sa.Connection, cashier_id: str, expected: list[tuple[str, int, int]]) -> None:
     """Empty the basket in the sale's own transaction, so that it is emptied if and
     only if the sale commits; refuse (rolling the sale back) if the basket changed
     since it was read, e.g. in another window of the same cashier."""

@@ -86,11 +86,15 @@ def save(
     active: bool = True,
     new: bool | None = None,
     store_id: str | EllipsisType | None = ...,
+    discount_limit_bp: int | EllipsisType | None = ...,
+    manager: bool | EllipsisType = ...,
 ) -> None:
     """Add a cashier or change one; ``pin`` None keeps the current PIN. ``new``:
     True refuses an existing id, False a missing one, None takes either.
     ``store_id``: the store they work at, set by head office (None: every store;
-    left out: a new cashier works at every store, a known one keeps theirs). Raises
+    left out: a new cashier works at every store, a known one keeps theirs).
+    ``discount_limit_bp`` (None: none) and ``manager``: their discount authority
+    (retail/discount_rules.py); left out, kept (a new cashier: none, not a manager). Raises
     FieldErrors naming each bad field (cashier_id, name, pin), changing nothing."""
     errors: dict[str, str] = {}
     # Ids are compared without case: "ANA" is cashier "ana", kept as first typed.
@@ -113,9 +117,15 @@ def save(
         errors["pin"] = problem
     elif pin is None and not exists:
         errors["pin"] = "a new cashier needs a PIN"
+    if discount_limit_bp not in (..., None) and not 0 <= int(discount_limit_bp) <= 10_000:  # type: ignore[arg-type]
+        errors["discount_limit"] = "a percentage from 0 to 100"
     if errors:
         raise FieldErrors(errors)
     values: dict[str, Any] = {"name": name.strip(), "active": active}
+    if discount_limit_bp is not ...:
+        values["discount_limit_bp"] = discount_limit_bp
+    if manager is not ...:
+        values["manager"] = manager
     if pin is not None:
         values["pin_hash"] = _hasher.hash(pin)
     if store_id is not ...:

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import cashup_integrity, fiscal_chain, numbering, stock
+from possync.retail import cashup_integrity, fiscal_chain, numbering, stock, till_events
 from possync.retail.basket import MAX_QTY
 from possync.retail.money import MAX_AMOUNT, format_amount, included_tax
 from possync.retail.schema import (
@@ -62,7 +62,12 @@ def documents(changes: Sequence[Change]) -> list[str]:
         elif c.table in cashup_integrity.TABLES:  # drawer sessions, cash movements, Z reports
             keys.append(str(cashup_integrity.key(c.table, row)))
         else:
-            table_key = row.get("customer_id") or row.get("movement_id") or row.get("sku")
+            table_key = (
+                row.get("customer_id")
+                or row.get("movement_id")
+                or row.get("event_id")  # a till event
+                or row.get("sku")
+            )
             keys.append(f"{c.table}:{table_key}")
     return keys
 
@@ -379,6 +384,9 @@ def _check_row(facts: _Facts, change: Change) -> None:
             f"a stock movement of {row.get('sku')!r} ({row.get('reason')!r}) that is not "
             "part of a receipt of this terminal",
         )
+    if change.table == "till_event":
+        _check_till_event(facts, row)
+        return
     if change.table != "customer" or change.op != "I":
         return
     number = row.get("customer_no")
@@ -397,3 +405,21 @@ def _is_update(facts: _Facts, row: dict[str, Any]) -> bool:
         ).scalar()
         == row["customer_no"]
     )
+
+
+# -- till events (schema 0010) ---------------------------------------------------------
+
+
+def _check_till_event(facts: _Facts, row: dict[str, Any]) -> None:
+    """A voided line, a cancelled sale, an approved discount: the sender's own, of a
+    known kind, with a reason (a till never logs one without)."""
+    what = f"till event {row.get('event_id')!r}"
+    if row.get("kind") not in till_events.KINDS:
+        raise _rule(f"{what}: unknown kind {row.get('kind')!r}")
+    if not facts.relayed and (row.get("store_id"), row.get("terminal_id")) != (
+        facts.store_id,
+        facts.sender,
+    ):
+        raise _rule(f"{what} names another store or terminal")
+    if not str(row.get("reason") or "").strip():
+        raise _rule(f"{what} has no reason")

@@ -17,12 +17,35 @@ DOWN, UP, BOTH = Direction.DOWN, Direction.UP, Direction.BOTH
 #   3  release 0.3.0: store_price (a store's own prices, from head office)
 #   4  release 0.3.0: receipt.chain_seq, receipt.chain_hash, fiscal_chain_start (the
 #      fiscal chain); cashier.store_id (cashiers assigned to a store by head office);
-#      store.locale, store.time_zone; drawer_session, cash_movement, z_report (cash-up)
+#      store.locale, store.time_zone; drawer_session, cash_movement, z_report (cash-up);
+#      discount_reason, till_event, cashier.discount_limit_bp and .manager,
+#      receipt_line.discount_reason (discounts)
 PROTOCOL = 4
 
 # Cash-up (schema 0009): tills of protocols 1 to 3 neither have these tables nor
 # send them; a till that has no Z report series yet receives it from the store.
 CASH_UP = frozenset({"drawer_session", "cash_movement", "z_report"})
+
+# Discounts, voids and cancellations (schema 0010): tills of protocols 1 to 3 neither
+# have these tables nor send them; they get cashiers and send receipt lines without
+# the new columns.
+DISCOUNTS = frozenset({"discount_reason", "till_event"})
+RECEIPT_LINE_BEFORE_REASONS = (
+    "receipt_id",
+    "line_no",
+    "store_id",
+    "terminal_id",
+    "sku",
+    "name",
+    "qty",
+    "unit_price",
+    "line_total",
+    "tax_code",
+    "tax_rate_bp",
+    "tax_amount",
+    "original_line_no",
+    "discount",
+)
 
 # The receipt as tills sent it before the fiscal chain (protocols 1 to 3).
 RECEIPT_BEFORE_CHAIN = (
@@ -54,9 +77,10 @@ STORE_BEFORE_LOCALE = ("store_id", "name", "currency", "offline_enabled", "addre
 # starts with its first document once it is upgraded.
 PROTOCOL_3 = OlderShape(
     protocol=3,
-    absent=frozenset({"fiscal_chain_start"}) | CASH_UP,
+    absent=frozenset({"fiscal_chain_start"}) | CASH_UP | DISCOUNTS,
     columns={
         "receipt": RECEIPT_BEFORE_CHAIN,
+        "receipt_line": RECEIPT_LINE_BEFORE_REASONS,
         "cashier": CASHIER_BEFORE_STORES,
         "store": STORE_BEFORE_LOCALE,
     },
@@ -66,9 +90,10 @@ PROTOCOL_3 = OlderShape(
 # until it is upgraded (then it loads store_price whole before its next pull).
 PROTOCOL_2 = OlderShape(
     protocol=2,
-    absent=frozenset({"store_price", "fiscal_chain_start"}) | CASH_UP,
+    absent=frozenset({"store_price", "fiscal_chain_start"}) | CASH_UP | DISCOUNTS,
     columns={
         "receipt": RECEIPT_BEFORE_CHAIN,
+        "receipt_line": RECEIPT_LINE_BEFORE_REASONS,
         "cashier": CASHIER_BEFORE_STORES,
         "store": STORE_BEFORE_LOCALE,
     },
@@ -76,7 +101,7 @@ PROTOCOL_2 = OlderShape(
 
 PROTOCOL_1 = OlderShape(
     protocol=1,
-    absent=frozenset({"store_price", "fiscal_chain_start"}) | CASH_UP,
+    absent=frozenset({"store_price", "fiscal_chain_start"}) | CASH_UP | DISCOUNTS,
     columns={
         "store": ("store_id", "name", "currency", "offline_enabled"),
         "customer": (
@@ -122,6 +147,7 @@ SPEC = SyncSpec(
         SyncTable(s.payment_method, DOWN),
         # A cashier reaches the store head office assigns them to (NULL: every store).
         SyncTable(s.cashier, DOWN, route_column="store_id"),
+        SyncTable(s.discount_reason, DOWN),
         # Created on terminals and on the store. Any till of the store may change a
         # customer's contact fields (customers move between tills); none deletes one
         # (the console deactivates).
@@ -174,6 +200,10 @@ SPEC = SyncSpec(
         ),
         SyncTable(
             s.z_report, UP, route_column="store_id", owner_column="terminal_id", immutable=True
+        ),
+        # Voids, cancellations and approved discounts, up only: facts, never changed.
+        SyncTable(
+            s.till_event, UP, route_column="store_id", owner_column="terminal_id", immutable=True
         ),
     ),
     baselines=(Baseline(s.stock_level, route_column="store_id"),),

@@ -2,6 +2,8 @@
 
 Everything a sale writes (the receipt, its lines and payments, the stock
 movements and the series number) is written in the caller's one transaction.
+The document values (Till, PaymentRequest, Document...) live in :mod:`.documents`
+and are imported here, where callers have always found them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from possync.retail import fiscal_chain, numbering, prices
+from possync.retail.documents import (
+    Document,
+    DocumentLine,
+    PaymentRequest,
+    ReceiptSummary,
+    Till,
+)
 from possync.retail.errors import RetailError
 from possync.retail.ids import new_id
 from possync.retail.money import format_amount, included_tax
@@ -24,168 +33,17 @@ from possync.retail.schema import (
     stock_movement,
     tax_rate,
 )
-from possync.retail.stock import movement
 from possync.sync.clock import utc_now
 
-
-@dataclass(frozen=True)
-class Till:
-    """Where a document is made: the terminal, its store and the store's currency."""
-
-    store_id: str
-    terminal_id: str
-    currency: str
+__all__ = ["Document", "DocumentLine", "PaymentRequest", "ReceiptSummary", "Till"]
 
 
 @dataclass(frozen=True)
 class LineRequest:
     code: str  # SKU or barcode
     qty: int
-
-
-@dataclass(frozen=True)
-class PaymentRequest:
-    method_code: str
-    amount: int | None = None  # None: whatever is still due
-    reference: str | None = None
-
-
-@dataclass(frozen=True)
-class ReceiptSummary:
-    receipt_id: str
-    receipt_no: str
-    kind: str
-    total: int
-    tax_total: int
-    change_due: int
-    chain_seq: int | None = None  # its place in the till's fiscal chain
-    chain_hash: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "receipt_id": self.receipt_id,
-            "receipt_no": self.receipt_no,
-            "kind": self.kind,
-            "total": format_amount(self.total),
-            "tax_total": format_amount(self.tax_total),
-            "change_due": format_amount(self.change_due),
-            "chain_seq": self.chain_seq,
-            "chain_hash": self.chain_hash,
-        }
-
-
-@dataclass(frozen=True)
-class DocumentLine:
-    """A line of a document, priced and taxed (quantities negative on a return)."""
-
-    sku: str
-    name: str
-    qty: int
-    unit_price: int
-    line_total: int
-    tax_code: str
-    tax_rate_bp: int
-    tax_amount: int
-    original_line_no: int | None = None  # a return's line of the sale
-    discount: int = 0  # taken off the line, tax included (line_total is after it)
-
-
-@dataclass(frozen=True)
-class Document:
-    """A sale or a return about to be written, built once by the rules that made it:
-    every row written for it (receipt, lines, payments, stock movements, its place
-    in the fiscal chain) is derived from this one value."""
-
-    till: Till
-    receipt_id: str
-    number: str
-    kind: str  # sale | return
-    lines: tuple[DocumentLine, ...]
-    payments: tuple[tuple[PaymentRequest, int], ...]  # each with the amount it applies
-    change_due: int
-    created_at: str
-    cashier_id: str | None = None
-    customer_id: str | None = None
-    original_receipt_id: str | None = None
-
-    @property
-    def total(self) -> int:
-        return sum(ln.line_total for ln in self.lines)
-
-    @property
-    def tax_total(self) -> int:
-        return sum(ln.tax_amount for ln in self.lines)
-
-    def receipt_row(
-        self, chain_seq: int | None = None, chain_hash: str | None = None
-    ) -> dict[str, Any]:
-        return {
-            "receipt_id": self.receipt_id,
-            "receipt_no": self.number,
-            "kind": self.kind,
-            "store_id": self.till.store_id,
-            "terminal_id": self.till.terminal_id,
-            "cashier_id": self.cashier_id,
-            "customer_id": self.customer_id,
-            "original_receipt_id": self.original_receipt_id,
-            "currency": self.till.currency,
-            "total": self.total,
-            "tax_total": self.tax_total,
-            "created_at": self.created_at,
-            "chain_seq": chain_seq,
-            "chain_hash": chain_hash,
-        }
-
-    def line_rows(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "receipt_id": self.receipt_id,
-                "line_no": no,
-                "store_id": self.till.store_id,
-                "terminal_id": self.till.terminal_id,
-                "sku": ln.sku,
-                "name": ln.name,
-                "qty": ln.qty,
-                "unit_price": ln.unit_price,
-                "line_total": ln.line_total,
-                "tax_code": ln.tax_code,
-                "tax_rate_bp": ln.tax_rate_bp,
-                "tax_amount": ln.tax_amount,
-                "original_line_no": ln.original_line_no,
-                "discount": ln.discount,
-            }
-            for no, ln in enumerate(self.lines, start=1)
-        ]
-
-    def payment_rows(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "receipt_id": self.receipt_id,
-                "payment_no": no,
-                "store_id": self.till.store_id,
-                "terminal_id": self.till.terminal_id,
-                "method_code": p.method_code,
-                "amount": amount,
-                "reference": p.reference,
-            }
-            for no, (p, amount) in enumerate(self.payments, start=1)
-        ]
-
-    def movement_rows(self) -> list[dict[str, Any]]:
-        """Stock out for a sale, back in for a return: one movement per line."""
-        sign = -1 if self.kind == "sale" else 1
-        return [
-            movement(
-                self.till.store_id,
-                ln.sku,
-                sign * abs(ln.qty),
-                self.kind,
-                self.number,
-                self.till.terminal_id,
-                self.created_at,
-            )
-            for ln in self.lines
-        ]
+    discount: int = 0  # taken off qty x price, tax included (see retail/discounts.py)
+    discount_reason: str | None = None  # the reason code(s) of the discount
 
 
 def find_item(conn: sa.Connection, code: str) -> sa.Row[Any]:
@@ -260,10 +118,29 @@ def record_sale(
             raise RetailError(f"item {it.sku!r} is not sellable")
         if it.tax_code not in rates:
             raise RetailError(f"item {it.sku!r} has unknown tax code {it.tax_code!r}")
-        line_total = it.price * req.qty
+        gross = it.price * req.qty
+        if not 0 <= req.discount <= gross:
+            raise RetailError(
+                f"a discount of {format_amount(req.discount)} on {it.sku} "
+                f"({format_amount(gross)}) must be from 0 to the line's amount"
+            )
+        if req.discount and not req.discount_reason:
+            raise RetailError(f"the discount on {it.sku} has no reason")
+        line_total = gross - req.discount
         rate = rates[it.tax_code]
-        tax = included_tax(line_total, rate)
-        line = DocumentLine(it.sku, it.name, req.qty, it.price, line_total, it.tax_code, rate, tax)
+        tax = included_tax(line_total, rate)  # tax is on what is paid: after discount
+        line = DocumentLine(
+            it.sku,
+            it.name,
+            req.qty,
+            it.price,
+            line_total,
+            it.tax_code,
+            rate,
+            tax,
+            discount=req.discount,
+            discount_reason=req.discount_reason if req.discount else None,
+        )
         doc_lines.append(line)
     settled, change = _settle(conn, sum(ln.line_total for ln in doc_lines), payments)
     doc = Document(
@@ -307,6 +184,16 @@ class SoldLine:
     unit_price: int
     tax_code: str
     tax_rate_bp: int
+    discount: int = 0  # what the sale took off the whole line (a return refunds its share)
+
+    def discount_of(self, before: int, qty: int) -> int:
+        """The discount of ``qty`` units returned after ``before`` others: the
+        difference of the shares of the units returned so far, so that the returns
+        of the whole line give back exactly the line's discount."""
+        if not self.discount or self.qty <= 0:
+            return 0
+        share = self.discount * (before + qty) // self.qty
+        return share - self.discount * before // self.qty
 
 
 @dataclass(frozen=True)
@@ -355,7 +242,14 @@ def original_sale(conn: sa.Connection, receipt_no: str) -> OriginalSale | None:
         created_at=original.created_at,
         lines=tuple(
             SoldLine(
-                ln.line_no, ln.sku, ln.name, ln.qty, ln.unit_price, ln.tax_code, ln.tax_rate_bp
+                ln.line_no,
+                ln.sku,
+                ln.name,
+                ln.qty,
+                ln.unit_price,
+                ln.tax_code,
+                ln.tax_rate_bp,
+                ln.discount,
             )
             for ln in sold
         ),
@@ -427,7 +321,8 @@ def record_return_of(
 ) -> ReceiptSummary:
     """Take back lines of ``original``, which may be a sale held here or one fetched
     from the store (made on another terminal of this store). Never more than was
-    sold minus the returns in ``original.returned``; refunds at the price paid."""
+    sold minus the returns in ``original.returned``; refunds what was paid: the price
+    less the units' share of the line's discount."""
     if original.store_id != till.store_id:
         raise RetailError(
             f"{original.receipt_no} was sold in store {original.store_id}; "
@@ -447,8 +342,11 @@ def record_return_of(
             raise RetailError(
                 f"only {left} of {line.sku} can still be returned from {original.receipt_no}"
             )
-        returned[line.line_no] = returned.get(line.line_no, 0) + req.qty
-        line_total = -line.unit_price * req.qty
+        before = returned.get(line.line_no, 0)
+        returned[line.line_no] = before + req.qty
+        # What was paid for these units: their price less their share of the discount.
+        discount = line.discount_of(before, req.qty)
+        line_total = -(line.unit_price * req.qty - discount)
         doc_lines.append(
             DocumentLine(
                 line.sku,
@@ -460,6 +358,7 @@ def record_return_of(
                 line.tax_rate_bp,
                 -included_tax(-line_total, line.tax_rate_bp),
                 original_line_no=line.line_no,
+                discount=-discount,
             )
         )
     if not doc_lines:

@@ -104,6 +104,10 @@ cashier = sa.Table(
     # The store a cashier works at, as head office assigns them: the row reaches that
     # store and its tills only. NULL: every store (and a store's own cashiers).
     sa.Column("store_id", sa.String(16)),
+    # The largest discount they may give alone, in basis points of what it comes off
+    # (NULL: none), and whether they are a manager, who approves above it (schema 0010).
+    sa.Column("discount_limit_bp", sa.Integer),
+    sa.Column("manager", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
 )
 
 # -- created anywhere, flows both ways ------------------------------------------------
@@ -183,6 +187,9 @@ receipt_line = sa.Table(
     # What discounts took off the line, tax included (schema 0002, release 0.2.0;
     # a till of an older release sends none, so it arrives as 0).
     sa.Column("discount", MONEY, nullable=False, default=0, server_default="0"),
+    # The reason code(s) of that discount (schema 0010). Not in the fiscal chain's
+    # form (possync-chain-1): the amounts are; this only explains them.
+    sa.Column("discount_reason", sa.String(64)),
 )
 
 receipt_payment = sa.Table(
@@ -350,4 +357,35 @@ z_report = sa.Table(
     sa.Column("chain_previous", sa.String(64)),
     sa.Index("z_report_by_chain", "terminal_id", "chain_seq"),
     sa.Index("z_report_by_day", "store_id", "business_day"),
+)
+
+
+# -- discounts, voids and cancellations (schema 0010, release 0.3.0) ------------------
+# See retail/discounts.py and retail/till_events.py.
+
+# Why a discount was given: master data (head office -> store -> tills; a store
+# without head office makes its own).
+discount_reason = sa.Table(
+    "discount_reason",
+    metadata,
+    sa.Column("code", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+# What happened at a till with no document of its own: a line voided, a sale
+# cancelled, a discount a manager approved above a cashier's limit. Immutable, up.
+till_event = sa.Table(
+    "till_event",
+    metadata,
+    sa.Column("event_id", ID, primary_key=True),
+    sa.Column("store_id", sa.String(16), nullable=False),
+    sa.Column("terminal_id", sa.String(16), nullable=False),
+    sa.Column("cashier_id", sa.String(16)),
+    sa.Column("kind", sa.String(24), nullable=False),  # line_voided | sale_cancelled | ...
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),  # JSON: the line(s), the amounts
+    sa.Column("approved_by", sa.String(16)),  # the manager, for an approval
+    sa.Column("created_at", TIMESTAMP, nullable=False),
+    sa.Index("till_event_by_terminal", "terminal_id", "created_at"),
 )

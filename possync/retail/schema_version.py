@@ -38,6 +38,7 @@ RELEASES = {
     "0007": "0.3.0",
     "0008": "0.3.0",
     "0009": "0.3.0",
+    "0010": "0.3.0",
 }
 PROTOCOLS = {
     "0001": 1,
@@ -49,8 +50,9 @@ PROTOCOLS = {
     "0007": 4,
     "0008": 4,
     "0009": 4,
+    "0010": 4,
 }
-HEAD = "0009"
+HEAD = "0010"
 BASELINE = "0001"  # release 0.1.0, which stored no revision
 SINCE_0_1_0 = [r for r in RELEASES if r != BASELINE]  # what upgrading a 0.1.0 database applies
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -234,6 +234,7 @@ STORE: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
     ("GET", "/console/receipts"): (Call("/console/receipts"), console(200)),
     ("GET", "/console/receipts/{receipt_no}"): (Call(f"/console/receipts/{RECEIPT}"), console(200)),
     ("GET", "/console/stock"): (Call("/console/stock"), console(200)),
+    ("GET", "/console/till-events"): (Call("/console/till-events"), console(200)),
     ("POST", "/console/stock"): (Call("/console/stock"), console(422)),
 }
 
@@ -259,8 +260,24 @@ TILL: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
         Call("/basket/lines/1", form={"delta": "1"}),
         till(422),  # no line 1 in a new session's basket
     ),
-    ("POST", "/basket/lines/{line_no}/remove"): (Call("/basket/lines/1/remove"), till(200)),
-    ("POST", "/basket/clear"): (Call("/basket/clear"), till(200)),
+    # a void without a reason is refused; a cancellation with one empties the basket
+    ("POST", "/basket/lines/{line_no}/remove"): (Call("/basket/lines/1/remove"), till(422)),
+    ("POST", "/basket/clear"): (Call("/basket/clear", form={"reason": "x"}), till(200)),
+    ("POST", "/basket/void"): (
+        Call("/basket/void", form={"line_no": "9", "reason": "x"}),
+        till(422),  # no line 9
+    ),
+    ("POST", "/basket/discount"): (
+        Call("/basket/discount", form={"line_no": "1", "value": "10%", "reason": "X"}),
+        till(422),  # no such reason, no such line
+    ),
+    ("POST", "/basket/lines/{line_no}/discount/remove"): (
+        Call("/basket/lines/1/discount/remove"),
+        till(422),
+    ),
+    ("POST", "/basket/park"): (Call("/basket/park"), till(422)),  # nothing to park
+    ("GET", "/parked"): (Call("/parked"), till(200)),
+    ("POST", "/parked/{park_id}/resume"): (Call("/parked/none/resume"), till(422)),
     ("GET", "/items/search"): (Call("/items/search?q=SKU"), till(200)),
     ("POST", "/basket/pay"): (Call("/basket/pay", form={"amount_CASH": "1"}), till(422)),
     ("GET", "/receipts/{receipt_no:path}"): (Call("/receipts/S01-T01-000001"), till(404)),

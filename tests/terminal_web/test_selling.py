@@ -70,12 +70,12 @@ def test_quantities_change_and_lines_go(client: TestClient) -> None:
     bad = post(client, token, "/basket/lines/1", qty="lots")
     assert bad.status_code == 422 and basket_skus(bad.text)[0] == ("SKU1", 5)
     assert post(client, token, "/basket/lines/1", qty="10000").status_code == 422
-    after = post(client, token, "/basket/lines/2/remove")
+    after = post(client, token, "/basket/lines/2/remove", reason="Scanned by mistake")
     assert basket_skus(after.text) == [("SKU1", 5)]
     assert re.search(r'id="total">10.05<', after.text)  # 5 x 2.01
     assert re.search(r'id="tax-total">1.68<', after.text)  # 20 % included
-    gone = post(client, token, "/basket/lines/1", delta="-5")  # down to zero: removed
-    assert basket_skus(gone.text) == []
+    kept = post(client, token, "/basket/lines/1", delta="-5")  # never to zero: a void has a reason
+    assert kept.status_code == 422 and basket_skus(kept.text) == [("SKU1", 5)]
 
 
 def test_search_by_name_prefix_contains_and_code(client: TestClient) -> None:

@@ -139,8 +139,10 @@ def test_a_till_day_with_the_store_going_down(page: Any, shop: Shop) -> None:
         "Price changed from 2.01 to 2.50 since it was scanned: this sale uses 2.50."
     )
     assert page.inner_text("#line-1 .line-total") == "2.50"
-    page.once("dialog", lambda dialog: dialog.accept())  # "Cancel this sale?"
-    page.keyboard.press("F9")
+    page.keyboard.press("F9")  # Cancel sale: it asks for a reason
+    page.wait_for_selector("#void-dialog[open] input[type=radio]:focus")
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
     page.wait_for_selector("#basket tr.empty")
     scan(page, barcode(1), "#line-1")  # a short sale: SKU1 at its new price
 

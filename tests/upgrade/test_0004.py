@@ -105,7 +105,7 @@ def test_a_0_2_0_store_and_till_upgraded_to_0_3_0_keep_their_data(
     till_state = open_engine(f"sqlite:///{till / 'terminal.db'}")
     with read_tx(till_state) as conn:
         reload = "SELECT value FROM sync_state WHERE key = 'reload_tables'"
-        reloaded = '["cashier","fiscal_chain_start","store","store_price"]'
+        reloaded = '["cashier","discount_reason","fiscal_chain_start","store","store_price"]'
         assert conn.execute(sa.text(reload)).scalar() == reloaded
     till_state.dispose()
 

@@ -23,7 +23,14 @@ NAV: list[tuple[str, list[tuple[str, str]]]] = [
             ("Tax rates", "/console/tax-rates"),
         ],
     ),
-    ("Transactions", [("Receipts", "/console/receipts"), ("Stock", "/console/stock")]),
+    (
+        "Transactions",
+        [
+            ("Receipts", "/console/receipts"),
+            ("Stock", "/console/stock"),
+            ("Till events", "/console/till-events"),
+        ],
+    ),
     (
         "Administration",
         [("IT Administration > Enable Offline Store", "/console/admin/offline-store")],

@@ -5,6 +5,10 @@ payment dialog) re-read from the database, with the error of the action, if any,
 shown in it: an error never loses the basket, which is in the database. The line an
 action changed is marked, for the screen to keep it in sight; a line whose price a
 sync changed since it was scanned says so (:mod:`.prices_seen`).
+
+Voiding a line and cancelling the sale need a reason, and are logged as till events
+(:mod:`possync.retail.till_events`); a quantity is never taken to zero by the minus
+button (that would be a void without a reason).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from possync.retail import basket, item_search, tender
+from possync.retail import basket, discounts, item_search, parked, tender, till_events
 from possync.retail.errors import RetailError
+from possync.retail.sales import Till
 from possync.sync.db import read_tx, write_tx
 from possync.terminal.web import prices_seen
 from possync.terminal.web.context import Pos, PosState, is_htmx, render
@@ -37,13 +42,18 @@ def sale_view(
     pay: dict[str, object] | None = None,
     changed_line: int | None = None,
     changed_sku: str | None = None,
+    dialog: dict[str, object] | None = None,
+    notice: str | None = None,
 ) -> Response:
     """The sale region (htmx) or the whole sell screen; 422 when an action failed.
-    ``changed_line`` / ``changed_sku``: the line the action changed."""
+    ``changed_line`` / ``changed_sku``: the line the action changed; ``dialog``: a
+    discount or void dialog to show again (refused, or asking a manager's PIN)."""
     with read_tx(state.terminal.engine) as conn:
         the_basket = basket.view(conn, session.cashier_id)
         methods = tender.methods(conn)
         repriced = prices_seen.changes(conn, the_basket)
+        reasons = discounts.reasons(conn)
+        parked_count = len(parked.listing(conn))
     if changed_sku is not None:
         changed_line = next(
             (ln.line_no for ln in the_basket.lines if ln.sku == changed_sku), changed_line
@@ -57,10 +67,20 @@ def sale_view(
         methods=methods,
         error=error,
         notice=None if is_htmx(request) else session.take_flash(),
+        sale_notice=notice,
         pay=pay or {"errors": {}, "values": {}},
         repriced=repriced,
         changed_line=changed_line,
+        dialog=dialog or {},
+        discount_reasons=reasons,
+        void_reasons=till_events.VOID_REASONS,
+        parked_count=parked_count,
     )
+
+
+def till_of(state: PosState) -> Till:
+    t = state.till
+    return Till(t["store_id"], t["terminal_id"], t["currency"])
 
 
 def _change(
@@ -123,21 +143,54 @@ def change_line(
 
     def action(conn: sa.Connection) -> None:
         if delta is not None:
-            basket.change_qty(conn, session.cashier_id, line_no, delta)
+            basket.change_qty(conn, session.cashier_id, line_no, delta, to_zero=False)
         else:
             basket.set_qty(conn, session.cashier_id, line_no, basket.parse_qty(qty))
 
     return _change(request, state, session, action, changed_line=line_no)
 
 
+Reason = Annotated[str, Form(max_length=till_events.MAX_REASON)]
+
+
+def _reason(choice: str, other: str) -> str:
+    """The reason picked from the list, or the one typed ("Other")."""
+    return other if choice.strip().lower() in ("", "other") else choice
+
+
 @router.post("/basket/lines/{line_no}/remove")
-def remove_line(request: Request, state: Pos, session: Cashier, line_no: LineNo) -> Response:
-    return _change(request, state, session, lambda c: basket.remove(c, session.cashier_id, line_no))
+def void_line(
+    request: Request,
+    state: Pos,
+    session: Cashier,
+    line_no: LineNo,
+    reason: Reason = "",
+    other: Reason = "",
+) -> Response:
+    """Void a line, with a reason (logged)."""
+    why = _reason(reason, other)
+    try:
+        with write_tx(state.terminal.engine) as conn:
+            till_events.void_line(conn, till_of(state), session.cashier_id, line_no, why)
+    except RetailError as exc:
+        dialog = {"void": True, "line_no": line_no, "error": str(exc), "values": {"other": other}}
+        return sale_view(request, state, session, error=str(exc), dialog=dialog)
+    return sale_view(request, state, session)
 
 
 @router.post("/basket/clear")
-def cancel_sale(request: Request, state: Pos, session: Cashier) -> Response:
-    return _change(request, state, session, lambda c: basket.clear(c, session.cashier_id))
+def cancel_sale(
+    request: Request, state: Pos, session: Cashier, reason: Reason = "", other: Reason = ""
+) -> Response:
+    """Cancel the sale, with a reason (logged): the basket is emptied."""
+    why = _reason(reason, other)
+    try:
+        with write_tx(state.terminal.engine) as conn:
+            till_events.cancel_sale(conn, till_of(state), session.cashier_id, why)
+    except RetailError as exc:
+        dialog = {"void": True, "line_no": 0, "error": str(exc), "values": {"other": other}}
+        return sale_view(request, state, session, error=str(exc), dialog=dialog)
+    return sale_view(request, state, session)
 
 
 @router.get("/items/search")
@@ -150,3 +203,18 @@ def search_items(
     with read_tx(state.terminal.engine) as conn:
         found = item_search.search(conn, q)
     return render(request, "_search.html", session, q=q, items=found)
+
+
+@router.post("/basket/void")
+def void(
+    request: Request,
+    state: Pos,
+    session: Cashier,
+    line_no: Annotated[int, Form(ge=0, le=2**63 - 1)] = 0,
+    reason: Reason = "",
+    other: Reason = "",
+) -> Response:
+    """The void dialog: a line (``line_no``), or 0 the whole sale."""
+    if line_no:
+        return void_line(request, state, session, line_no, reason, other)
+    return cancel_sale(request, state, session, reason, other)

@@ -63,8 +63,11 @@
       showChangedLine();
       const pay = $("#pay-dialog");
       const active = document.activeElement;
+      const asking = $("#discount-dialog[data-open], #void-dialog[data-open]");
       if (pay && pay.dataset.open) {
         showPay(true); // the payment was refused: the dialog stays, with the errors
+      } else if (asking) {
+        showDialog(asking.id, null); // refused, or a manager's PIN is asked for
       } else if (!active || active === document.body || target.contains(active)) {
         // the focus was in what was just replaced (or nowhere): back to scanning, but
         // never away from a field the cashier went to meanwhile (F2 search...)
@@ -258,11 +261,50 @@
 
   document.addEventListener("input", (event) => {
     if (event.target.matches("#pay-form input.amount")) updateBalance();
+    // typing another reason picks "Other"
+    if (event.target.id === "f-void-other") $("#void-other-choice").checked = true;
+  });
+
+  // --- discount and void dialogs -------------------------------------------------------
+  // One dialog each, for a line (data-line) or the whole sale (0). Opened from a button,
+  // it starts afresh; shown again by the server (data-open: refused, or asking for a
+  // manager's PIN), it keeps what the server rendered and focuses what to correct.
+  function showDialog(id, opener) {
+    if (id === "pay-dialog") return showPay(false);
+    const dialog = $("#" + id);
+    if (!dialog || (opener && opener.disabled)) return;
+    if (opener) {
+      const form = $("form", dialog);
+      form.reset();
+      $$(".error, .notice, #manager-pin", dialog).forEach((el) => el.remove());
+      $$("[aria-invalid]", dialog).forEach((el) => el.removeAttribute("aria-invalid"));
+      const line = opener.dataset.line || "0";
+      $("input[name=line_no]", dialog).value = line;
+      const title = $("h2", dialog);
+      title.textContent = opener.dataset.title || title.dataset.basketTitle;
+      const confirm = $("#confirm-void", dialog);
+      if (confirm) confirm.firstChild.textContent = line === "0" ? "Cancel sale " : "Void line ";
+      const give = $("#give-discount", dialog);
+      if (give) give.firstChild.textContent = "Give discount ";
+    }
+    if (!dialog.open) dialog.showModal();
+    const first = $("[aria-invalid=true]", dialog) || $("#f-manager-id", dialog);
+    (first || $("input:not([type=hidden]), select", dialog)).focus();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    // Enter in a select or on a reason chooses and sends (a select would only open)
+    if (event.key !== "Enter") return;
+    const form = event.target.closest && event.target.closest("#discount-form, #void-form");
+    if (form && event.target.matches("select, input[type=radio]")) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
   });
 
   document.addEventListener("click", (event) => {
     const opener = event.target.closest("[data-opens]");
-    if (opener) showPay(false);
+    if (opener) showDialog(opener.dataset.opens, opener);
     const closer = event.target.closest("[data-closes]");
     if (closer) {
       $("#" + closer.dataset.closes).close();
@@ -324,6 +366,19 @@
         event.preventDefault();
         showPay(false);
         break;
+      case "F6": {
+        event.preventDefault();
+        const discount = $("#basket-discount");
+        if (discount && !discount.disabled && !openDialog()) discount.click();
+        break;
+      }
+      case "F8": {
+        event.preventDefault();
+        const park = $("#park-sale");
+        if (event.shiftKey || !park) go("/parked");
+        else if (!park.disabled && !openDialog()) park.click();
+        break;
+      }
       case "F7":
         event.preventDefault();
         go("/returns");
@@ -377,5 +432,7 @@
     }
     const pay = $("#pay-dialog");
     if (pay && pay.dataset.open) showPay(true);
+    const asking = $("#discount-dialog[data-open], #void-dialog[data-open]");
+    if (asking) showDialog(asking.id, null);
   });
 })();
