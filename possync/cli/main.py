@@ -32,6 +32,9 @@ from possync.cli import (
 from possync.cli import pos_run  # noqa: F401  (registers its commands)
 
 # isort: split
+from possync.cli import pos_drawer  # noqa: F401  (registers its commands)
+
+# isort: split
 from possync.cli import store_upstream  # noqa: F401  (registers its commands)
 
 # isort: split

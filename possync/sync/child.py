@@ -186,6 +186,12 @@ class Child:
         with read_tx(self.engine) as conn:
             return self.parent(conn).inbound_seq
 
+    def pull_position(self) -> tuple[int, int]:
+        """Where the next pull starts, and this node's log head (reported to the
+        parent for its dashboard), read together: one transaction per pull."""
+        with read_tx(self.engine) as conn:
+            return self.parent(conn).inbound_seq, log.head(conn)
+
     def apply_pulled(self, body: Any) -> Batch:
         """Apply a pulled batch and advance the cursor in the same transaction."""
         batch = self.reader.parse(body)

@@ -160,13 +160,14 @@ class Terminal:
             parent = self.child.parent(conn)
             ca = state.get(conn, STORE_CA)
             pin = state.get(conn, TLS_PIN)
+            installation = state.get(conn, INSTALLATION_ID)
         return SyncClient(
             url or parent.url or "",
             node,
             parent.secret,
             timeout=timeout,
             protocol=SPEC.protocol,
-            installation=self.installation_id(),
+            installation=installation or self.installation_id(),
             verify=tls_verify(ca, pin),
         )
 

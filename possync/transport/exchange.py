@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from possync.sync import failpoints
+from possync.sync.batch import Batch
 from possync.sync.child import Child
 from possync.sync.errors import OutOfSequence
 from possync.transport.client import Refused, SyncClient
@@ -49,8 +50,20 @@ def push(
     """Send batches until the parent has everything. While one batch travels and is
     applied, the next is read from the local log (a batch is only sent once the
     previous one is acknowledged, so the parent always sees them in order)."""
+    batch = child.outgoing(batch_size)
+    if batch is not None and not batch.more and not should_stop():
+        # One batch (a till's periodic sync): nothing to read while it travels, so
+        # no sender thread to start (a thread start was a tenth of the till's time).
+        try:
+            acknowledged = client.push(batch)
+        except Refused as exc:
+            _rewind(child, batch.after, exc)
+        else:
+            _acknowledged(child, batch, acknowledged, report, progress)
+        batch = child.outgoing(batch_size)  # changes made meanwhile, or a rewind
+    if batch is None:
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="possync-push") as sender:
-        batch = child.outgoing(batch_size)
         while batch is not None and not should_stop():
             in_flight = sender.submit(client.push, batch)
             following = child.outgoing(batch_size, after=batch.through) if batch.more else None
@@ -60,15 +73,21 @@ def push(
                 _rewind(child, batch.after, exc)
                 batch = child.outgoing(batch_size)
                 continue
-            failpoints.hit("push-before-ack")
-            child.acknowledged(acknowledged)
-            report.pushed += len(batch.changes)
-            report.push_batches += 1
-            report.pushed_through = acknowledged
-            progress("push", report.pushed)
+            _acknowledged(child, batch, acknowledged, report, progress)
             if following is None or acknowledged != batch.through:
                 following = child.outgoing(batch_size)  # new changes, or an unexpected ack
             batch = following
+
+
+def _acknowledged(
+    child: Child, batch: Batch, acknowledged: int, report: SyncReport, progress: Progress
+) -> None:
+    failpoints.hit("push-before-ack")
+    child.acknowledged(acknowledged)
+    report.pushed += len(batch.changes)
+    report.push_batches += 1
+    report.pushed_through = acknowledged
+    progress("push", report.pushed)
 
 
 def _rewind(child: Child, sent_after: int, exc: Refused) -> None:
@@ -100,7 +119,8 @@ def pull(
     working mode, reported for the parent's dashboard."""
     reload(child, client, progress)
     while not should_stop():
-        body = client.pull(child.inbound_cursor(), batch_size, head=child.log_head(), mode=mode)
+        cursor, head = child.pull_position()
+        body = client.pull(cursor, batch_size, head=head, mode=mode)
         failpoints.hit("pull-before-apply")
         batch = child.apply_pulled(body)
         failpoints.hit("pull-after-apply")

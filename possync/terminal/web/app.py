@@ -28,6 +28,7 @@ from possync.terminal.operations import Operations
 from possync.terminal.web import basket as basket_routes
 from possync.terminal.web import checkout, customers, link, operations, returns, signin, today
 from possync.terminal.web import discounts as discount_routes
+from possync.terminal.web import drawer as drawer_routes
 from possync.terminal.web import parked as parked_routes
 from possync.terminal.web.context import PosState, is_htmx, redirect, render, shown_of
 from possync.terminal.web.sessions import CsrfRefused, Sessions, SignInRequired, optional_session
@@ -148,6 +149,7 @@ def create_app(
         app.include_router(module.router)
     for module in (discount_routes, parked_routes):  # discounts, park and resume
         app.include_router(module.router)
+    app.include_router(drawer_routes.router)  # cash-up: /drawer
     app.add_api_route("/favicon.ico", lambda: Response(status_code=204), include_in_schema=False)
     _install_error_pages(app)
     app.add_middleware(BodyLimit, limit_for=body_limit)
