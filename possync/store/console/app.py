@@ -15,12 +15,12 @@ from possync.retail.store_locale import StoreLocale
 from possync.store.console import (
     chain,
     dashboard,
+    day_reports,
     items,
     master_data,
     offline_store,
     quarantine,
     terminals,
-    till_events,
     transactions,
 )
 from possync.store.console.base import Console, ConsoleSettings, console_of, redirect
@@ -52,8 +52,9 @@ def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) 
     formatting.install(templates.env, shown_of)  # money(), localtime: the store's locale
     console_setup.mount(app, Console(engine, settings, templates), limit_for=body_limit)
     pages = (dashboard, quarantine, offline_store, terminals, items, master_data)
-    for module in (*pages, transactions, chain, till_events):
+    for module in (*pages, transactions, chain):
         app.include_router(module.router)
+    app.include_router(day_reports.router)  # cash-up: Z reports, day summary
 
     @app.exception_handler(RetailError)
     async def _refused(request: Request, exc: RetailError) -> Response:
