@@ -8,6 +8,7 @@ back to a contains-match on names, which stays well under 100 ms at 50,000 items
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,8 +21,10 @@ from possync.retail.schema import (
     payment_method,
     receipt,
     stock_level,
+    store,
     tax_rate,
 )
+from possync.retail.store_locale import StoreLocale
 
 PAGE_SIZE = 50
 
@@ -102,17 +105,20 @@ def receipts(
     *,
     number_prefix: str = "",
     terminal_id: str = "",
-    day: str = "",
+    day: date | None = None,
     page: int = 1,
 ) -> Page:
-    """Receipts, newest first; ``day`` is YYYY-MM-DD (UTC)."""
+    """Receipts, newest first; ``day``: the store's business day (its time zone: a
+    sale at 00:57 in Paris is the day's, not the day before's as in UTC)."""
     query = sa.select(receipt)
     if number_prefix.strip():
         query = query.where(receipt.c.receipt_no.startswith(number_prefix.strip(), autoescape=True))
     if terminal_id:
         query = query.where(receipt.c.terminal_id == terminal_id)
-    if day:
-        query = query.where(receipt.c.created_at.startswith(day, autoescape=True))
+    if day is not None:
+        shop = conn.execute(sa.select(store)).first()
+        start, end = (StoreLocale.of(shop) if shop else StoreLocale()).day_bounds(day)
+        query = query.where(receipt.c.created_at >= start, receipt.c.created_at < end)
     return _page(
         conn, query, [receipt.c.created_at.desc(), receipt.c.receipt_id.desc()], page, PAGE_SIZE
     )

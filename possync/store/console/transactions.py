@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -33,7 +35,12 @@ async def receipts(
     day: Annotated[str, Query(max_length=10)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    errors = {} if not day or DAY.match(day) else {"day": "a date as YYYY-MM-DD"}
+    errors, chosen_day = {}, None
+    if day:
+        with contextlib.suppress(ValueError):
+            chosen_day = date.fromisoformat(day) if DAY.match(day) else None
+        if chosen_day is None:
+            errors = {"day": "a date as YYYY-MM-DD"}
 
     def load() -> tuple[browse.Page, list[str]]:
         with read_tx(console.engine) as conn:
@@ -41,7 +48,7 @@ async def receipts(
                 conn,
                 number_prefix=number,
                 terminal_id=terminal,
-                day=day if not errors else "",
+                day=chosen_day,
                 page=page,
             )
             return found, browse.terminal_ids_with_receipts(conn)
