@@ -26,9 +26,9 @@ def _rows(terminal_dir: Path, table: sa.Table) -> int:
 
 
 def _shown(html: str, element_id: str) -> str:
-    found = re.search(rf'id="{element_id}"[^>]*>(.*?)<', html, re.S)
+    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
     assert found, f"no #{element_id} on the page"
-    return found.group(1).strip()
+    return found.group(1).replace("<wbr>", "").strip()  # a hash may break every 16 digits
 
 
 def test_open_pay_out_count_and_close_to_a_z_report(client: TestClient, terminal_dir: Path) -> None:

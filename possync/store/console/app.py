@@ -21,6 +21,7 @@ from possync.store.console import (
     offline_store,
     quarantine,
     terminals,
+    till_events,
     transactions,
 )
 from possync.store.console.base import Console, ConsoleSettings, console_of, redirect
@@ -52,7 +53,7 @@ def install_console(app: FastAPI, engine: sa.Engine, settings: ConsoleSettings) 
     formatting.install(templates.env, shown_of)  # money(), localtime: the store's locale
     console_setup.mount(app, Console(engine, settings, templates), limit_for=body_limit)
     pages = (dashboard, quarantine, offline_store, terminals, items, master_data)
-    for module in (*pages, transactions, chain):
+    for module in (*pages, transactions, chain, till_events):
         app.include_router(module.router)
     app.include_router(day_reports.router)  # cash-up: Z reports, day summary
 

@@ -28,6 +28,7 @@ NAV: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("Receipts", "/console/receipts"),
             ("Stock", "/console/stock"),
+            ("Till events", "/console/till-events"),
             ("Z reports", "/console/z-reports"),
             ("Day summary", "/console/day-summary"),
         ],

@@ -150,4 +150,6 @@ def z_report_page(request: Request, state: Pos, session: Cashier, z_no: str) -> 
             title="Z report not found",
             message=f"There is no Z report {z_no} on this terminal.",
         )
-    return render(request, "z_report.html", session, z=found, f=found["figures"])
+    figures = found["figures"]
+    counted = sorted(((int(v), n) for v, n in figures.get("counted", {}).items()), reverse=True)
+    return render(request, "z_report.html", session, z=found, f=figures, counted=counted)
