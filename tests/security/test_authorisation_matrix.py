@@ -231,6 +231,23 @@ STORE: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
     ("POST", "/console/tax-rates/new"): (Call("/console/tax-rates/new"), console(422)),
     ("GET", "/console/tax-rates/{record_id}"): (Call("/console/tax-rates/STD"), console(200)),
     ("POST", "/console/tax-rates/{record_id}"): (Call("/console/tax-rates/STD"), console(422)),
+    ("GET", "/console/discount-reasons"): (Call("/console/discount-reasons"), console(200)),
+    ("GET", "/console/discount-reasons/new"): (
+        Call("/console/discount-reasons/new"),
+        console(200),
+    ),
+    ("POST", "/console/discount-reasons/new"): (
+        Call("/console/discount-reasons/new"),
+        console(422),
+    ),
+    ("GET", "/console/discount-reasons/{record_id}"): (
+        Call("/console/discount-reasons/NONE"),
+        console(303),  # no such reason: back to the list
+    ),
+    ("POST", "/console/discount-reasons/{record_id}"): (
+        Call("/console/discount-reasons/NONE"),
+        console(422),
+    ),
     ("GET", "/console/receipts"): (Call("/console/receipts"), console(200)),
     ("GET", "/console/receipts/{receipt_no}"): (Call(f"/console/receipts/{RECEIPT}"), console(200)),
     ("GET", "/console/stock"): (Call("/console/stock"), console(200)),

@@ -1,6 +1,7 @@
-"""Customers, cashiers, payment methods and tax rates: list, add, edit.
+"""Customers, cashiers, payment methods, tax rates and discount reasons: list, add,
+edit.
 
-The four pages share two templates, driven by a small description of each kind of
+The pages share two templates, driven by a small description of each kind of
 record (its columns and form fields); the rules stay in possync.retail.
 """
 
@@ -14,9 +15,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from possync.retail import browse, cashiers, master_data, store_admin
+from possync.retail import browse, cashiers, discounts, master_data, store_admin
 from possync.retail.errors import FieldErrors, RetailError
-from possync.retail.schema import cashier, customer, payment_method, tax_rate
+from possync.retail.schema import cashier, customer, discount_reason, payment_method, tax_rate
 from possync.store.console.auth import Admin, ConsoleApp
 from possync.store.console.base import Console, redirect
 from possync.store.console.forms import form_data
@@ -70,6 +71,8 @@ def _save_cashier(conn: sa.Connection, record_id: str | None, f: dict[str, str])
         pin=f.get("pin", "").strip() or None,
         active=f.get("active") == "1",
         new=record_id is None,
+        discount_limit_bp=discounts.parse_limit(f.get("discount_limit")),
+        manager=f.get("manager") == "1",
     )
     return cashier_id
 
@@ -79,6 +82,15 @@ def _save_payment_method(conn: sa.Connection, record_id: str | None, f: dict[str
     master_data.save_payment_method(
         conn, code, name=f.get("name", ""), kind=f.get("kind", ""), active=f.get("active") == "1"
     )
+    return code
+
+
+def _save_discount_reason(conn: sa.Connection, record_id: str | None, f: dict[str, str]) -> str:
+    code = record_id or f.get("code", "").strip()
+    known = {r["code"] for r in discounts.reasons(conn, active_only=False)}
+    if record_id is None and code in known:
+        raise FieldErrors({"code": f"reason {code} already exists"})
+    discounts.save_reason(conn, code, f.get("name", ""), active=f.get("active") == "1")
     return code
 
 
@@ -111,12 +123,18 @@ KINDS = {
             "Cashiers",
             "cashier",
             cashier,
-            (("cashier_id", "Id"), ("name", "Name"), ("active", "Active")),
+            (("cashier_id", "Id"), ("name", "Name"), ("active", "Active"), ("manager", "Manager")),
             (
                 Field("cashier_id", "Cashier id", key=True, hint="e.g. C01"),
                 Field("name", "Name"),
                 Field("pin", "PIN", "password", hint="4 to 12 digits; leave blank to keep"),
                 Field("active", "Active (may sign in)", "checkbox"),
+                Field(
+                    "discount_limit",
+                    "Discount limit %",
+                    hint="the largest discount given alone, e.g. 10; blank: none",
+                ),
+                Field("manager", "Manager (approves discounts above a limit)", "checkbox"),
             ),
             "cashier_id",
         ),
@@ -147,6 +165,19 @@ KINDS = {
             ),
             "tax_code",
         ),
+        Kind(
+            "discount-reasons",
+            "Discount reasons",
+            "discount reason",
+            discount_reason,
+            (("code", "Code"), ("name", "Name"), ("active", "Active")),
+            (
+                Field("code", "Code", key=True, hint="up to 16 characters, e.g. DAMAGED"),
+                Field("name", "Name", hint="what the cashier picks, e.g. Damaged packaging"),
+                Field("active", "Active", "checkbox"),
+            ),
+            "code",
+        ),
     )
 }
 SAVERS = {
@@ -154,6 +185,7 @@ SAVERS = {
     "cashiers": _save_cashier,
     "payment-methods": _save_payment_method,
     "tax-rates": _save_tax_rate,
+    "discount-reasons": _save_discount_reason,
 }
 
 
@@ -162,7 +194,10 @@ def _rows(console: Console, kind: Kind, q: str, page: int) -> tuple[list[dict], 
         if kind.slug == "customers":
             found = browse.customers(conn, q, page)
             return found.rows, found
-        rows = browse.everything(conn, kind.table)
+        if kind.slug == "discount-reasons":
+            rows = discounts.reasons(conn, active_only=False)
+        else:
+            rows = browse.everything(conn, kind.table)
     for r in rows:
         if "rate_bp" in r:
             r["rate"] = f"{r['rate_bp'] / 100:g}"
@@ -179,6 +214,10 @@ def _record(console: Console, kind: Kind, record_id: str) -> dict[str, str] | No
         form["active"] = "1" if row.active else ""
     if "rate_bp" in form:
         form["rate"] = f"{row.rate_bp / 100:g}"
+    if "manager" in form:  # a cashier's discount authority, as the form shows it
+        form["manager"] = "1" if row.manager else ""
+        limit = row.discount_limit_bp
+        form["discount_limit"] = "" if limit is None else f"{limit / 100:g}"
     return form
 
 

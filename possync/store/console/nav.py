@@ -21,6 +21,7 @@ NAV: list[tuple[str, list[tuple[str, str]]]] = [
             ("Cashiers", "/console/cashiers"),
             ("Payment methods", "/console/payment-methods"),
             ("Tax rates", "/console/tax-rates"),
+            ("Discount reasons", "/console/discount-reasons"),
         ],
     ),
     (
