@@ -40,6 +40,7 @@ from possync.retail.schema import (
     customer,
     item,
     stock_level,
+    store,
     store_price,
     tax_rate,
 )
@@ -207,10 +208,15 @@ def check_qty(qty: int) -> int:
 
 
 def view(conn: sa.Connection, cashier_id: str) -> Basket:
+    # The till's own store (a till holds one): a primary-key look-up per line.
     on_hand = (
-        sa.select(stock_level.c.sku, sa.func.sum(stock_level.c.on_hand).label("on_hand"))
-        .group_by(stock_level.c.sku)
-        .subquery()
+        sa.select(stock_level.c.on_hand)
+        .where(
+            stock_level.c.store_id == sa.select(store.c.store_id).limit(1).scalar_subquery(),
+            stock_level.c.sku == basket_line.c.sku,
+        )
+        .scalar_subquery()
+        .label("on_hand")
     )
     rows = conn.execute(
         sa.select(
@@ -221,13 +227,12 @@ def view(conn: sa.Connection, cashier_id: str) -> Basket:
             prices.price(),
             item.c.active,
             tax_rate.c.rate_bp,
-            on_hand.c.on_hand,
+            on_hand,
         )
         .select_from(
             basket_line.outerjoin(item, item.c.sku == basket_line.c.sku)
             .outerjoin(store_price, store_price.c.sku == item.c.sku)
             .outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
-            .outerjoin(on_hand, on_hand.c.sku == basket_line.c.sku)
         )
         .where(basket_line.c.cashier_id == cashier_id)
         .order_by(basket_line.c.line_no)
