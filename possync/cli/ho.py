@@ -18,7 +18,7 @@ from possync.cli.common import (
     print_json,
     user_errors,
 )
-from possync.retail import catalog, chain, database
+from possync.retail import catalog, chain, database, discounts
 from possync.sync.db import open_engine, read_tx, write_tx
 
 app = typer.Typer(help="The head office of a chain of stores.", no_args_is_help=True)
@@ -109,11 +109,18 @@ def add_cashier(
     store: Annotated[
         str | None, typer.Option(help="The store they work at (default: every store)")
     ] = None,
+    manager: Annotated[
+        bool | None, typer.Option("--manager/--not-manager", help="Approves discounts")
+    ] = None,
+    discount_limit: Annotated[
+        str | None, typer.Option(help="Largest discount given alone, in percent (e.g. 10)")
+    ] = None,
 ) -> None:
     """Add a cashier of the chain, or change one's name, PIN and store: their row
     reaches that store (or every store) and its tills at their next syncs."""
     with user_errors():
-        chain.save_cashier(database.open_store(db), cashier, name, pin, store)
+        authority = discounts.authority(manager, discount_limit)
+        chain.save_cashier(database.open_store(db), cashier, name, pin, store, **authority)
     console.print(f"cashier {cashier} ({name}) saved, at {store or 'every store'}")
 
 

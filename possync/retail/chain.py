@@ -122,15 +122,22 @@ def add_store(
 
 
 def save_cashier(
-    engine: sa.Engine, cashier_id: str, name: str, pin: str | None, store_id: str | None
+    engine: sa.Engine,
+    cashier_id: str,
+    name: str,
+    pin: str | None,
+    store_id: str | None,
+    **authority: Any,
 ) -> None:
     """A cashier of the chain, working at ``store_id`` (None: at every store): their
-    row reaches that store and its tills only (``cashier.store_id`` routes it)."""
+    row reaches that store and its tills only (``cashier.store_id`` routes it).
+    ``authority``: their discount limit and manager flag, if given
+    (``discounts.authority``)."""
     with write_tx(engine) as conn:
         require_head_office(conn)
         if store_id is not None:
             _known_store(conn, store_id)
-        cashiers.save(conn, cashier_id, name, pin=pin, store_id=store_id)
+        cashiers.save(conn, cashier_id, name, pin=pin, store_id=store_id, **authority)
 
 
 def _known_store(conn: sa.Connection, store_id: str) -> None:

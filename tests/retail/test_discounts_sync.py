@@ -5,12 +5,15 @@ no reason. Store and two tills in process (tests/property/test_customer_merge)."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from possync.retail import (
     basket,
     cashiers,
     catalog,
+    chain,
     discount_rules,
     discounts,
     integrity,
@@ -20,6 +23,7 @@ from possync.retail.sales import PaymentRequest, record_sale
 from possync.retail.schema import cashier, discount_reason, receipt_line, till_event
 from possync.sync.db import read_tx, write_tx
 from possync.sync.log import Change
+from tests.property.chain_tiers import Chain
 from tests.property.retail_pair import CATALOG, SKUS
 from tests.property.test_customer_merge import Shop
 
@@ -97,3 +101,29 @@ def test_the_guard_refuses_a_till_event_not_the_senders_or_without_a_reason() ->
         }
     finally:
         shop.close()
+
+
+def test_head_office_sets_a_cashiers_limit_and_sees_the_tills_events(tmp_path: Path) -> None:
+    """Three tiers: head office's reason and limit reach a till of S01; a void there
+    reaches head office, relayed by the store."""
+    shops = Chain(tmp_path / "chain")
+    try:
+        with write_tx(shops.ho) as conn:
+            discounts.save_reason(conn, "STAFF", "Staff discount")
+        chain.save_cashier(shops.ho, "ANA", "Ana", "4821", "S01", discount_limit_bp=1000)
+        shops.settle()
+        term = shops.tills[("S01", "T01")]
+        with read_tx(term.engine) as conn:
+            row = conn.execute(sa.select(cashier).where(cashier.c.cashier_id == "ANA")).one()
+            assert discounts.reasons(conn)[0]["code"] == "STAFF"
+        assert (row.discount_limit_bp, row.manager) == (1000, False)
+        with write_tx(term.engine) as conn:
+            basket.install(conn)
+            basket.add(conn, "ANA", "SKU1", 1)
+            till_events.cancel_sale(conn, term.till(), "ANA", "Customer cannot pay")
+        shops.settle()
+        with read_tx(shops.ho) as conn:
+            found = conn.execute(sa.select(till_event.c.store_id, till_event.c.reason)).all()
+        assert [tuple(f) for f in found] == [("S01", "Customer cannot pay")]
+    finally:
+        shops.close()
