@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from possync.retail import cashup, fiscal_chain, sales
+from possync.retail import cashup, cashup_integrity, fiscal_chain, sales
 from possync.retail.errors import RetailError
 from possync.retail.money import included_tax
 from possync.retail.sales import LineRequest, PaymentRequest, Till
@@ -107,3 +107,39 @@ def test_refusals_change_nothing(till_db: Db) -> None:
     _refused(engine, "count 0 to", lambda c: cashup.close_session(c, till, {100: -1}))
     with read_tx(engine) as conn:
         assert cashup.current(conn, "T01") is not None  # still open
+
+
+def test_the_store_rules_for_cash_up_rows(till_db: Db) -> None:
+    """What the store's guard refuses of a till's cash-up rows (cashup_integrity),
+    on rows a till really wrote, each altered in one way."""
+    engine, till = till_db
+    with write_tx(engine) as conn:
+        cashup.open_session(conn, till, 1000)
+        moved = cashup.move_cash(conn, till, "in", 500, "change")
+        z = cashup.close_session(conn, till, {1000: 1, 500: 1})
+
+    def numbered(number: object, kind: str) -> bool:
+        return kind == "z_report" and str(number).startswith("S01-T01-Z")
+
+    def problem(table: str, row: dict[str, object]) -> str | None:
+        return cashup_integrity.problem(table, row, "S01", "EUR", numbered)
+
+    assert z["over_short"] == 0
+    assert problem("z_report", z) is None and problem("cash_movement", moved) is None
+    refusals = {
+        "is not counted less expected": ("z_report", {**z, "over_short": 1}),
+        "not a number of the till's Z report": ("z_report", {**z, "z_no": "S01-T02-Z000001"}),
+        "is in 'USD', not EUR": ("z_report", {**z, "currency": "USD"}),
+        "names store 'S02'": ("z_report", {**z, "store_id": "S02"}),
+        "counted_cash is -1": ("z_report", {**z, "counted_cash": -1}),
+        "a business day of": ("z_report", {**z, "business_day": "yesterday"}),
+        "not a JSON object": ("z_report", {**z, "totals": "[1]"}),
+        "not a SHA-256": ("z_report", {**z, "chain_previous": "x"}),
+        "needs a reason": ("cash_movement", {**moved, "reason": ""}),
+        "neither in nor out": ("cash_movement", {**moved, "kind": "both"}),
+        "amount is 0": ("cash_movement", {**moved, "amount": 0}),
+        "float is -5": ("drawer_session", {"store_id": "S01", "opening_float": -5}),
+    }  # fmt: skip
+    for expected, (table, row) in refusals.items():
+        found = problem(table, row)
+        assert found is not None and expected in found, (expected, found)
