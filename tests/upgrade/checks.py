@@ -31,7 +31,8 @@ def documents(engine: sa.Engine, terminal: str) -> dict[str, list[Any]]:
             engine,
             receipt_line,
             terminal,
-            [c.name for c in receipt_line.columns if c.name != "discount"],
+            # schema 0002's discount and 0010's reason: columns 0.1.0 never had
+            [c.name for c in receipt_line.columns if c.name not in ("discount", "discount_reason")],
         ),
         "receipt_payment": _rows(
             engine, receipt_payment, terminal, [c.name for c in receipt_payment.columns]
