@@ -252,6 +252,8 @@ STORE: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
     ("GET", "/console/receipts/{receipt_no}"): (Call(f"/console/receipts/{RECEIPT}"), console(200)),
     ("GET", "/console/stock"): (Call("/console/stock"), console(200)),
     ("GET", "/console/till-events"): (Call("/console/till-events"), console(200)),
+    ("GET", "/console/z-reports"): (Call("/console/z-reports"), console(200)),
+    ("GET", "/console/day-summary"): (Call("/console/day-summary"), console(200)),
     ("POST", "/console/stock"): (Call("/console/stock"), console(422)),
 }
 
@@ -307,6 +309,14 @@ TILL: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
     ("POST", "/operations/online"): (Call("/operations/online"), till(303)),
     ("POST", "/operations/offline"): (Call("/operations/offline"), till(200)),
     ("GET", "/operations/{op_id}"): (Call("/operations/none"), till(404)),
+    ("GET", "/today"): (Call("/today"), till(200)),
+    ("GET", "/today/reprint/{receipt_no:path}"): (Call("/today/reprint/none"), till(404)),
+    ("GET", "/drawer"): (Call("/drawer"), till(200)),
+    ("GET", "/drawer/z/{z_no:path}"): (Call("/drawer/z/none"), till(404)),
+    # an empty float, an empty amount, nothing counted (no drawer open): refused
+    ("POST", "/drawer/open"): (Call("/drawer/open", form={"opening_float": ""}), till(422)),
+    ("POST", "/drawer/move"): (Call("/drawer/move", form={"kind": "paid_in"}), till(422)),
+    ("POST", "/drawer/close"): (Call("/drawer/close"), till(422)),
 }
 
 # Who may get a 2xx from a route that is not public: the matrix's own check of its
