@@ -135,6 +135,9 @@ def for_return(
                 "unit_price": ln.unit_price,
                 "tax_code": ln.tax_code,
                 "tax_rate_bp": ln.tax_rate_bp,
+                # What the sale took off the line: a return at another till refunds
+                # what was paid, not the shelf price.
+                "discount": ln.discount,
             }
             for ln in original.lines
         ],
@@ -164,6 +167,7 @@ def original_from_wire(
                 int(ln["unit_price"]),
                 str(ln["tax_code"]),
                 int(ln["tax_rate_bp"]),
+                _line_discount(ln),
             )
             for ln in body["lines"]
         )
@@ -180,6 +184,16 @@ def original_from_wire(
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RetailError(f"the store's answer is not a receipt ({exc!r})") from None
     return original, store_returns
+
+
+def _line_discount(line: dict[str, Any]) -> int:
+    """A sold line's discount as the store sends it (a store of an older release sends
+    none: its sales had none). Never more than the line or below nothing: it decides
+    what a return refunds."""
+    discount = int(line.get("discount", 0))
+    if not 0 <= discount <= int(line["qty"]) * int(line["unit_price"]):
+        raise ValueError(f"line {line['line_no']}: discount {discount} outside the line")
+    return discount
 
 
 def of_terminal_between(

@@ -8,7 +8,15 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from possync.retail import basket, cashiers, discount_rules, discounts, fiscal_chain, till_events
+from possync.retail import (
+    basket,
+    cashiers,
+    discount_rules,
+    discounts,
+    fiscal_chain,
+    receipts,
+    till_events,
+)
 from possync.retail.errors import RetailError
 from possync.retail.sales import (
     PaymentRequest,
@@ -228,3 +236,26 @@ def test_cashier_limits_are_saved_with_the_cashier(db: Db) -> None:
         cashiers.save(conn, "CY", "Cy Two")  # keeps both
         row = conn.execute(sa.select(cashier).where(cashier.c.cashier_id == "CY")).one()
     assert (row.name, row.discount_limit_bp, row.manager) == ("Cy Two", 500, True)
+
+
+def test_a_return_at_another_till_refunds_what_was_paid(db: Db) -> None:
+    """The sale as the store sends it to another till (receipts.for_return, then
+    original_from_wire there) carries each line's discount: the refund is what was
+    paid, as at the till that sold it."""
+    engine, till = db
+    with write_tx(engine) as conn:
+        basket.add(conn, "MAY", "A", 3)  # 3.60, 1.00 off: 2.60 paid
+        discount_rules.give(conn, till, "MAY", 1, "1.00", "DAMAGED")
+        sold = record_sale(
+            conn, till, basket.view(conn, "MAY").sale_lines(), [PaymentRequest("CASH")]
+        )
+    with read_tx(engine) as conn:
+        wire = orjson.loads(orjson.dumps(receipts.for_return(conn, sold.receipt_no, ("S01",))))
+    original, _ = receipts.original_from_wire(wire, {})
+    with write_tx(engine) as conn:
+        back = record_return_of(conn, till, original, [ReturnRequest(1, 3)])
+    assert back.total == -sold.total == -260
+    # A store's answer with a discount beyond its line is not a receipt.
+    wire["lines"][0]["discount"] = 361
+    with pytest.raises(RetailError, match="not a receipt"):
+        receipts.original_from_wire(wire, {})
