@@ -8,7 +8,7 @@ Cash goes last: the change due comes out of the cash (only cash can be overpaid)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,9 +40,13 @@ def reference_field(method_code: str) -> str:
 
 
 def payments_from_form(
-    active: list[dict[str, Any]], form: Mapping[str, str]
+    active: list[dict[str, Any]],
+    form: Mapping[str, str],
+    read_amount: Callable[..., int] = parse_amount,
 ) -> tuple[list[PaymentRequest], dict[str, str]]:
-    """The payments entered, and errors by field name (empty if none)."""
+    """The payments entered, and errors by field name (empty if none).
+    ``read_amount``: how the store reads a typed amount (its locale's
+    ``parse_amount``: ``12,50`` in fr_FR); plain decimal notation by default."""
     payments: list[PaymentRequest] = []
     cash: list[PaymentRequest] = []
     errors: dict[str, str] = {}
@@ -53,7 +57,7 @@ def payments_from_form(
         if not text:
             continue
         try:
-            amount = parse_amount(text, negative=False)
+            amount = read_amount(text, negative=False)
         except RetailError as exc:
             errors[amount_field(code)] = str(exc)
             continue

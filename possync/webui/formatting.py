@@ -32,6 +32,7 @@ class Locale(Protocol):
 
     def money(self, minor: int) -> str: ...
     def amount(self, minor: int) -> str: ...
+    def parse_amount(self, text: str, *, negative: bool = True) -> int: ...
     def local(self, iso_utc: str) -> datetime: ...
     def time(self, iso_utc: str) -> str: ...
     def datetime(self, iso_utc: str) -> str: ...
@@ -80,8 +81,9 @@ _KEY = "store_shown"
 
 
 def install(env: jinja2.Environment, shown_of: ShownOf) -> None:
-    """Register ``money``, ``amount``, ``localtime`` and ``clock`` (a time of day) as
-    filters and as functions of ``env``'s templates."""
+    """Register ``money``, ``amount``, ``localtime``, ``clock`` (a time of day) and
+    ``currency`` (the code shown beside plain amounts) as filters and as functions
+    of ``env``'s templates."""
 
     def shown(context: Any) -> Shown:
         request = context["request"]  # every page is rendered for a request
@@ -103,11 +105,17 @@ def install(env: jinja2.Environment, shown_of: ShownOf) -> None:
     def clock(context: Any, iso: str | None) -> str:
         return shown(context).time(iso)
 
+    def currency(context: Any, code: str | None) -> str:
+        """The currency code beside a plain amount ("Total EUR"); nothing once the
+        store's locale writes the symbol in the amount itself ("12,50 €")."""
+        return "" if shown(context).chosen else (code or "")
+
     for name, function in (
         ("money", money),
         ("amount", amount),
         ("localtime", localtime),
         ("clock", clock),
+        ("currency", currency),
     ):
         wrapped = jinja2.pass_context(function)
         env.filters[name] = wrapped

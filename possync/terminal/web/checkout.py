@@ -19,7 +19,6 @@ from fastapi.responses import Response
 
 from possync.retail import basket, receipts, tender
 from possync.retail.errors import RetailError
-from possync.retail.money import format_amount
 from possync.sync.db import read_tx
 from possync.sync.errors import SyncError
 from possync.terminal import modes, selling
@@ -28,6 +27,7 @@ from possync.terminal.web.basket import sale_view
 from possync.terminal.web.context import Pos, redirect, render
 from possync.terminal.web.sessions import Cashier
 from possync.transport.client import Refused, Unreachable
+from possync.webui.formatting import Shown
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ def _refused_by_the_store(exc: BaseException) -> str:
     )
 
 
-def _price_moved(form: dict[str, str], total: int) -> str | None:
+def _price_moved(form: dict[str, str], total: int, shown: Shown) -> str | None:
     """The dialog showed one total, the basket now has another: a sync changed a
     price meanwhile. Without ``due`` (an older page), nothing to compare."""
-    shown = form.get("due")
-    if shown is None or shown.strip() == str(total):
+    due = form.get("due")
+    if due is None or due.strip() == str(total):
         return None
     return (
-        f"the total is now {format_amount(total)}: a price changed since the payment was "
+        f"the total is now {shown.money(total)}: a price changed since the payment was "
         "opened (see the basket). Check the amounts and complete the sale again."
     )
 
@@ -74,8 +74,9 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
     with read_tx(term.engine) as conn:
         the_basket = basket.view(conn, session.cashier_id)
         methods = tender.methods(conn)
-    payments, errors = tender.payments_from_form(methods, form)
-    moved = _price_moved(form, the_basket.total)
+    shown = state.shown
+    payments, errors = tender.payments_from_form(methods, form, shown.locale.parse_amount)
+    moved = _price_moved(form, the_basket.total, shown)
     if moved:
         errors = {**errors, "payment": moved}
     note: str | None = None
