@@ -39,7 +39,9 @@ def show(report: PurgeReport) -> None:
     console.print(
         f"{verb} (created before {report.cutoff}): {p.receipt} receipts "
         f"({p.receipt_line} lines, {p.receipt_payment} payments), "
-        f"{p.stock_movement} stock movements"
+        f"{p.stock_movement} stock movements, {p.z_report} Z reports, "
+        f"{p.drawer_session} drawer sessions ({p.cash_movement} paid in/out), "
+        f"{p.till_event} till events"
     )
     kept = report.rows.kept_unacknowledged
     if kept.receipt or kept.stock_movement:
@@ -49,7 +51,8 @@ def show(report: PurgeReport) -> None:
         )
     if report.rows.kept_last_documents:
         console.print(
-            f"kept as the last number of their series: {report.rows.kept_last_documents} receipts"
+            "kept as the last document of their till's series or chain: "
+            f"{report.rows.kept_last_documents} receipts and Z reports"
         )
     held = f" (held back by {report.log_held_back_by})" if report.log_held_back_by else ""
     went = "would go" if report.dry_run else "forgotten"

@@ -7,7 +7,8 @@ Purgeable, by age (``created_at``, ISO-8601 UTC text, which sorts in time order)
   movement *insert*, so deleting old movements changes no stock figure;
 * cash-up (retail/cashup.py): Z reports like receipts; closed drawer sessions (by
   their close) and the cash movements of closed sessions. The newest Z report of
-  each till is kept everywhere: the till's next report covers what follows it.
+  each till is kept everywhere: the till's next report covers what follows it;
+* till events (voids, cancellations, approvals: retail/till_events.py), one by one.
 
 Never purged: master data, customers, stock levels and document counters (numbers
 must never be issued twice, so the counters stay whatever goes), and on the store
@@ -41,6 +42,7 @@ from possync.retail.schema import (
     receipt_line,
     receipt_payment,
     stock_movement,
+    till_event,
     z_report,
 )
 from possync.sync import purge as engine_purge
@@ -59,6 +61,7 @@ class RowCounts:
     z_report: int = 0
     drawer_session: int = 0
     cash_movement: int = 0
+    till_event: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -124,7 +127,7 @@ class _Purger:
             {
                 **{part.name: ("receipt_id",) for part in RECEIPT_PARTS},
                 stock_movement.name: ("movement_id",),
-                **{table.name: (key.name,) for table, key, _ in CASH_UP},
+                **{table.name: (key.name,) for table, key, _ in BY_AGE},
             }
         )
         self.keep: set[str] | None = None
@@ -180,15 +183,15 @@ class _Purger:
             )
         return True
 
-    def cash_up(self, conn: sa.Connection) -> bool:
-        """One chunk of each cash-up table; False when none has more."""
+    def rows_by_age(self, conn: sa.Connection) -> bool:
+        """One chunk of each table of :data:`BY_AGE`; False when none has more."""
         more = False
         if self.keep is None:  # receipts went first: the chain heads are known
             self.keep = (
                 fiscal_chain.head_documents(conn) if self.rules.keep_last_documents else set()
             )
         newest_z = last_z_reports(conn)
-        for table, key, age in CASH_UP:
+        for table, key, age in BY_AGE:
             if table.name in self.done:
                 continue
             ids = self._old(conn, table, key, self.after.get(table.name, ""), age)
@@ -243,12 +246,14 @@ class _Purger:
         return engine_purge.delete_rows(conn, table, where)
 
 
-# Cash-up tables: the table, its key, and the column that says how old a row is
-# (a drawer session's close: an open session has none, so it is never old).
-CASH_UP = (
+# Tables purged row by row after receipts: the table, its key, and the column that
+# says how old a row is (a drawer session's close: an open session has none, so it
+# is never old).
+BY_AGE = (
     (z_report, z_report.c.z_report_id, "created_at"),
     (drawer_session, drawer_session.c.session_id, "closed_at"),
     (cash_movement, cash_movement.c.movement_id, "created_at"),
+    (till_event, till_event.c.event_id, "created_at"),
 )
 
 
@@ -284,10 +289,10 @@ def _repeat(engine: sa.Engine, dry_run: bool, step: Callable[[sa.Connection], bo
 def purge_rows(
     engine: sa.Engine, rules: Rules, *, dry_run: bool = False, chunk: int = CHUNK
 ) -> RowPurge:
-    """Delete (or count) old receipts, stock movements and cash-up rows no peer is
-    still owed."""
+    """Delete (or count) old receipts, stock movements, cash-up rows and till events
+    no peer is still owed."""
     purger = _Purger(rules, dry_run, chunk)
     _repeat(engine, dry_run, purger.receipts)
     _repeat(engine, dry_run, purger.movements)
-    _repeat(engine, dry_run, purger.cash_up)
+    _repeat(engine, dry_run, purger.rows_by_age)
     return purger.result

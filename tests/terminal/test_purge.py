@@ -16,7 +16,7 @@ from unittest import mock
 import pytest
 import sqlalchemy as sa
 
-from possync.retail import catalog, numbering, sales, store_admin
+from possync.retail import catalog, numbering, sales, store_admin, till_events
 from possync.retail import stock as stock_rules
 from possync.retail.schema import (
     doc_counter,
@@ -29,6 +29,7 @@ from possync.retail.schema import (
     stock_movement,
     store,
     tax_rate,
+    till_event,
 )
 from possync.store.process import StoreProcess
 from possync.sync import log, peers, state
@@ -117,6 +118,30 @@ def log_entries(term: Terminal) -> list[tuple[int, str]]:
         return [tuple(r) for r in conn.execute(sa.text("SELECT seq, table_name FROM sync_change"))]
 
 
+def test_old_acknowledged_till_events_go_the_others_stay(term: Terminal) -> None:
+    till = term.till()
+
+    def log_void(when: datetime) -> str:
+        at = when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        with (
+            mock.patch.object(till_events, "utc_now", return_value=at),
+            write_tx(term.engine) as conn,
+        ):
+            return till_events.record(conn, till, None, "line_voided", "wrong item", {})
+
+    old, recent = log_void(OLD), log_void(RECENT)
+    acknowledge(term)
+    old_unsynced = log_void(OLD)
+
+    report = terminal_purge.purge_terminal(term)
+
+    assert report.rows.purged.till_event == 1
+    assert report.rows.kept_unacknowledged.till_event == 1
+    with read_tx(term.engine) as conn:
+        left = set(conn.execute(sa.select(till_event.c.event_id)).scalars())
+    assert left == {recent, old_unsynced} and old not in left
+
+
 def test_only_old_acknowledged_data_goes_and_numbering_carries_on(term: Terminal) -> None:
     old_synced = sell(term, OLD, 3)
     recent = sell(term, RECENT, 2)
@@ -135,6 +160,7 @@ def test_only_old_acknowledged_data_goes_and_numbering_carries_on(term: Terminal
         "z_report": 0,  # no drawer on this till
         "drawer_session": 0,
         "cash_movement": 0,
+        "till_event": 0,
     }
     assert report.rows.kept_unacknowledged.receipt == 2
     assert report.rows.kept_unacknowledged.stock_movement == 4
