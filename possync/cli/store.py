@@ -257,7 +257,7 @@ def set_terminal(
 def series(
     terminal: Annotated[str, typer.Argument(help="Terminal id")],
     db: DbUrl,
-    kind: Annotated[str | None, typer.Option(help="receipt, return or customer")] = None,
+    kind: Annotated[str | None, typer.Option(help="receipt, return, customer or z_report")] = None,
     prefix: Annotated[str | None, typer.Option()] = None,
     next_no: Annotated[int | None, typer.Option("--next", help="Next number to issue")] = None,
     padding: Annotated[int | None, typer.Option(help="Digits")] = None,

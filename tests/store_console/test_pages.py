@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from possync.retail import cashiers, catalog, store_admin
-from possync.retail.schema import cashier, customer, item, payment_method, tax_rate
+from possync.retail.schema import cashier, customer, doc_series, item, payment_method, tax_rate
 from possync.sync.db import read_tx, write_tx
 from tests.e2e.helpers import catalog_csv
 from tests.store_console.conftest import field_errors
@@ -148,6 +148,27 @@ def test_custom_series_refusals_change_nothing(
     assert 'id="e-return_prefix"' in answer.text and 'id="e-customer_padding"' in answer.text
     page = client.get("/console/terminals/T02").text
     assert "NEW-" not in page  # the receipt series, valid on its own, was not saved either
+
+
+def test_the_z_report_series_is_changed_like_the_others(
+    signed_in: tuple[TestClient, str], store: sa.Engine
+) -> None:
+    client, csrf = signed_in
+    store_admin.add_terminal(store, "T01")
+    page = client.get("/console/terminals/T01").text
+    assert "Z reports" in page and 'value="S01-T01-Z' in page
+    answer = client.post(
+        "/console/terminals/T01/series",
+        data={"csrf_token": csrf, "z_report_prefix": "LYON-Z-", "z_report_next": "40"},
+    )
+    assert answer.status_code == 200, field_errors(answer.text)
+    with read_tx(store) as conn:
+        zed = conn.execute(
+            sa.select(doc_series).where(
+                doc_series.c.terminal_id == "T01", doc_series.c.kind == "z_report"
+            )
+        ).one()
+    assert (zed.prefix, zed.start_no) == ("LYON-Z-", 40)
 
 
 def test_suspended_terminals_are_told_when_to_come_back(
