@@ -9,12 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import sqlalchemy as sa
 
 from possync.retail import catalog, store_admin
 from possync.retail import stock as stock_rules
 from possync.retail.schema import receipt, stock_level
 from possync.sync.db import open_engine, read_tx, write_tx
+
+# Most end-to-end tests run once per store database (the ``db_url`` fixture). One
+# whose store-side work is the same on both (the subject is the till, the CLI or a
+# rule decided before any SQL) runs on one of them, named where it is used, so that
+# both databases stay covered across the module and the suite stays well under 20
+# minutes on 2 cores.
+ON_SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+ON_POSTGRES = pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 def cli(

@@ -25,6 +25,7 @@ from possync.sync.backup import BackupError
 from possync.sync.db import read_tx, write_tx
 from possync.terminal import restore
 from tests.e2e.helpers import (
+    ON_POSTGRES,
     catalog_csv,
     cli,
     cli_init,
@@ -128,6 +129,7 @@ def test_imported_terminal_syncs_later_changes_once_and_matches_a_network_one(
     assert stock_of(engine)["SKU900"] == 10
 
 
+@ON_POSTGRES
 def test_a_backup_re_provisions_a_terminal_that_sold_before(db_url: str, tmp_path: Path) -> None:
     engine = make_store(db_url, items=10, stock=50)
     old = tmp_path / "old"

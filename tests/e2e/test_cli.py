@@ -13,7 +13,7 @@ from possync.cli import main
 from possync.retail import store_admin
 from possync.store.process import StoreProcess
 from possync.sync.db import open_engine
-from tests.e2e.helpers import cli, cli_json, make_store, terminal_engine
+from tests.e2e.helpers import ON_SQLITE, cli, cli_json, make_store, terminal_engine
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +74,7 @@ def test_malformed_catalog_names_the_line_and_imports_nothing(tmp_path: Path) ->
         assert conn.exec_driver_sql("SELECT count(*) FROM item").scalar() == 0
 
 
+@ON_SQLITE
 def test_terminal_database_is_durable(tmp_path: Path, db_url: str) -> None:
     store = make_store(db_url)
     with StoreProcess(db_url) as server:
@@ -95,6 +96,7 @@ def test_terminal_database_is_durable(tmp_path: Path, db_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
+@ON_SQLITE
 def test_store_url_can_change_for_good_or_for_one_sync(tmp_path: Path, db_url: str) -> None:
     store = make_store(db_url)
     data = str(tmp_path / "t")

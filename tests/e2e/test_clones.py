@@ -13,7 +13,15 @@ import pytest
 
 from possync.retail import store_admin
 from possync.store.process import StoreProcess
-from tests.e2e.helpers import cli, cli_json, make_store, pos_init, receipt_numbers
+from tests.e2e.helpers import (
+    ON_POSTGRES,
+    ON_SQLITE,
+    cli,
+    cli_json,
+    make_store,
+    pos_init,
+    receipt_numbers,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +31,7 @@ def _import(backup: Path, code: str, data: Path, url: str) -> None:
         "--code", code, "--store-url", url)  # fmt: skip
 
 
+@ON_POSTGRES
 def test_a_backup_imported_twice_is_refused_on_the_second_machine(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -73,6 +82,7 @@ def test_a_backup_imported_twice_is_refused_on_the_second_machine(
     assert receipt_numbers(store) == ["S01-T03-000001", "S01-T03-000002", "S01-T03-000003"]
 
 
+@ON_SQLITE
 def test_a_till_gone_back_to_an_older_copy_is_never_taken_for_a_resend(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -17,7 +17,16 @@ import sqlalchemy as sa
 from possync.retail.schema import receipt
 from possync.store.process import StoreProcess
 from possync.sync.db import open_engine
-from tests.e2e.helpers import cli, cli_json, count, make_store, pos_init, terminal_engine
+from tests.e2e.helpers import (
+    ON_POSTGRES,
+    ON_SQLITE,
+    cli,
+    cli_json,
+    count,
+    make_store,
+    pos_init,
+    terminal_engine,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +61,7 @@ def test_online_sales_are_confirmed_or_refused(db_url: str, tmp_path: Path) -> N
     assert cli_json("pos", "status", "--data", data)["mode"] == "offline"
 
 
+@ON_POSTGRES
 def test_enable_online_pos_drains_pending_work_first(db_url: str, tmp_path: Path) -> None:
     store = make_store(db_url)
     with StoreProcess(db_url) as server:
@@ -90,6 +100,7 @@ def until(log: Path, condition: Callable[[str], bool], timeout: float = 30) -> s
     return text
 
 
+@ON_SQLITE
 def test_agent_backs_off_while_the_store_is_down_and_catches_up(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ from possync.store.process import StoreProcess
 from possync.sync.db import open_engine, read_tx
 from possync.terminal import syncer
 from possync.terminal.local import Terminal
-from tests.e2e.helpers import cli, cli_init, cli_json, make_store
+from tests.e2e.helpers import ON_POSTGRES, ON_SQLITE, cli, cli_init, cli_json, make_store
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +25,7 @@ def add(db_url: str, terminal: str, *extra: str, expect: int | None = None) -> s
     return orjson.loads(out.stdout)["registration_code"] if out.returncode == 0 else out.stderr
 
 
+@ON_SQLITE
 def test_offline_store_switch_gates_registration_and_sync(db_url: str, tmp_path: Path) -> None:
     make_store(db_url)
     cli("store", "offline", "disable", "--db", db_url)
@@ -57,6 +58,7 @@ def test_offline_store_switch_gates_registration_and_sync(db_url: str, tmp_path:
         cli_init(tmp_path / "t3", server.url, "T03", t3_code)  # the code was not used up
 
 
+@ON_POSTGRES
 def test_disabling_offline_with_unsynced_data_needs_force(db_url: str, tmp_path: Path) -> None:
     store = make_store(db_url)
     code = add(db_url, "T01")
@@ -82,6 +84,7 @@ def series(db_url: str, terminal: str, *options: str, expect: int | None = None)
     return cli("store", "terminal", "series", terminal, "--db", db_url, *options, expect=expect)
 
 
+@ON_POSTGRES
 def test_custom_series_never_overlap_or_repeat(db_url: str, tmp_path: Path) -> None:
     make_store(db_url)
     code = add(db_url, "T01")

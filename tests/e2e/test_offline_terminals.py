@@ -10,6 +10,8 @@ import pytest
 from possync.retail.schema import receipt_line, receipt_payment, stock_movement
 from possync.store.process import StoreProcess
 from tests.e2e.helpers import (
+    ON_POSTGRES,
+    ON_SQLITE,
     cli,
     cli_json,
     count,
@@ -81,6 +83,7 @@ def test_three_terminals_offline_converge(db_url: str, tmp_path: Path) -> None:
     assert info["stock"] == expected
 
 
+@ON_POSTGRES
 def test_returns_customers_and_price_changes_flow_both_ways(db_url: str, tmp_path: Path) -> None:
     engine = make_store(db_url)
     t1, t2 = tmp_path / "T01", tmp_path / "T02"
@@ -115,6 +118,7 @@ def test_returns_customers_and_price_changes_flow_both_ways(db_url: str, tmp_pat
     assert stock_of(t2_engine)["SKU1"] == stock_of(engine)["SKU1"] == 1000 - 3 + 1
 
 
+@ON_SQLITE
 def test_a_reprovisioned_terminal_never_repeats_a_number(db_url: str, tmp_path: Path) -> None:
     engine = make_store(db_url)
     with StoreProcess(db_url) as server:

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from possync.store.process import StoreProcess
-from tests.e2e.helpers import cli, cli_json, make_store, pos_init, receipt_numbers
+from tests.e2e.helpers import ON_SQLITE, cli, cli_json, make_store, pos_init, receipt_numbers
 
 pytestmark = pytest.mark.e2e
 
 
+@ON_SQLITE
 def test_numbers_of_an_earlier_series_stay_the_tills_own(db_url: str, tmp_path: Path) -> None:
     store = make_store(db_url)
     with StoreProcess(db_url) as server:
