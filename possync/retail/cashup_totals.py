@@ -92,21 +92,7 @@ def since_last_z(
         else:
             totals.returns_count, totals.returns_total = int(count), int(total)
     ids = sa.select(receipt.c.receipt_id).where(covered).scalar_subquery()
-    line = receipt_line.c
-    totals.tax = [
-        {"tax_code": code, "rate_bp": int(rate), "gross": int(gross), "tax": int(tax)}
-        for code, rate, gross, tax in conn.execute(
-            sa.select(
-                line.tax_code,
-                line.tax_rate_bp,
-                sa.func.sum(line.line_total),
-                sa.func.sum(line.tax_amount),
-            )
-            .where(line.receipt_id.in_(ids))
-            .group_by(line.tax_code, line.tax_rate_bp)
-            .order_by(line.tax_rate_bp, line.tax_code)
-        )
-    ]
+    totals.tax = tax_per_rate(conn, ids)
     pay = receipt_payment.c
     kinds = dict(conn.execute(sa.select(payment_method.c.method_code, payment_method.c.kind)).all())
     for code, count, taken, refunded in conn.execute(
@@ -144,3 +130,24 @@ def since_last_z(
             elif kind == OUT:
                 totals.paid_out = int(total)
     return totals
+
+
+def tax_per_rate(conn: sa.Connection, receipt_ids: sa.ScalarSelect[Any]) -> list[dict[str, Any]]:
+    """Gross and tax per tax rate of the lines of ``receipt_ids`` (the sums of what
+    each line stored, so they add up to the receipts' totals to the cent), lowest
+    rate first. Shared by the Z report and the store's day summary."""
+    line = receipt_line.c
+    return [
+        {"tax_code": code, "rate_bp": int(rate), "gross": int(gross), "tax": int(tax)}
+        for code, rate, gross, tax in conn.execute(
+            sa.select(
+                line.tax_code,
+                line.tax_rate_bp,
+                sa.func.sum(line.line_total),
+                sa.func.sum(line.tax_amount),
+            )
+            .where(line.receipt_id.in_(receipt_ids))
+            .group_by(line.tax_code, line.tax_rate_bp)
+            .order_by(line.tax_rate_bp, line.tax_code)
+        )
+    ]

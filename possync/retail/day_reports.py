@@ -9,7 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail.schema import receipt, receipt_line, receipt_payment, z_report
+from possync.retail.cashup_totals import tax_per_rate
+from possync.retail.schema import receipt, receipt_payment, z_report
 from possync.retail.store_locale import StoreLocale
 
 
@@ -54,21 +55,7 @@ def day_summary(conn: sa.Connection, store_id: str, day: date, shop: StoreLocale
         )
     }
     ids = sa.select(receipt.c.receipt_id).where(of_day).scalar_subquery()
-    line = receipt_line.c
-    tax = [
-        {"tax_code": code, "rate_bp": int(rate), "gross": int(gross), "tax": int(amount)}
-        for code, rate, gross, amount in conn.execute(
-            sa.select(
-                line.tax_code,
-                line.tax_rate_bp,
-                sa.func.sum(line.line_total),
-                sa.func.sum(line.tax_amount),
-            )
-            .where(line.receipt_id.in_(ids))
-            .group_by(line.tax_code, line.tax_rate_bp)
-            .order_by(line.tax_rate_bp, line.tax_code)
-        )
-    ]
+    tax = tax_per_rate(conn, ids)
     pay = receipt_payment.c
     payments = [
         {"method_code": code, "count": int(count), "amount": int(amount)}

@@ -12,7 +12,7 @@ the payment dialog: the mode switches and the sale completes locally.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -24,8 +24,8 @@ from possync.sync.errors import SyncError
 from possync.terminal import modes, selling
 from possync.terminal.web import link
 from possync.terminal.web.basket import sale_view
-from possync.terminal.web.context import Pos, redirect, render
-from possync.terminal.web.sessions import Cashier
+from possync.terminal.web.context import Pos, PosState, redirect, render
+from possync.terminal.web.sessions import Cashier, CashierSession
 from possync.transport.client import Refused, Unreachable
 from possync.webui.formatting import Shown
 
@@ -126,20 +126,31 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
     )
 
 
+def receipt_of_this_till(
+    request: Request, state: PosState, session: CashierSession, receipt_no: str
+) -> dict[str, Any] | Response:
+    """A receipt this till holds, as printed, or the page saying it has none (a till
+    prints only what it holds)."""
+    with read_tx(state.terminal.engine) as conn:
+        doc = receipts.document(conn, receipt_no)
+    if doc is not None:
+        return doc
+    return render(
+        request,
+        "message.html",
+        session,
+        status_code=404,
+        title="Receipt not found",
+        message=f"There is no receipt {receipt_no} on this terminal.",
+    )
+
+
 @router.get("/receipts/{receipt_no:path}")
 def receipt_page(request: Request, state: Pos, session: Cashier, receipt_no: str) -> Response:
     """The receipt in a printable layout (print CSS: a till-roll width)."""
-    with read_tx(state.terminal.engine) as conn:
-        doc = receipts.document(conn, receipt_no)
-    if doc is None:
-        return render(
-            request,
-            "message.html",
-            session,
-            status_code=404,
-            title="Receipt not found",
-            message=f"There is no receipt {receipt_no} on this terminal.",
-        )
+    doc = receipt_of_this_till(request, state, session, receipt_no)
+    if isinstance(doc, Response):
+        return doc
     made_now = session.last_document.get("receipt_no") == receipt_no
     return render(
         request,

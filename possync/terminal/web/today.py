@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from possync.retail import receipts
 from possync.sync.clock import utc_now
 from possync.sync.db import read_tx
+from possync.terminal.web.checkout import receipt_of_this_till
 from possync.terminal.web.context import Pos, render
 from possync.terminal.web.sessions import Cashier
 
@@ -49,16 +50,8 @@ def todays_receipts(request: Request, state: Pos, session: Cashier) -> Response:
 def reprint(request: Request, state: Pos, session: Cashier, receipt_no: str) -> Response:
     """The receipt again, marked COPY (a document of this till only: it prints what
     it holds)."""
-    with read_tx(state.terminal.engine) as conn:
-        doc = receipts.document(conn, receipt_no)
-    if doc is None:
-        return render(
-            request,
-            "message.html",
-            session,
-            status_code=404,
-            title="Receipt not found",
-            message=f"There is no receipt {receipt_no} on this terminal.",
-        )
+    doc = receipt_of_this_till(request, state, session, receipt_no)
+    if isinstance(doc, Response):
+        return doc
     log.info("reprint of %s by cashier %s", receipt_no, session.cashier_id)
     return render(request, "receipt.html", session, doc=doc, just_made={}, copy=True)
