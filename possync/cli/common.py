@@ -35,6 +35,17 @@ DataDir = Annotated[
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
 
+# A cashier as 'store cashier add' and 'ho cashier add' take them.
+CashierId = Annotated[str, typer.Argument(help="Cashier id, e.g. C01")]
+CashierName = Annotated[str, typer.Option(help="Name shown on the till")]
+CashierPin = Annotated[
+    str, typer.Option(prompt=True, hide_input=True, help="4 to 12 digits (asked if not given)")
+]
+Manager = Annotated[bool | None, typer.Option("--manager/--not-manager", help="Approves discounts")]
+DiscountLimit = Annotated[
+    str | None, typer.Option(help="Largest discount given alone, in percent (e.g. 10)")
+]
+
 EXIT_REFUSED = 1  # a rule or the store refused: nothing was changed
 EXIT_UNREACHABLE = 3  # the store could not be reached
 

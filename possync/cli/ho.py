@@ -9,8 +9,13 @@ import typer
 from rich.table import Table
 
 from possync.cli.common import (
+    CashierId,
+    CashierName,
+    CashierPin,
     DbUrl,
+    DiscountLimit,
     JsonFlag,
+    Manager,
     PasswordStdin,
     add_console_admin,
     console,
@@ -100,21 +105,15 @@ def resume_store(store: StoreId, db: DbUrl, json: JsonFlag = False) -> None:
 
 @cashier_app.command("add")
 def add_cashier(
-    cashier: Annotated[str, typer.Argument(help="Cashier id, e.g. C01")],
+    cashier: CashierId,
     db: DbUrl,
-    name: Annotated[str, typer.Option(help="Name shown on the till")],
-    pin: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, help="4 to 12 digits (asked if not given)")
-    ],
+    name: CashierName,
+    pin: CashierPin,
     store: Annotated[
         str | None, typer.Option(help="The store they work at (default: every store)")
     ] = None,
-    manager: Annotated[
-        bool | None, typer.Option("--manager/--not-manager", help="Approves discounts")
-    ] = None,
-    discount_limit: Annotated[
-        str | None, typer.Option(help="Largest discount given alone, in percent (e.g. 10)")
-    ] = None,
+    manager: Manager = None,
+    discount_limit: DiscountLimit = None,
 ) -> None:
     """Add a cashier of the chain, or change one's name, PIN and store: their row
     reaches that store (or every store) and its tills at their next syncs."""

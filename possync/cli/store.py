@@ -10,8 +10,13 @@ import typer
 from rich.table import Table
 
 from possync.cli.common import (
+    CashierId,
+    CashierName,
+    CashierPin,
     DbUrl,
+    DiscountLimit,
     JsonFlag,
+    Manager,
     PasswordStdin,
     add_console_admin,
     console,
@@ -186,18 +191,12 @@ def store_pin(engine: Engine) -> str | None:
 
 @cashier_app.command("add")
 def add_cashier(
-    cashier: Annotated[str, typer.Argument(help="Cashier id, e.g. C01")],
+    cashier: CashierId,
     db: DbUrl,
-    name: Annotated[str, typer.Option(help="Name shown on the till")],
-    pin: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, help="4 to 12 digits (asked if not given)")
-    ],
-    manager: Annotated[
-        bool | None, typer.Option("--manager/--not-manager", help="Approves discounts")
-    ] = None,
-    discount_limit: Annotated[
-        str | None, typer.Option(help="Largest discount given alone, in percent (e.g. 10)")
-    ] = None,
+    name: CashierName,
+    pin: CashierPin,
+    manager: Manager = None,
+    discount_limit: DiscountLimit = None,
 ) -> None:
     """Add a cashier, or change one's name and PIN (reaches the tills at their next sync)."""
     with user_errors(), write_tx(database.open_store(db)) as conn:
