@@ -72,67 +72,59 @@ def stored(conn: sa.Connection, store_id: str, terminal_id: str, after: int) -> 
     )
 
 
-def _after(table: sa.Table, number: sa.Column[Any], position: tuple[int, str]) -> Any:
-    return sa.or_(
-        table.c.chain_seq > position[0],
-        sa.and_(table.c.chain_seq == position[0], number > position[1]),
-    )
+def _chunks(
+    conn: sa.Connection,
+    table: sa.Table,
+    number: sa.Column[Any],
+    store_id: str,
+    terminal_id: str,
+    after: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """A till's chained rows of ``table`` after place ``after``, in chain order, a
+    chunk at a time (keyset paging on the place, then the number)."""
+    position: tuple[int, str] = (after, "")
+    while True:
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(
+                sa.select(table)
+                .where(
+                    table.c.store_id == store_id,
+                    table.c.terminal_id == terminal_id,
+                    table.c.chain_seq.is_not(None),
+                    sa.or_(
+                        table.c.chain_seq > position[0],
+                        sa.and_(table.c.chain_seq == position[0], number > position[1]),
+                    ),
+                )
+                .order_by(table.c.chain_seq, number)
+                .limit(CHUNK)
+            )
+        ]
+        if not rows:
+            return
+        yield rows
+        position = (rows[-1]["chain_seq"], rows[-1][number.name])
 
 
 def _receipts(
     conn: sa.Connection, store_id: str, terminal_id: str, after: int
 ) -> Iterator[Chained]:
-    """Read a chunk at a time, with the chunk's lines and payments."""
-    mine = sa.and_(receipt.c.store_id == store_id, receipt.c.terminal_id == terminal_id)
-    position: tuple[int, str] = (after, "")
-    while True:
-        heads = [
-            dict(r._mapping)
-            for r in conn.execute(
-                sa.select(receipt)
-                .where(
-                    mine,
-                    receipt.c.chain_seq.is_not(None),
-                    _after(receipt, receipt.c.receipt_no, position),
-                )
-                .order_by(receipt.c.chain_seq, receipt.c.receipt_no)
-                .limit(CHUNK)
-            )
-        ]
-        if not heads:
-            return
+    """Each chunk with its lines and payments."""
+    for heads in _chunks(conn, receipt, receipt.c.receipt_no, store_id, terminal_id, after):
         ids = [h["receipt_id"] for h in heads]
         lines = _parts(conn, receipt_line, ids)
         payments = _parts(conn, receipt_payment, ids)
         for head in heads:
             rid = head["receipt_id"]
             yield Chained.of(head, lines.get(rid, []), payments.get(rid, []))
-        position = (heads[-1]["chain_seq"], heads[-1]["receipt_no"])
 
 
 def _z_reports(
     conn: sa.Connection, store_id: str, terminal_id: str, after: int
 ) -> Iterator[Chained]:
-    mine = sa.and_(z_report.c.store_id == store_id, z_report.c.terminal_id == terminal_id)
-    position: tuple[int, str] = (after, "")
-    while True:
-        rows = [
-            dict(r._mapping)
-            for r in conn.execute(
-                sa.select(z_report)
-                .where(
-                    mine,
-                    z_report.c.chain_seq.is_not(None),
-                    _after(z_report, z_report.c.z_no, position),
-                )
-                .order_by(z_report.c.chain_seq, z_report.c.z_no)
-                .limit(CHUNK)
-            )
-        ]
-        if not rows:
-            return
+    for rows in _chunks(conn, z_report, z_report.c.z_no, store_id, terminal_id, after):
         yield from (Chained.of_z(row) for row in rows)
-        position = (rows[-1]["chain_seq"], rows[-1]["z_no"])
 
 
 def _parts(conn: sa.Connection, table: sa.Table, ids: list[str]) -> dict[str, list[Row]]:
