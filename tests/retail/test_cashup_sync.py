@@ -6,12 +6,15 @@ is stored."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from possync.retail import cashup, catalog, fiscal_chain, purge, sales
 from possync.retail.schema import cash_movement, drawer_session, z_report
 from possync.sync import quarantine
 from possync.sync.db import read_tx, write_tx
+from tests.property.chain_tiers import Chain
 from tests.property.retail_pair import CATALOG
 from tests.property.test_customer_merge import Shop, wire
 
@@ -72,3 +75,52 @@ def test_a_closed_session_syncs_up_and_a_forged_z_report_is_held() -> None:
             assert conn.execute(sa.select(z_report.c.z_no)).scalars().all() == [z["z_no"]]
     finally:
         shop.close()
+
+
+def test_head_office_receives_a_tills_cash_up_relayed_by_its_store(tmp_path: Path) -> None:
+    """Three tiers: a drawer session, its paid out and its Z report made at S01's till
+    reach head office through the store, once, with the Z report extending the till's
+    fiscal chain as head office checks it; S02 holds none of them."""
+    shops = Chain(tmp_path / "chain")
+    try:
+        term = shops.tills[("S01", "T01")]
+        till = term.till()
+        with write_tx(term.engine) as conn:
+            cashup.open_session(conn, till, 5000, None)
+            sales.record_sale(
+                conn, till, [sales.LineRequest("SKU1", 1)], [sales.PaymentRequest("CASH")]
+            )
+            cashup.move_cash(conn, till, "out", 100, "stamps")
+            z = cashup.close_session(conn, till, {5000: 1, 50: 1})
+        shops.push_till("S01", "T01")
+        # The store's batch to head office arrives twice (an acknowledgement lost):
+        # the second copy takes nothing new.
+        batch = shops.store_outgoing("S01", 1000)
+        assert batch is not None
+        assert any(c.table == "z_report" for c in batch.changes)
+        shops.receive_at_ho("S01", batch)
+        shops.settle()
+        shops.receive_at_ho("S01", batch)
+        with read_tx(shops.ho) as conn:
+            held = conn.execute(sa.select(z_report)).one()
+            session = conn.execute(sa.select(drawer_session)).one()
+            moved = conn.execute(sa.select(cash_movement.c.store_id, cash_movement.c.amount)).all()
+        with write_tx(shops.ho) as conn:
+            status = fiscal_chain.verify(conn, "S01", "T01")
+        assert (held.store_id, held.z_no, held.over_short, held.chain_hash) == (
+            "S01",
+            z["z_no"],
+            z["over_short"],
+            z["chain_hash"],
+        )
+        assert (session.store_id, session.closed_at, session.z_report_id) == (
+            "S01",
+            z["created_at"],
+            z["z_report_id"],
+        )
+        assert [tuple(m) for m in moved] == [("S01", 100)]
+        assert (status.state, status.head_seq, status.head_hash) == ("ok", 2, z["chain_hash"])
+        with read_tx(shops.stores["S02"]) as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(z_report)).scalar() == 0
+    finally:
+        shops.close()
