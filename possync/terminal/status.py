@@ -6,7 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail.schema import receipt
+from possync.retail.schema import receipt, store
+from possync.retail.store_locale import DEFAULT_TIME_ZONE
 from possync.sync import log, peers, quarantine, state
 from possync.sync.db import read_tx
 from possync.terminal import modes, trust
@@ -25,6 +26,14 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
         head = log.head(conn)
         last_sync = state.get(conn, LAST_SYNC_AT)
         held = sum(quarantine.held_counts(conn).values())
+        # The till shows times in its store's time zone, as its receipts do.
+        zone = (
+            conn.execute(
+                sa.select(store.c.time_zone).where(store.c.store_id == parent.node_id)
+            ).scalar()
+            if parent
+            else None
+        )
     reachable: bool | None = None
     lag: int | None = None
     if probe_store and parent is not None and parent.url and node:
@@ -43,6 +52,7 @@ def terminal_status(terminal: Terminal, *, probe_store: bool = True) -> dict[str
         "falls_back_to_offline": modes.falls_back(terminal) if provisioned else False,
         "store_id": parent.node_id if parent else None,
         "store_url": parent.url if parent else None,
+        "store_time_zone": zone or DEFAULT_TIME_ZONE,
         "store_reachable": reachable,
         # how the link is protected: pinned / ca-file / system-ca, or plain-http
         **trust.describe(terminal, parent.url if parent else None),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from possync.terminal import modes
 
@@ -78,15 +79,17 @@ def plain_error(message: str | None) -> str:
     return _ERRNO.sub("", text).strip()
 
 
-def clock(iso: str | None) -> str:
-    """HH:MM in this till's time zone; the date too when it is not today."""
+def clock(iso: str | None, zone: str | None = None) -> str:
+    """HH:MM in ``zone`` (the store's time zone, as on the till's receipts; this
+    machine's without one); the date too when it is not today there."""
     if not iso:
         return ""
+    where = ZoneInfo(zone) if zone else None
     try:
-        at = datetime.fromisoformat(iso).astimezone()
+        at = datetime.fromisoformat(iso).astimezone(where)
     except ValueError:
         return iso
-    if at.date() == datetime.now().astimezone().date():
+    if at.date() == datetime.now(where).astimezone(where).date():
         return at.strftime("%H:%M")
     return at.strftime("%d %b %H:%M")
 
@@ -117,8 +120,9 @@ def describe(facts: dict[str, Any]) -> Link:
     """``facts``: :func:`possync.terminal.status.terminal_status`'s, plus
     ``failing_since`` (the first failed sync since the last one that worked)."""
     error: str = facts.get("last_error") or ""
-    last_sync = clock(facts.get("last_sync_at")) or "never"
-    since = clock(facts.get("failing_since") or facts.get("last_error_at"))
+    zone = facts.get("store_time_zone")
+    last_sync = clock(facts.get("last_sync_at"), zone) or "never"
+    since = clock(facts.get("failing_since") or facts.get("last_error_at"), zone)
     online = facts.get("mode") == modes.ONLINE
     refused_sales = online and not facts.get("falls_back_to_offline")
     if not error:
