@@ -9,6 +9,9 @@ database only (never replicated: a parked sale is not a document and sells nothi
 Any cashier of the till may resume a parked sale (the next shift takes over a
 customer), into an empty basket; who parked it is shown. Discounts come back as
 given, with their manager's approval: they were checked when they were given.
+Prices do not: a basket line has no price of its own, so a resumed sale sells at
+today's price, and resuming names each line whose price changed (or that can no
+longer be sold) since it was parked, for the cashier to tell the customer.
 """
 
 from __future__ import annotations
@@ -28,6 +31,16 @@ MAX_LABEL = 60  # pos_parked.label
 MAX_PARKED = 50  # per till: more is a queue nobody will serve
 
 parked = b.parked_sale
+
+
+@dataclass(frozen=True)
+class Repriced:
+    """A line of a resumed sale whose price is not the one it was parked at."""
+
+    name: str
+    was: int
+    now: int
+    sellable: bool  # False: withdrawn since; the sale cannot be paid with it
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,10 @@ def park(conn: sa.Connection, cashier_id: str, label: str = "") -> ParkedSale:
         raise RetailError(f"{count} sales are parked already: resume or cancel one first")
     content = {
         "customer_id": current.customer["customer_id"] if current.customer else None,
-        "lines": [{"line_no": ln.line_no, "sku": ln.sku, "qty": ln.qty} for ln in current.lines],
+        "lines": [
+            {"line_no": ln.line_no, "sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price}
+            for ln in current.lines
+        ],
         "discounts": [
             {"line_no": no, **_discount(d)} for no, d in b.given_discounts(conn, cashier_id).items()
         ],
@@ -85,8 +101,10 @@ def listing(conn: sa.Connection) -> list[ParkedSale]:
     return [ParkedSale(**r._mapping) for r in rows]
 
 
-def resume(conn: sa.Connection, cashier_id: str, park_id: str) -> ParkedSale:
-    """Bring a parked sale back into the cashier's basket, which must be empty."""
+def resume(conn: sa.Connection, cashier_id: str, park_id: str) -> tuple[ParkedSale, list[Repriced]]:
+    """Bring a parked sale back into the cashier's basket, which must be empty; with
+    the lines whose price changed since it was parked (a sale parked by an older
+    release, which kept no prices, names only those withdrawn)."""
     row = conn.execute(sa.select(parked).where(parked.c.park_id == park_id)).first()
     if row is None:
         raise RetailError("that sale is no longer parked (resumed meanwhile?)")
@@ -104,4 +122,15 @@ def resume(conn: sa.Connection, cashier_id: str, park_id: str) -> ParkedSale:
         conn.execute(b.basket_discount.insert().values(cashier_id=cashier_id, **d))
     b.attach_customer(conn, cashier_id, content["customer_id"])
     conn.execute(parked.delete().where(parked.c.park_id == park_id))
-    return ParkedSale(**{f: row._mapping[f] for f in ParkedSale.__dataclass_fields__})
+    sale = ParkedSale(**{f: row._mapping[f] for f in ParkedSale.__dataclass_fields__})
+    return sale, _repriced(content["lines"], b.view(conn, cashier_id).lines)
+
+
+def _repriced(was: list[dict[str, Any]], now: list[b.BasketLine]) -> list[Repriced]:
+    parked_at = {line["line_no"]: line.get("unit_price") for line in was}
+    return [
+        Repriced(ln.name, parked_at[ln.line_no] or 0, ln.unit_price, ln.sellable)
+        for ln in now
+        if not ln.sellable
+        or (parked_at.get(ln.line_no) is not None and parked_at[ln.line_no] != ln.unit_price)
+    ]

@@ -176,6 +176,27 @@ def test_park_and_resume_by_another_cashier(client: TestClient) -> None:
     assert empty.status_code == 422 and "nothing to park" in empty.text
 
 
+def test_resuming_names_the_prices_changed_since_parking(client: TestClient) -> None:
+    token = signed_in(client)
+    post(client, token, "/basket/scan", code=f"2*{B1}")
+    post(client, token, "/basket/scan", code=B2)
+    post(client, token, "/basket/park", label="Back in five")
+    engine = open_engine(f"sqlite:///{client.data_dir / 'terminal.db'}")  # type: ignore[attr-defined]
+    try:  # a price change pulled from the store while the sale waited
+        with write_tx(engine) as conn:
+            conn.exec_driver_sql("UPDATE item SET price = 199 WHERE sku = 'SKU1'")
+    finally:
+        engine.dispose()
+    park_id = re.search(r'action="/parked/([^/]+)/resume"', client.get("/parked").text)
+    assert park_id
+    resumed = post(client, token, f"/parked/{park_id.group(1)}/resume")
+    assert resumed.headers["hx-redirect"] == "/"
+    page = client.get("/").text
+    assert basket_skus(page) == [("SKU1", 2), ("SKU2", 1)]
+    assert "Changed since it was parked: Item 1 2.01 -&gt; 1.99" in page
+    assert "SKU2" not in page.split("Changed since it was parked")[1].split("<")[0]
+
+
 def test_the_basket_warns_when_selling_more_than_on_hand(client: TestClient) -> None:
     token = signed_in(client)
     two = post(client, token, "/basket/scan", code=f"2*{B1}")

@@ -65,8 +65,20 @@ def resume(
 ) -> Response:
     try:
         with write_tx(state.terminal.engine) as conn:
-            done = parked.resume(conn, session.cashier_id, park_id)
+            done, repriced = parked.resume(conn, session.cashier_id, park_id)
     except RetailError as exc:
         return _listing(request, state, session, error=str(exc))
-    session.flash = f"Sale resumed: {done.label}"
+    session.flash = f"Sale resumed: {done.label}" + _changes(state, repriced)
     return redirect(request, "/")
+
+
+def _changes(state: Pos, repriced: list[parked.Repriced]) -> str:
+    """What changed since the sale was parked, to tell the customer before paying."""
+    if not repriced:
+        return ""
+    money = state.shown.money
+    said = [
+        f"{r.name} {money(r.was)} -> {money(r.now)}" if r.sellable else f"{r.name} no longer sold"
+        for r in repriced
+    ]
+    return ". Changed since it was parked: " + "; ".join(said)
