@@ -207,36 +207,65 @@ def check_qty(qty: int) -> int:
     return qty
 
 
-def view(conn: sa.Connection, cashier_id: str) -> Basket:
-    # The till's own store (a till holds one): a primary-key look-up per line.
-    on_hand = (
-        sa.select(stock_level.c.on_hand)
-        .where(
-            stock_level.c.store_id == sa.select(store.c.store_id).limit(1).scalar_subquery(),
-            stock_level.c.sku == basket_line.c.sku,
-        )
-        .scalar_subquery()
-        .label("on_hand")
+# The basket's lines priced from the catalog (built once: a till runs it at every
+# scan and pay). ``on_hand``: the till's own store (a till holds one), a primary-key
+# look-up per line.
+_ON_HAND = (
+    sa.select(stock_level.c.on_hand)
+    .where(
+        stock_level.c.store_id == sa.select(store.c.store_id).limit(1).scalar_subquery(),
+        stock_level.c.sku == basket_line.c.sku,
     )
-    rows = conn.execute(
-        sa.select(
-            basket_line.c.line_no,
-            basket_line.c.sku,
-            basket_line.c.qty,
-            item.c.name,
-            prices.price(),
-            item.c.active,
-            tax_rate.c.rate_bp,
-            on_hand,
+    .scalar_subquery()
+    .label("on_hand")
+)
+_PRICED_LINES = (
+    sa.select(
+        basket_line.c.line_no,
+        basket_line.c.sku,
+        basket_line.c.qty,
+        item.c.name,
+        prices.price(),
+        item.c.active,
+        tax_rate.c.rate_bp,
+        _ON_HAND,
+    )
+    .select_from(
+        basket_line.outerjoin(item, item.c.sku == basket_line.c.sku)
+        .outerjoin(store_price, store_price.c.sku == item.c.sku)
+        .outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
+    )
+    .where(basket_line.c.cashier_id == sa.bindparam("cashier_id"))
+    .order_by(basket_line.c.line_no)
+)
+# What the sale's guard compares (Basket.signature): each line's SKU, quantity and
+# price, nothing shown only on the screen.
+_SIGNED_LINES = (
+    sa.select(basket_line.c.line_no, basket_line.c.sku, basket_line.c.qty, prices.price())
+    .select_from(
+        basket_line.outerjoin(item, item.c.sku == basket_line.c.sku).outerjoin(
+            store_price, store_price.c.sku == item.c.sku
         )
-        .select_from(
-            basket_line.outerjoin(item, item.c.sku == basket_line.c.sku)
-            .outerjoin(store_price, store_price.c.sku == item.c.sku)
-            .outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
-        )
-        .where(basket_line.c.cashier_id == cashier_id)
-        .order_by(basket_line.c.line_no)
-    ).all()
+    )
+    .where(basket_line.c.cashier_id == sa.bindparam("cashier_id"))
+    .order_by(basket_line.c.line_no)
+)
+_GIVEN = sa.select(
+    basket_discount.c.line_no,
+    basket_discount.c.kind,
+    basket_discount.c.value,
+    basket_discount.c.reason,
+    basket_discount.c.approved_by,
+).where(basket_discount.c.cashier_id == sa.bindparam("cashier_id"))
+_CUSTOMER = (
+    sa.select(customer.c.customer_id, customer.c.customer_no, customer.c.name)
+    .join(basket, basket.c.customer_id == customer.c.customer_id)
+    .where(basket.c.cashier_id == sa.bindparam("cashier_id"))
+)
+
+
+def view(conn: sa.Connection, cashier_id: str) -> Basket:
+    rows = conn.execute(_PRICED_LINES, {"cashier_id": cashier_id}).all()
     given = given_discounts(conn, cashier_id)
     whole = given.get(BASKET_LINE)
     priced = discounts.apply(
@@ -266,14 +295,24 @@ def view(conn: sa.Connection, cashier_id: str) -> Basket:
     return Basket(cashier_id, tuple(lines), _customer(conn, cashier_id), whole)
 
 
+def signature(conn: sa.Connection, cashier_id: str) -> list[tuple[str, int, int]]:
+    """``view(conn, cashier_id).signature()``, read with less: no names, tax, stock
+    or customer."""
+    rows = conn.execute(_SIGNED_LINES, {"cashier_id": cashier_id}).all()
+    if not rows:
+        return []
+    given = given_discounts(conn, cashier_id)
+    priced = discounts.apply(
+        [(r.price or 0) * r.qty for r in rows],
+        [given.get(r.line_no) for r in rows],
+        given.get(BASKET_LINE),
+    )
+    return [(r.sku, r.qty, p.line_total) for r, p in zip(rows, priced, strict=True)]
+
+
 def given_discounts(conn: sa.Connection, cashier_id: str) -> dict[int, Discount]:
     """The discounts given in the basket, by line number (0: the basket's)."""
-    d = basket_discount.c
-    rows = conn.execute(
-        sa.select(d.line_no, d.kind, d.value, d.reason, d.approved_by).where(
-            d.cashier_id == cashier_id
-        )
-    )
+    rows = conn.execute(_GIVEN, {"cashier_id": cashier_id})
     return {r.line_no: Discount(r.kind, r.value, r.reason, r.approved_by) for r in rows}
 
 
@@ -325,11 +364,7 @@ def _changed(conn: sa.Connection, cashier_id: str, line_no: int | None) -> None:
 
 
 def _customer(conn: sa.Connection, cashier_id: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        sa.select(customer.c.customer_id, customer.c.customer_no, customer.c.name)
-        .join(basket, basket.c.customer_id == customer.c.customer_id)
-        .where(basket.c.cashier_id == cashier_id)
-    ).first()
+    row = conn.execute(_CUSTOMER, {"cashier_id": cashier_id}).first()
     return dict(row._mapping) if row else None
 
 
@@ -445,17 +480,22 @@ def attach_customer(conn: sa.Connection, cashier_id: str, customer_id: str | Non
     _touch(conn, cashier_id, customer_id=customer_id)
 
 
+_CLEAR = [
+    table.delete().where(table.c.cashier_id == sa.bindparam("cashier_id"))
+    for table in (basket_line, basket_discount, basket)
+]
+
+
 def clear(conn: sa.Connection, cashier_id: str) -> None:
     """Empty the basket and detach the customer (a sale done or cancelled)."""
-    conn.execute(basket_line.delete().where(basket_line.c.cashier_id == cashier_id))
-    conn.execute(basket_discount.delete().where(basket_discount.c.cashier_id == cashier_id))
-    conn.execute(basket.delete().where(basket.c.cashier_id == cashier_id))
+    for statement in _CLEAR:
+        conn.execute(statement, {"cashier_id": cashier_id})
 
 
 def take(conn: sa.Connection, cashier_id: str, expected: list[tuple[str, int, int]]) -> None:
     """Empty the basket in the sale's own transaction, so that it is emptied if and
     only if the sale commits; refuse (rolling the sale back) if the basket changed
-    since it was read, e.g. in another window of the same cashier."""
-    if view(conn, cashier_id).signature() != expected:
+    since it was read, e.g. in another window of the same cashier, or a price did."""
+    if signature(conn, cashier_id) != expected:
         raise RetailError("the basket changed in another window: check it and pay again")
     clear(conn, cashier_id)

@@ -82,25 +82,35 @@ def check_prefixes(series: Iterable[dict[str, object]]) -> None:
                 )
 
 
+# The series and how far it has got, in one read (the counter is NULL before its
+# first number); then the counter moves on, in the same transaction.
+_SERIES = (
+    sa.select(
+        doc_series.c.prefix, doc_series.c.start_no, doc_series.c.padding, doc_counter.c.last_no
+    )
+    .select_from(
+        doc_series.outerjoin(
+            doc_counter,
+            (doc_counter.c.kind == doc_series.c.kind)
+            & (doc_counter.c.prefix == doc_series.c.prefix),
+        )
+    )
+    .where(doc_series.c.terminal_id == sa.bindparam("terminal_id"))
+    .where(doc_series.c.kind == sa.bindparam("kind"))
+)
+_upsert = sqlite_insert(doc_counter)
+_MOVE_ON = _upsert.on_conflict_do_update(
+    index_elements=["kind", "prefix"], set_={"last_no": _upsert.excluded.last_no}
+)
+
+
 def next_number(conn: sa.Connection, terminal_id: str, kind: str) -> str:
     """Issue the next number of a terminal's series (terminal databases only)."""
-    series = conn.execute(
-        sa.select(doc_series).where(
-            doc_series.c.terminal_id == terminal_id, doc_series.c.kind == kind
-        )
-    ).first()
+    series = conn.execute(_SERIES, {"terminal_id": terminal_id, "kind": kind}).first()
     if series is None:
         raise RetailError(f"terminal {terminal_id} has no {kind} series; sync with the store")
-    last = conn.execute(
-        sa.select(doc_counter.c.last_no).where(
-            doc_counter.c.kind == kind, doc_counter.c.prefix == series.prefix
-        )
-    ).scalar()
-    number = max((last or 0) + 1, series.start_no)
-    upsert = sqlite_insert(doc_counter).values(kind=kind, prefix=series.prefix, last_no=number)
-    conn.execute(
-        upsert.on_conflict_do_update(index_elements=["kind", "prefix"], set_={"last_no": number})
-    )
+    number = max((series.last_no or 0) + 1, series.start_no)
+    conn.execute(_MOVE_ON, {"kind": kind, "prefix": series.prefix, "last_no": number})
     return f"{series.prefix}{number:0{series.padding}d}"
 
 

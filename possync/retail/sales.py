@@ -46,22 +46,48 @@ class LineRequest:
     discount_reason: str | None = None  # the reason code(s) of the discount
 
 
+# The statements a sale runs, built once: building a Core statement costs more than
+# running it on a till (SQLAlchemy still caches each one's compiled SQL).
+_PRICED = sa.select(*prices.item_columns(), tax_rate.c.rate_bp).select_from(
+    prices.priced_items().outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
+)
+_BY_SKU = _PRICED.where(item.c.sku == sa.bindparam("code"))
+_BY_BARCODE = _PRICED.where(item.c.barcode == sa.bindparam("code")).limit(1)
+# Every line's item at once: by SKU or by barcode (a SKU wins, as in find_item).
+_BY_CODES = _PRICED.where(
+    sa.or_(
+        item.c.sku.in_(sa.bindparam("codes", expanding=True)),
+        item.c.barcode.in_(sa.bindparam("codes", expanding=True)),
+    )
+)
+_METHODS = sa.select(payment_method)
+
+
 def find_item(conn: sa.Connection, code: str) -> sa.Row[Any]:
-    priced = sa.select(*prices.item_columns()).select_from(prices.priced_items())
-    row = conn.execute(priced.where(item.c.sku == code)).first()
+    """The item a SKU or barcode names, at its selling price (with ``rate_bp``, its
+    tax rate, None if its tax code is unknown)."""
+    row = conn.execute(_BY_SKU, {"code": code}).first()
     if row is None:
-        row = conn.execute(priced.where(item.c.barcode == code).limit(1)).first()
+        row = conn.execute(_BY_BARCODE, {"code": code}).first()
     if row is None:
         raise RetailError(f"unknown item {code!r}")
     return row
 
 
-def _tax_rates(conn: sa.Connection) -> dict[str, int]:
-    return dict(conn.execute(sa.select(tax_rate.c.tax_code, tax_rate.c.rate_bp)).all())
+def _find_items(conn: sa.Connection, codes: list[str]) -> dict[str, sa.Row[Any]]:
+    """What :func:`find_item` finds for each code, in one statement; unknown codes
+    are left out."""
+    rows = conn.execute(_BY_CODES, {"codes": sorted(set(codes))}).all()
+    found: dict[str, sa.Row[Any]] = {}
+    for row in rows:  # by barcode first, so that a SKU overwrites it
+        if row.barcode is not None:
+            found.setdefault(row.barcode, row)
+    found.update((row.sku, row) for row in rows)
+    return found
 
 
 def _methods(conn: sa.Connection) -> dict[str, sa.Row[Any]]:
-    return {r.method_code: r for r in conn.execute(sa.select(payment_method))}
+    return {r.method_code: r for r in conn.execute(_METHODS)}
 
 
 def _settle(
@@ -108,15 +134,18 @@ def record_sale(
 ) -> ReceiptSummary:
     if not lines:
         raise RetailError("the basket is empty")
-    rates = _tax_rates(conn)
+    items = _find_items(conn, [req.code for req in lines])
     doc_lines: list[DocumentLine] = []
     for req in lines:
         if req.qty <= 0:
             raise RetailError(f"quantity of {req.code!r} must be positive")
-        it = find_item(conn, req.code)
+        it = items.get(req.code)
+        if it is None:
+            raise RetailError(f"unknown item {req.code!r}")
         if not it.active:
             raise RetailError(f"item {it.sku!r} is not sellable")
-        if it.tax_code not in rates:
+        rate = it.rate_bp
+        if rate is None:
             raise RetailError(f"item {it.sku!r} has unknown tax code {it.tax_code!r}")
         gross = it.price * req.qty
         if not 0 <= req.discount <= gross:
@@ -127,7 +156,6 @@ def record_sale(
         if req.discount and not req.discount_reason:
             raise RetailError(f"the discount on {it.sku} has no reason")
         line_total = gross - req.discount
-        rate = rates[it.tax_code]
         tax = included_tax(line_total, rate)  # tax is on what is paid: after discount
         line = DocumentLine(
             it.sku,
@@ -158,6 +186,12 @@ def record_sale(
     return _write(conn, doc)
 
 
+_INSERT_RECEIPT = receipt.insert()
+_INSERT_LINES = receipt_line.insert()
+_INSERT_PAYMENTS = receipt_payment.insert()
+_INSERT_MOVEMENTS = stock_movement.insert()
+
+
 def _write(conn: sa.Connection, doc: Document) -> ReceiptSummary:
     """Write the document, whole, and link it into its till's fiscal chain."""
     lines, payments = doc.line_rows(), doc.payment_rows()
@@ -167,10 +201,10 @@ def _write(conn: sa.Connection, doc: Document) -> ReceiptSummary:
         doc.till.terminal_id,
         lambda seq: fiscal_chain.content(doc.receipt_row(seq), lines, payments),
     )
-    conn.execute(receipt.insert(), [doc.receipt_row(seq, chain_hash)])
-    conn.execute(receipt_line.insert(), lines)
-    conn.execute(receipt_payment.insert(), payments)
-    conn.execute(stock_movement.insert(), doc.movement_rows())
+    conn.execute(_INSERT_RECEIPT, [doc.receipt_row(seq, chain_hash)])
+    conn.execute(_INSERT_LINES, lines)
+    conn.execute(_INSERT_PAYMENTS, payments)
+    conn.execute(_INSERT_MOVEMENTS, doc.movement_rows())
     summary = (doc.receipt_id, doc.number, doc.kind, doc.total, doc.tax_total, doc.change_due)
     return ReceiptSummary(*summary, seq, chain_hash)
 

@@ -136,30 +136,31 @@ def link(
             )
         )
     else:
-        conn.execute(
-            fiscal_chain_head.update()
-            .where(fiscal_chain_head.c.issuer_id == issuer_id)
-            .values(seq=seq, hash=chain_hash)
-        )
+        conn.execute(_MOVE_HEAD, {"issuer": issuer_id, "new_seq": seq, "new_hash": chain_hash})
     return seq, chain_hash
+
+
+# Built once: a till runs them at every sale.
+_HEAD = (
+    sa.select(fiscal_chain_head.c.seq, fiscal_chain_head.c.hash)
+    .where(fiscal_chain_head.c.issuer_id == sa.bindparam("issuer"))
+    .with_for_update()
+)
+_START = sa.select(fiscal_chain_start.c.seq, fiscal_chain_start.c.hash).where(
+    fiscal_chain_start.c.terminal_id == sa.bindparam("issuer")
+)
+_MOVE_HEAD = (
+    fiscal_chain_head.update()
+    .where(fiscal_chain_head.c.issuer_id == sa.bindparam("issuer"))
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
 
 
 def _heads(conn: sa.Connection, issuer_id: str) -> tuple[Any, Any]:
     """The issuer's own head (locked), and what its next document follows: that
     head, or where the store says its chain stands (a till provisioned again)."""
-    head = conn.execute(
-        sa.select(fiscal_chain_head.c.seq, fiscal_chain_head.c.hash)
-        .where(fiscal_chain_head.c.issuer_id == issuer_id)
-        .with_for_update()
-    ).first()
-    before = (
-        head
-        or conn.execute(
-            sa.select(fiscal_chain_start.c.seq, fiscal_chain_start.c.hash).where(
-                fiscal_chain_start.c.terminal_id == issuer_id
-            )
-        ).first()
-    )
+    head = conn.execute(_HEAD, {"issuer": issuer_id}).first()
+    before = head or conn.execute(_START, {"issuer": issuer_id}).first()
     return head, before
 
 
