@@ -29,6 +29,8 @@ def join(
         print_json(report.__dict__)
         return
     console.print(f"joined head office {report.head_office}; {report.rows_loaded} rows loaded")
+    if report.history:
+        console.print(report.history, highlight=False)
     for table, kinds in report.changes.items():
         shown = ", ".join(f"{k} {v['count']}" for k, v in kinds.items() if v["count"])
         if shown:

@@ -16,7 +16,9 @@ from possync import __version__
 from possync.headoffice.console.app import install_console
 from possync.headoffice.console.settings import ConsoleSettings
 from possync.retail import chain
+from possync.retail import opening_stock as opening_stock_rules
 from possync.retail.database import open_store
+from possync.retail.errors import RetailError
 from possync.retail.replication import SPEC
 from possync.sync import state
 from possync.sync.db import read_tx, write_tx
@@ -32,6 +34,7 @@ from possync.transport.server import (
 
 MAX_TILLS = 1000  # per store report: more is not a store
 MAX_REPORT_BYTES = 512 * 1024
+MAX_OPENING_BYTES = 1024 * 1024  # 5,000 balances of long item codes
 
 
 def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> FastAPI:
@@ -61,6 +64,21 @@ def create_app(engine: sa.Engine, console: ConsoleSettings | None = None) -> Fas
         with write_tx(engine) as conn:
             chain.record_tills(conn, peer.node_id, kept)
         return {"tills": len(kept)}
+
+    @app.post("/api/v1/relay/opening-stock")
+    async def opening_stock(
+        request: Request, peer: Annotated[Peer, Depends(authenticated)]
+    ) -> dict[str, Any]:
+        """A joining store's opening balance per item (retail/opening_stock.py),
+        written here as the store's own movements; sent again, it changes nothing."""
+        body = await read_json(request, MAX_OPENING_BYTES)
+        try:
+            balances = opening_stock_rules.parse(body)
+        except RetailError as exc:
+            raise ApiError(422, "bad_opening_stock", str(exc)) from None
+        with write_tx(engine) as conn:
+            recorded = opening_stock_rules.record(conn, peer.node_id, balances)
+        return {"recorded": recorded, "items": len(balances)}
 
     install_console(app, engine, console or ConsoleSettings())
     return app

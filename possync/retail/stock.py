@@ -11,6 +11,9 @@ from possync.retail.schema import item, stock_level, stock_movement
 from possync.sync.clock import utc_now
 
 REASONS = ("sale", "return", "goods_receipt", "adjustment", "count", "transfer")
+# Written at head office only, for a store that joins after purging movements
+# (retail/opening_stock.py): never made by hand, never sent to the store.
+OPENING_BALANCE = "opening_balance"
 MAX_MOVEMENT = 10**9  # units in one movement made by hand: beyond is a typo
 
 _SQLITE_TRIGGER = (

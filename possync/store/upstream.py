@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import joining, reports
+from possync.retail import joining, joining_history, reports
 from possync.retail.replication import SPEC
 from possync.retail.store_admin import store_row
-from possync.sync import log, peers, state
+from possync.sync import peers, state
 from possync.sync.child import Child
 from possync.sync.clock import utc_now
 from possync.sync.db import read_tx, write_tx
@@ -33,6 +33,7 @@ from possync.transport import exchange
 from possync.transport.client import Refused, SyncClient, Unreachable
 
 CHUNK_ROWS = 5000
+OPENING_CHUNK = 5000  # opening balances per request (opening_stock.MAX_ITEMS)
 LAST_SYNC_AT = "head_office_last_sync_at"
 MODE = "store"  # what the store reports as its working mode on head office's dashboard
 
@@ -48,6 +49,8 @@ class JoinReport:
     head_office: str
     rows_loaded: int
     changes: dict[str, Any] = field(default_factory=dict)  # joining.summary()
+    carried: dict[str, Any] = field(default_factory=dict)  # joining_history.Carried
+    history: str = ""  # what went up and what could not, in a sentence
 
 
 def child(engine: sa.Engine) -> Child:
@@ -63,8 +66,9 @@ def has_head_office(engine: sa.Engine) -> bool:
 
 def join(engine: sa.Engine, url: str, code: str, progress: Progress | None = None) -> JoinReport:
     """Register with head office, then take its master data (resumable: run it again
-    after an interruption and it carries on). The store's own history goes up with
-    its next sync, from the start of its change log."""
+    after an interruption and it carries on). The history the store still holds goes
+    up with its next syncs; its stock reaches head office as those movements plus an
+    opening balance for what it purged (retail/joining_history.py)."""
     notify = progress or (lambda _stage, _n: None)
     url = url.rstrip("/")
     node = child(engine)
@@ -72,20 +76,17 @@ def join(engine: sa.Engine, url: str, code: str, progress: Progress | None = Non
         store_id = node.node_id(conn)
         store_row(conn)  # refuses a database that is not a store's
         registered = peers.parent(conn)
-        purged = log.compacted_through(conn)
     if registered is None:
-        if purged:
-            # Its purged changes cannot be sent: head office's stock for it would
-            # start short of the store's own. See docs/headoffice.md.
-            raise NotProvisioned(
-                f"this store purged its change log (through {purged}); its history cannot "
-                "all reach head office, so it cannot join with this release"
-            )
         with SyncClient(url, protocol=SPEC.protocol) as client:
             client.health()
-            answer = client.register(store_id, code)
-        with write_tx(engine) as conn:
-            peers.set_parent(conn, answer["parent"], url, answer["secret"], answer["route_keys"])
+            # One transaction: what goes up is captured again while nothing else
+            # writes, and is undone if head office refuses the code.
+            with write_tx(engine) as conn:
+                joining_history.carry(conn, store_id)
+                answer = client.register(store_id, code)
+                peers.set_parent(
+                    conn, answer["parent"], url, answer["secret"], answer["route_keys"]
+                )
     if node.load_state() == "none":
         with write_tx(engine) as conn:
             joining.remember_before(conn)  # once: a resumed join compares with the start
@@ -93,7 +94,31 @@ def join(engine: sa.Engine, url: str, code: str, progress: Progress | None = Non
     with write_tx(engine) as conn:
         report = joining.replace(conn) if state.get(conn, joining.BEFORE) else {}
         parent = node.parent(conn)
-    return JoinReport(parent.node_id, loaded, joining.summary(report) if report else {})
+    with sync_lock(engine, 30.0), _client(engine) as client:
+        _send_opening(engine, client)
+    with read_tx(engine) as conn:
+        carried = joining_history.carried(conn)
+    return JoinReport(
+        parent.node_id,
+        loaded,
+        joining.summary(report) if report else {},
+        carried.as_dict() if carried else {},
+        carried.sentence() if carried else "",
+    )
+
+
+def _send_opening(engine: sa.Engine, client: SyncClient) -> None:
+    """Hand head office the opening balance if it has not acknowledged it: in chunks,
+    each written there once however often it is sent."""
+    with read_tx(engine) as conn:
+        opening = joining_history.opening_to_send(conn)
+    if opening is None:
+        return
+    balances = [{"sku": sku, "qty": qty} for sku, qty in sorted(opening.items())]
+    for start in range(0, len(balances), OPENING_CHUNK):
+        client.opening_stock(balances[start : start + OPENING_CHUNK])
+    with write_tx(engine) as conn:
+        joining_history.opening_sent(conn)
 
 
 def _load(engine: sa.Engine, node: Child, notify: Progress) -> int:
@@ -141,6 +166,7 @@ def sync(
         raise NotProvisioned("this store has not finished joining head office: run 'store join'")
     with sync_lock(engine, wait_for_lock), _client(engine, timeout) as client:
         try:
+            _send_opening(engine, client)  # a join cut short before it did
             exchange.push(node, client, report, notify, lambda: False)
             exchange.pull(node, client, report, notify, lambda: False, mode=MODE)
             _report_tills(engine, client)

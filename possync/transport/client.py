@@ -194,6 +194,10 @@ class SyncClient:
         """A relaying node tells its parent how its own children stand (dashboards)."""
         return self._call("POST", "relay/children", body={"children": children})
 
+    def opening_stock(self, balances: list[dict[str, Any]]) -> Any:
+        """A joining store's opening balance, which head office records itself."""
+        return self._call("POST", "relay/opening-stock", body={"balances": balances})
+
     def rescue(self, batch: Batch) -> int:
         """Hand changes of this (refused) installation to the parent's quarantine."""
         answer = self._call("POST", "sync/rescue", body=batch.to_wire())

@@ -101,6 +101,11 @@ HEAD_OFFICE: dict[tuple[str, str], tuple[Call, dict[str, Expected]]] = {
         Call("/api/v1/relay/children", json=REPORT),
         sync(200, 200),
     ),
+    # a joining store's opening balance (none here): S02's would be S02's own
+    ("POST", "/api/v1/relay/opening-stock"): (
+        Call("/api/v1/relay/opening-stock", json={"balances": []}),
+        sync(200, 200),
+    ),
     # -- the enterprise console: public furniture and sign-in
     (MOUNT, "/static/ui"): (Call("/static/ui/possync.css"), everyone(200, KINDS)),
     ("GET", "/"): (Call("/"), everyone(303, KINDS)),  # to /console/
