@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -32,6 +32,7 @@ from possync.retail import discounts, prices
 from possync.retail.discounts import Discount
 from possync.retail.errors import RetailError
 from possync.retail.money import included_tax
+from possync.retail.prepared import Prepared
 from possync.retail.sales import LineRequest, find_item
 from possync.retail.schema import (
     CODE,
@@ -219,7 +220,7 @@ _ON_HAND = (
     .scalar_subquery()
     .label("on_hand")
 )
-_PRICED_LINES = (
+_PRICED_LINES = Prepared(
     sa.select(
         basket_line.c.line_no,
         basket_line.c.sku,
@@ -240,7 +241,7 @@ _PRICED_LINES = (
 )
 # What the sale's guard compares (Basket.signature): each line's SKU, quantity and
 # price, nothing shown only on the screen.
-_SIGNED_LINES = (
+_SIGNED_LINES = Prepared(
     sa.select(basket_line.c.line_no, basket_line.c.sku, basket_line.c.qty, prices.price())
     .select_from(
         basket_line.outerjoin(item, item.c.sku == basket_line.c.sku).outerjoin(
@@ -250,13 +251,30 @@ _SIGNED_LINES = (
     .where(basket_line.c.cashier_id == sa.bindparam("cashier_id"))
     .order_by(basket_line.c.line_no)
 )
-_GIVEN = sa.select(
-    basket_discount.c.line_no,
-    basket_discount.c.kind,
-    basket_discount.c.value,
-    basket_discount.c.reason,
-    basket_discount.c.approved_by,
-).where(basket_discount.c.cashier_id == sa.bindparam("cashier_id"))
+_GIVEN = Prepared(
+    sa.select(
+        basket_discount.c.line_no,
+        basket_discount.c.kind,
+        basket_discount.c.value,
+        basket_discount.c.reason,
+        basket_discount.c.approved_by,
+    ).where(basket_discount.c.cashier_id == sa.bindparam("cashier_id"))
+)
+
+
+class _Line(NamedTuple):
+    """A basket line as read, priced from the catalog (None: the item is gone)."""
+
+    line_no: int
+    sku: str
+    qty: int
+    name: str | None
+    price: int | None
+    active: bool | None
+    rate_bp: int | None
+    on_hand: int | None
+
+
 _CUSTOMER = (
     sa.select(customer.c.customer_id, customer.c.customer_no, customer.c.name)
     .join(basket, basket.c.customer_id == customer.c.customer_id)
@@ -265,7 +283,7 @@ _CUSTOMER = (
 
 
 def view(conn: sa.Connection, cashier_id: str) -> Basket:
-    rows = conn.execute(_PRICED_LINES, {"cashier_id": cashier_id}).all()
+    rows = [_Line._make(r) for r in _PRICED_LINES.rows(conn, {"cashier_id": cashier_id})]
     given = given_discounts(conn, cashier_id)
     whole = given.get(BASKET_LINE)
     priced = discounts.apply(
@@ -298,22 +316,22 @@ def view(conn: sa.Connection, cashier_id: str) -> Basket:
 def signature(conn: sa.Connection, cashier_id: str) -> list[tuple[str, int, int]]:
     """``view(conn, cashier_id).signature()``, read with less: no names, tax, stock
     or customer."""
-    rows = conn.execute(_SIGNED_LINES, {"cashier_id": cashier_id}).all()
+    rows = _SIGNED_LINES.rows(conn, {"cashier_id": cashier_id})
     if not rows:
         return []
     given = given_discounts(conn, cashier_id)
     priced = discounts.apply(
-        [(r.price or 0) * r.qty for r in rows],
-        [given.get(r.line_no) for r in rows],
+        [(price or 0) * qty for _, _, qty, price in rows],
+        [given.get(line_no) for line_no, *_ in rows],
         given.get(BASKET_LINE),
     )
-    return [(r.sku, r.qty, p.line_total) for r, p in zip(rows, priced, strict=True)]
+    return [(sku, qty, p.line_total) for (_, sku, qty, _), p in zip(rows, priced, strict=True)]
 
 
 def given_discounts(conn: sa.Connection, cashier_id: str) -> dict[int, Discount]:
     """The discounts given in the basket, by line number (0: the basket's)."""
-    rows = conn.execute(_GIVEN, {"cashier_id": cashier_id})
-    return {r.line_no: Discount(r.kind, r.value, r.reason, r.approved_by) for r in rows}
+    rows = _GIVEN.rows(conn, {"cashier_id": cashier_id})
+    return {line_no: Discount(*given) for line_no, *given in rows}
 
 
 def set_discount(
@@ -481,7 +499,7 @@ def attach_customer(conn: sa.Connection, cashier_id: str, customer_id: str | Non
 
 
 _CLEAR = [
-    table.delete().where(table.c.cashier_id == sa.bindparam("cashier_id"))
+    Prepared(table.delete().where(table.c.cashier_id == sa.bindparam("cashier_id")))
     for table in (basket_line, basket_discount, basket)
 ]
 
@@ -489,7 +507,7 @@ _CLEAR = [
 def clear(conn: sa.Connection, cashier_id: str) -> None:
     """Empty the basket and detach the customer (a sale done or cancelled)."""
     for statement in _CLEAR:
-        conn.execute(statement, {"cashier_id": cashier_id})
+        statement.run(conn, {"cashier_id": cashier_id})
 
 
 def take(conn: sa.Connection, cashier_id: str, expected: list[tuple[str, int, int]]) -> None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from possync.retail.errors import RetailError
+from possync.retail.prepared import Prepared
 from possync.retail.schema import doc_counter, doc_series, doc_series_used, pos_terminal
 from possync.sync.clock import utc_now
 
@@ -84,7 +85,7 @@ def check_prefixes(series: Iterable[dict[str, object]]) -> None:
 
 # The series and how far it has got, in one read (the counter is NULL before its
 # first number); then the counter moves on, in the same transaction.
-_SERIES = (
+_SERIES = Prepared(
     sa.select(
         doc_series.c.prefix, doc_series.c.start_no, doc_series.c.padding, doc_counter.c.last_no
     )
@@ -99,19 +100,22 @@ _SERIES = (
     .where(doc_series.c.kind == sa.bindparam("kind"))
 )
 _upsert = sqlite_insert(doc_counter)
-_MOVE_ON = _upsert.on_conflict_do_update(
-    index_elements=["kind", "prefix"], set_={"last_no": _upsert.excluded.last_no}
+_MOVE_ON = Prepared(
+    _upsert.on_conflict_do_update(
+        index_elements=["kind", "prefix"], set_={"last_no": _upsert.excluded.last_no}
+    )
 )
 
 
 def next_number(conn: sa.Connection, terminal_id: str, kind: str) -> str:
     """Issue the next number of a terminal's series (terminal databases only)."""
-    series = conn.execute(_SERIES, {"terminal_id": terminal_id, "kind": kind}).first()
+    series = _SERIES.first(conn, {"terminal_id": terminal_id, "kind": kind})
     if series is None:
         raise RetailError(f"terminal {terminal_id} has no {kind} series; sync with the store")
-    number = max((series.last_no or 0) + 1, series.start_no)
-    conn.execute(_MOVE_ON, {"kind": kind, "prefix": series.prefix, "last_no": number})
-    return f"{series.prefix}{number:0{series.padding}d}"
+    prefix, start_no, padding, last_no = series
+    number = max((last_no or 0) + 1, start_no)
+    _MOVE_ON.run(conn, {"kind": kind, "prefix": prefix, "last_no": number})
+    return f"{prefix}{number:0{padding}d}"
 
 
 def remember(conn: sa.Connection, series: Iterable[dict[str, object]]) -> None:

@@ -8,12 +8,13 @@ and are imported here, where callers have always found them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from possync.retail import fiscal_chain, numbering, prices
+from possync.retail import fiscal_chain, numbering, prepared, prices
 from possync.retail.documents import (
     Document,
     DocumentLine,
@@ -24,6 +25,7 @@ from possync.retail.documents import (
 from possync.retail.errors import RetailError
 from possync.retail.ids import new_id
 from possync.retail.money import format_amount, included_tax
+from possync.retail.prepared import Prepared
 from possync.retail.schema import (
     item,
     payment_method,
@@ -47,20 +49,50 @@ class LineRequest:
 
 
 # The statements a sale runs, built once: building a Core statement costs more than
-# running it on a till (SQLAlchemy still caches each one's compiled SQL).
+# running it on a till; the sale's own run on the driver (retail/prepared.py).
 _PRICED = sa.select(*prices.item_columns(), tax_rate.c.rate_bp).select_from(
     prices.priced_items().outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
 )
 _BY_SKU = _PRICED.where(item.c.sku == sa.bindparam("code"))
 _BY_BARCODE = _PRICED.where(item.c.barcode == sa.bindparam("code")).limit(1)
-# Every line's item at once: by SKU or by barcode (a SKU wins, as in find_item).
-_BY_CODES = _PRICED.where(
-    sa.or_(
-        item.c.sku.in_(sa.bindparam("codes", expanding=True)),
-        item.c.barcode.in_(sa.bindparam("codes", expanding=True)),
-    )
+_METHODS = Prepared(
+    sa.select(payment_method.c.method_code, payment_method.c.kind, payment_method.c.active)
 )
-_METHODS = sa.select(payment_method)
+
+
+@dataclass(frozen=True)
+class _Priced:
+    """An item as a sale reads it: at its selling price, with its tax rate (None:
+    its tax code is unknown here)."""
+
+    sku: str
+    barcode: str | None
+    name: str
+    tax_code: str
+    active: bool
+    price: int
+    rate_bp: int | None
+
+
+@functools.cache
+def _by_codes(count: int) -> Prepared:
+    """Every line's item at once, by SKU or by barcode (``count`` codes)."""
+    codes = [sa.bindparam(f"c{i}") for i in range(count)]
+    return Prepared(
+        sa.select(
+            item.c.sku,
+            item.c.barcode,
+            item.c.name,
+            item.c.tax_code,
+            item.c.active,
+            prices.price(),
+            tax_rate.c.rate_bp,
+        )
+        .select_from(
+            prices.priced_items().outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
+        )
+        .where(sa.or_(item.c.sku.in_(codes), item.c.barcode.in_(codes)))
+    )
 
 
 def find_item(conn: sa.Connection, code: str) -> sa.Row[Any]:
@@ -74,11 +106,13 @@ def find_item(conn: sa.Connection, code: str) -> sa.Row[Any]:
     return row
 
 
-def _find_items(conn: sa.Connection, codes: list[str]) -> dict[str, sa.Row[Any]]:
+def _find_items(conn: sa.Connection, codes: list[str]) -> dict[str, _Priced]:
     """What :func:`find_item` finds for each code, in one statement; unknown codes
     are left out."""
-    rows = conn.execute(_BY_CODES, {"codes": sorted(set(codes))}).all()
-    found: dict[str, sa.Row[Any]] = {}
+    distinct = sorted(set(codes))
+    query = _by_codes(len(distinct))
+    rows = [_Priced(*r) for r in query.rows(conn, {f"c{i}": c for i, c in enumerate(distinct)})]
+    found: dict[str, _Priced] = {}
     for row in rows:  # by barcode first, so that a SKU overwrites it
         if row.barcode is not None:
             found.setdefault(row.barcode, row)
@@ -86,8 +120,9 @@ def _find_items(conn: sa.Connection, codes: list[str]) -> dict[str, sa.Row[Any]]
     return found
 
 
-def _methods(conn: sa.Connection) -> dict[str, sa.Row[Any]]:
-    return {r.method_code: r for r in conn.execute(_METHODS)}
+def _methods(conn: sa.Connection) -> dict[str, tuple[str, str, bool]]:
+    """Payment methods by code: (code, kind, active)."""
+    return {r[0]: r for r in _METHODS.rows(conn)}
 
 
 def _settle(
@@ -101,7 +136,7 @@ def _settle(
     remaining = total
     for p in payments:
         method = methods.get(p.method_code)
-        if method is None or not method.active:
+        if method is None or not method[2]:
             raise RetailError(f"unknown payment method {p.method_code!r}")
         amount = max(remaining, 0) if p.amount is None else p.amount
         if amount <= 0 and total > 0:
@@ -112,7 +147,7 @@ def _settle(
         raise RetailError(f"insufficient payment: {format_amount(remaining)} still due")
     change = -remaining
     if change:
-        cash = [i for i, (p, _) in enumerate(settled) if methods[p.method_code].kind == "cash"]
+        cash = [i for i, (p, _) in enumerate(settled) if methods[p.method_code][1] == "cash"]
         if not cash:
             raise RetailError("only cash can be overpaid; card payments must be exact")
         i = cash[-1]
@@ -186,12 +221,6 @@ def record_sale(
     return _write(conn, doc)
 
 
-_INSERT_RECEIPT = receipt.insert()
-_INSERT_LINES = receipt_line.insert()
-_INSERT_PAYMENTS = receipt_payment.insert()
-_INSERT_MOVEMENTS = stock_movement.insert()
-
-
 def _write(conn: sa.Connection, doc: Document) -> ReceiptSummary:
     """Write the document, whole, and link it into its till's fiscal chain."""
     lines, payments = doc.line_rows(), doc.payment_rows()
@@ -201,10 +230,10 @@ def _write(conn: sa.Connection, doc: Document) -> ReceiptSummary:
         doc.till.terminal_id,
         lambda seq: fiscal_chain.content(doc.receipt_row(seq), lines, payments),
     )
-    conn.execute(_INSERT_RECEIPT, [doc.receipt_row(seq, chain_hash)])
-    conn.execute(_INSERT_LINES, lines)
-    conn.execute(_INSERT_PAYMENTS, payments)
-    conn.execute(_INSERT_MOVEMENTS, doc.movement_rows())
+    prepared.insert(conn, receipt, [doc.receipt_row(seq, chain_hash)])
+    prepared.insert(conn, receipt_line, lines)
+    prepared.insert(conn, receipt_payment, payments)
+    prepared.insert(conn, stock_movement, doc.movement_rows())
     summary = (doc.receipt_id, doc.number, doc.kind, doc.total, doc.tax_total, doc.change_due)
     return ReceiptSummary(*summary, seq, chain_hash)
 

@@ -21,14 +21,16 @@ from possync.retail.schema import payment_method
 MAX_REFERENCE = 64
 
 
+_ACTIVE = (
+    sa.select(payment_method.c.method_code, payment_method.c.name, payment_method.c.kind)
+    .where(payment_method.c.active)
+    .order_by(payment_method.c.kind != "cash", payment_method.c.method_code)
+)
+
+
 def methods(conn: sa.Connection) -> list[dict[str, Any]]:
     """Active payment methods, cash first (the usual tender)."""
-    rows = conn.execute(
-        sa.select(payment_method.c.method_code, payment_method.c.name, payment_method.c.kind)
-        .where(payment_method.c.active)
-        .order_by(payment_method.c.kind != "cash", payment_method.c.method_code)
-    )
-    return [dict(r._mapping) for r in rows]
+    return [dict(r._mapping) for r in conn.execute(_ACTIVE)]
 
 
 def amount_field(method_code: str) -> str:

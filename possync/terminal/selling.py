@@ -63,11 +63,14 @@ def sell(
     cashier_id: str | None = None,
     customer_id: str | None = None,
     with_sale: Callable[[sa.Connection], None] | None = None,
+    till: sales.Till | None = None,
 ) -> SaleOutcome:
     """``with_sale`` runs in the sale's own transaction (the cashier's screen empties
     its basket there, so the basket goes if and only if the sale commits); if it
-    raises, the sale is rolled back and its number given back."""
-    till = term.till()
+    raises, the sale is rolled back and its number given back. ``till``: the
+    terminal's, if the caller holds it already (``pos run`` reads it at its start);
+    otherwise read here."""
+    till = till or term.till()
     mode = modes.current(term)
     note = None
     if mode == modes.ONLINE:

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from possync.retail.prepared import Prepared
 from possync.retail.schema import fiscal_chain_head, fiscal_chain_start, receipt, z_report
 
 FORM = "possync-chain-1"  # names the canonical form and the hashing; a new one, a new name
@@ -126,8 +127,8 @@ def link(
     issuer with no head yet goes on from where its store says its chain stands (a
     till provisioned again), or starts from its genesis value."""
     head, before = _heads(conn, issuer_id)
-    seq = 1 if before is None else before.seq + 1
-    previous = genesis(store_id, issuer_id) if before is None else before.hash
+    seq = 1 if before is None else before[0] + 1
+    previous = genesis(store_id, issuer_id) if before is None else before[1]
     chain_hash = seal(previous, canonical(seq))
     if head is None:
         conn.execute(
@@ -136,20 +137,22 @@ def link(
             )
         )
     else:
-        conn.execute(_MOVE_HEAD, {"issuer": issuer_id, "new_seq": seq, "new_hash": chain_hash})
+        _MOVE_HEAD.run(conn, {"issuer": issuer_id, "new_seq": seq, "new_hash": chain_hash})
     return seq, chain_hash
 
 
 # Built once: a till runs them at every sale.
-_HEAD = (
+_HEAD = Prepared(
     sa.select(fiscal_chain_head.c.seq, fiscal_chain_head.c.hash)
     .where(fiscal_chain_head.c.issuer_id == sa.bindparam("issuer"))
     .with_for_update()
 )
-_START = sa.select(fiscal_chain_start.c.seq, fiscal_chain_start.c.hash).where(
-    fiscal_chain_start.c.terminal_id == sa.bindparam("issuer")
+_START = Prepared(
+    sa.select(fiscal_chain_start.c.seq, fiscal_chain_start.c.hash).where(
+        fiscal_chain_start.c.terminal_id == sa.bindparam("issuer")
+    )
 )
-_MOVE_HEAD = (
+_MOVE_HEAD = Prepared(
     fiscal_chain_head.update()
     .where(fiscal_chain_head.c.issuer_id == sa.bindparam("issuer"))
     .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
@@ -158,9 +161,10 @@ _MOVE_HEAD = (
 
 def _heads(conn: sa.Connection, issuer_id: str) -> tuple[Any, Any]:
     """The issuer's own head (locked), and what its next document follows: that
-    head, or where the store says its chain stands (a till provisioned again)."""
-    head = conn.execute(_HEAD, {"issuer": issuer_id}).first()
-    before = head or conn.execute(_START, {"issuer": issuer_id}).first()
+    head, or where the store says its chain stands (a till provisioned again); each
+    (seq, hash) or None."""
+    head = _HEAD.first(conn, {"issuer": issuer_id})
+    before = head or _START.first(conn, {"issuer": issuer_id})
     return head, before
 
 
@@ -168,7 +172,7 @@ def previous_hash(conn: sa.Connection, store_id: str, issuer_id: str) -> str:
     """What the issuer's next document links to: its chain head now (a Z report
     prints it), or its genesis value. Read in the transaction that links it."""
     _, before = _heads(conn, issuer_id)
-    return genesis(store_id, issuer_id) if before is None else str(before.hash)
+    return genesis(store_id, issuer_id) if before is None else str(before[1])
 
 
 def note_provisioned(conn: sa.Connection, store_id: str, terminal_id: str) -> None:

@@ -23,7 +23,7 @@ from possync.sync.db import read_tx
 from possync.sync.errors import SyncError
 from possync.terminal import modes, selling
 from possync.terminal.web import link
-from possync.terminal.web.basket import sale_view
+from possync.terminal.web.basket import sale_view, till_of
 from possync.terminal.web.context import Pos, PosState, redirect, render
 from possync.terminal.web.sessions import Cashier, CashierSession
 from possync.transport.client import Refused, Unreachable
@@ -74,7 +74,7 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
     with read_tx(term.engine) as conn:
         the_basket = basket.view(conn, session.cashier_id)
         methods = tender.methods(conn)
-    shown = state.shown
+        shown = state.shown_in(conn)
     payments, errors = tender.payments_from_form(methods, form, shown.locale.parse_amount)
     moved = _price_moved(form, the_basket.total, shown)
     if moved:
@@ -99,6 +99,7 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
                 with_sale=lambda conn: basket.take(
                     conn, session.cashier_id, the_basket.signature()
                 ),
+                till=till_of(state),
             )
         except RetailError as exc:
             cause = exc.__cause__

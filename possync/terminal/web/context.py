@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -21,6 +22,8 @@ from possync.terminal.web import link
 from possync.terminal.web.sessions import CashierSession, Sessions
 from possync.webui.formatting import Shown
 
+_STORE = store.select().where(store.c.store_id == sa.bindparam("store_id"))
+
 
 @dataclass
 class PosState:
@@ -36,9 +39,11 @@ class PosState:
         """How this till writes amounts and times: its store's locale and time zone,
         read afresh (a sync may have changed them; one indexed row)."""
         with read_tx(self.terminal.engine) as conn:
-            row = conn.execute(
-                store.select().where(store.c.store_id == self.till["store_id"])
-            ).one()
+            return self.shown_in(conn)
+
+    def shown_in(self, conn: sa.Connection) -> Shown:
+        """:attr:`shown`, read in the caller's transaction."""
+        row = conn.execute(_STORE, {"store_id": self.till["store_id"]}).one()
         return Shown(StoreLocale.of(row), bool(row.locale))
 
     @property
