@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from possync.retail import joining, joining_history, reports
 from possync.retail.replication import SPEC
 from possync.retail.store_admin import store_row
-from possync.sync import peers, state
+from possync.sync import log, peers, state
 from possync.sync.child import Child
 from possync.sync.clock import utc_now
 from possync.sync.db import read_tx, write_tx
@@ -164,6 +164,10 @@ def sync(
     notify = progress or (lambda _stage, _n: None)
     if node.load_state() != "done":
         raise NotProvisioned("this store has not finished joining head office: run 'store join'")
+    with write_tx(engine) as conn:
+        # PostgreSQL: number what is committed, as every reader of the log does first
+        # (the history captured again at the join, changes no till's pull numbered).
+        log.publish(conn)
     with sync_lock(engine, wait_for_lock), _client(engine, timeout) as client:
         try:
             _send_opening(engine, client)  # a join cut short before it did

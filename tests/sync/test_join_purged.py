@@ -20,14 +20,23 @@ import sqlalchemy as sa
 import uvicorn
 
 from possync.headoffice.app import create_app
-from possync.retail import catalog, chain, customers, integrity, opening_stock, sales, store_admin
+from possync.retail import (
+    catalog,
+    chain,
+    customers,
+    integrity,
+    joining_history,
+    opening_stock,
+    sales,
+    store_admin,
+)
 from possync.retail import stock as stock_rules
 from possync.retail.replication import SPEC
 from possync.retail.schema import admin_log, receipt, stock_movement
 from possync.store import purge as store_purge
 from possync.store import upstream
 from possync.store.process import free_port
-from possync.sync import log, peers, quarantine
+from possync.sync import log, peers, quarantine, state
 from possync.sync.db import open_engine, read_tx, write_tx
 from possync.sync.parent import Parent
 from possync.terminal.local import Terminal
@@ -104,14 +113,13 @@ def serve(engine: sa.Engine) -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture
-def shop(db_url: str, tmp_path: Path) -> Iterator[Shop]:
-    ho = open_engine(db_url)
+def open_shop(ho_url: str, store_url: str, tmp_path: Path) -> Iterator[Shop]:
+    ho = open_engine(ho_url)
     chain.init_head_office(ho, "Acme Retail")
     with write_tx(ho) as conn:
         catalog.import_csv(conn, CATALOG)
     code = chain.add_store(ho, "S01").registration_code
-    store = open_engine(f"sqlite:///{tmp_path / 'S01.db'}")
+    store = open_engine(store_url)
     store_admin.init_store(store, "S01", "Main Street")
     with write_tx(store) as conn:
         catalog.import_csv(conn, OWN_CATALOG)
@@ -124,6 +132,18 @@ def shop(db_url: str, tmp_path: Path) -> Iterator[Shop]:
         shop.till.close()
     store.dispose()
     ho.dispose()
+
+
+@pytest.fixture
+def shop(db_url: str, tmp_path: Path) -> Iterator[Shop]:
+    """Head office on SQLite and on PostgreSQL; the store on SQLite."""
+    yield from open_shop(db_url, f"sqlite:///{tmp_path / 'S01.db'}", tmp_path)
+
+
+@pytest.fixture
+def pg_shop(pg_url: str, tmp_path: Path) -> Iterator[Shop]:
+    """The store on PostgreSQL (head office on SQLite)."""
+    yield from open_shop(f"sqlite:///{tmp_path / 'ho.db'}", pg_url, tmp_path)
 
 
 def count(engine: sa.Engine, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
@@ -240,3 +260,50 @@ def test_a_store_that_never_purged_needs_no_opening_balance(shop: Shop) -> None:
     assert count(shop.ho, stock_movement, stock_movement.c.reason == "opening_balance") == 0
     assert on_hand(shop.ho, "S01") == on_hand(shop.store, "S01")
     assert held(shop.ho) == []
+
+
+@pytest.mark.postgres
+def test_a_store_on_postgres_that_purged_joins_and_stock_agrees(pg_shop: Shop) -> None:
+    numbers = trade_and_purge(pg_shop)
+    joined = upstream.join(pg_shop.store, pg_shop.ho_url, pg_shop.code)
+    assert (joined.carried["receipts"], joined.carried["receipts_purged"]) == (1, 2)
+    upstream.sync(pg_shop.store)
+    pg_shop.pull_till()
+    assert held(pg_shop.ho) == []
+    with read_tx(pg_shop.ho) as conn:
+        assert list(conn.execute(sa.select(receipt.c.receipt_no)).scalars()) == [
+            numbers["after_purge"]
+        ]
+    expected = {"LOCAL": 8, "SKU1": 44, "SKU2": 25}
+    for engine in (pg_shop.ho, pg_shop.store, pg_shop.till.engine):
+        assert on_hand(engine, "S01") == expected
+
+
+class Cut(Exception):
+    pass
+
+
+def test_a_join_cut_short_and_an_answer_lost_do_not_double_the_opening(shop: Shop) -> None:
+    trade_and_purge(shop)
+
+    def cut(_stage: str, _rows: int) -> None:
+        raise Cut  # registered, history captured again, the load begun: then killed
+
+    with pytest.raises(Cut):
+        upstream.join(shop.store, shop.ho_url, shop.code, progress=cut)
+    assert count(shop.ho, stock_movement) == 0  # nothing of the store's yet
+    upstream.join(shop.store, shop.ho_url, shop.code)  # run again: it carries on
+    upstream.sync(shop.store)
+    shop.pull_till()
+    expected = {"LOCAL": 8, "SKU1": 44, "SKU2": 25}
+    assert on_hand(shop.ho, "S01") == expected
+
+    # The answer to the opening balance was lost: the store sends it again.
+    with write_tx(shop.store) as conn:
+        state.put(conn, joining_history.OPENING, '{"LOCAL": 8, "SKU1": 45, "SKU2": 20}')
+    upstream.sync(shop.store)
+    with read_tx(shop.store) as conn:
+        assert joining_history.opening_to_send(conn) is None  # acknowledged this time
+    for engine in (shop.ho, shop.store, shop.till.engine):
+        assert on_hand(engine, "S01") == expected
+    assert count(shop.ho, stock_movement, stock_movement.c.reason == "opening_balance") == 3
