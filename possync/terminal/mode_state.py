@@ -7,7 +7,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from possync.retail.schema import pos_terminal
+from possync.sync import state
 from possync.sync.db import read_tx
+from possync.sync.schema import sync_state
 from possync.terminal.local import Terminal
 
 OFFLINE, ONLINE = "offline", "online"
@@ -26,13 +28,27 @@ def offline_enabled(term: Terminal) -> bool:
     return bool(flag)
 
 
+def _setting(key: str) -> sa.ScalarSelect[str]:
+    return sa.select(sync_state.c.value).where(sync_state.c.key == key).scalar_subquery()
+
+
+# The mode as set and offline_enabled, in one statement built once: every sale asks.
+_MODE = sa.select(
+    _setting(MODE),
+    sa.select(pos_terminal.c.offline_enabled)
+    .where(pos_terminal.c.terminal_id == _setting(state.NODE_ID))
+    .scalar_subquery(),
+)
+
+
 def current(term: Terminal) -> str:
-    mode = term.get_state(MODE)
-    if mode in (OFFLINE, ONLINE):
-        if mode == OFFLINE and not offline_enabled(term):
-            return ONLINE  # the store has withdrawn offline use
-        return mode
-    return OFFLINE if offline_enabled(term) else ONLINE
+    """Online if so set; otherwise (offline, or never set) offline if the store
+    allows it, else online (the store may have withdrawn offline use)."""
+    with read_tx(term.engine) as conn:
+        mode, enabled = conn.execute(_MODE).one()
+    if mode == ONLINE:
+        return ONLINE
+    return OFFLINE if enabled else ONLINE
 
 
 def falls_back(term: Terminal) -> bool:
