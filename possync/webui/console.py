@@ -1,7 +1,9 @@
 """What every page of a management console builds on (the store's and head
 office's): the console object with its renderer, the redirect with a one-time
 message, and the two refusals the sign-in guard raises. Each app's settings are
-its own; the sign-in reads only their ``secure_cookies``."""
+its own; the sign-in reads only their ``secure_cookies``. How a console's page
+handlers are written (plain ``def``, what is awaited in dependencies) is in
+possync/store/console/base.py."""
 
 from __future__ import annotations
 

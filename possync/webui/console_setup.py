@@ -72,5 +72,5 @@ def mount(
         return HTMLResponse(_CSRF_PAGE, status_code=403)
 
     @app.get("/", include_in_schema=False)
-    async def _root() -> RedirectResponse:
+    def _root() -> RedirectResponse:
         return RedirectResponse("/console/", status_code=303)

@@ -11,6 +11,7 @@ with a pace that slows guessing down without ever locking the name out.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.sync import guess_limits
 from possync.sync.db import read_tx, write_tx
@@ -57,18 +57,23 @@ def _secure(request: Request, console: Console) -> bool:
     return console.settings.secure_cookies == "always" or csrf.is_https(request)
 
 
-async def admin_session(request: Request, console: ConsoleApp) -> accounts.Session:
+def signed_in_session(request: Request, console: ConsoleApp) -> accounts.Session:
+    """The session of the request's cookie, looked up in the console's database."""
     token = request.cookies.get(console.session_cookie)
     if not token:
         raise SignInRequired()
-
-    def lookup() -> accounts.Session | None:
-        with read_tx(console.engine) as conn:
-            return accounts.session_for(conn, token)
-
-    session = await run_in_threadpool(lookup)
+    with read_tx(console.engine) as conn:
+        session = accounts.session_for(conn, token)
     if session is None:
         raise SignInRequired()
+    return session
+
+
+async def admin_session(
+    request: Request, session: Annotated[accounts.Session, Depends(signed_in_session)]
+) -> accounts.Session:
+    """The signed-in session; for anything but GET/HEAD, only with its CSRF token.
+    Async because the token may be in the form, which is read by awaiting it."""
     if request.method not in ("GET", "HEAD") and not csrf.same(
         session.csrf_token, await csrf.submitted_token(request)
     ):
@@ -153,11 +158,15 @@ class Throttle:
             guess_limits.mark(conn, KNOWN, key, self.clock())
 
 
+_MAKING_THROTTLE = threading.Lock()  # sign-ins run in the threadpool, several at once
+
+
 def _throttle(request: Request, console: Console) -> Throttle:
     """One per app; its counts are in the database, shared by every process."""
     state = request.app.state
-    if not hasattr(state, "console_throttle"):
-        state.console_throttle = Throttle(console.engine)
+    with _MAKING_THROTTLE:
+        if not hasattr(state, "console_throttle"):
+            state.console_throttle = Throttle(console.engine)
     return state.console_throttle
 
 
@@ -201,12 +210,21 @@ def _stored_name(console: Console, typed: str) -> str:
 
 
 @router.get("/login")
-async def login_form(request: Request, console: ConsoleApp) -> HTMLResponse:
+def login_form(request: Request, console: ConsoleApp) -> HTMLResponse:
     return _login_page(request, console)
 
 
+def _open_session(console: Console, username: str, password: str) -> str | None:
+    """A new session's cookie token, or None for a wrong user name or password."""
+    with write_tx(console.engine) as conn:
+        if not accounts.check_password(conn, username, password):
+            return None
+        token, _ = accounts.open_session(conn, username)
+        return token
+
+
 @router.post("/login")
-async def login(
+def login(
     request: Request,
     console: ConsoleApp,
     username: Annotated[str, Form(max_length=64)] = "",
@@ -223,11 +241,11 @@ async def login(
             status=403,
         )
     address = request.client.host if request.client else "unknown"
-    typed, username = username, await run_in_threadpool(_stored_name, console, username)
+    typed, username = username, _stored_name(console, username)
     # Counted now, before the password hash runs, in one transaction that locks the
     # counts (see Throttle): parallel attempts cannot all pass before one is counted.
     throttle = _throttle(request, console)
-    admission = await run_in_threadpool(throttle.admit, username, address)
+    admission = throttle.admit(username, address)
     if admission.wait:
         wait = math.ceil(admission.wait)
         why = (
@@ -239,20 +257,12 @@ async def login(
         page = _login_page(request, console, error=why, username=typed, status=429)
         page.headers["Retry-After"] = str(wait)
         return page
-
-    def attempt() -> str | None:
-        with write_tx(console.engine) as conn:
-            if not accounts.check_password(conn, username, password):
-                return None
-            token, _ = accounts.open_session(conn, username)
-            return token
-
-    token = await run_in_threadpool(attempt)
+    token = _open_session(console, username, password)
     if token is None:  # already counted
         return _login_page(
             request, console, error="Wrong user name or password.", username=typed, status=401
         )
-    await run_in_threadpool(throttle.succeeded, username, address, admission)
+    throttle.succeeded(username, address, admission)
     # Only ever go on to a console page (no open redirect to another site).
     target = next if next.startswith("/console/") and not next.startswith("//") else "/console/"
     response = redirect(target)
@@ -270,14 +280,9 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(request: Request, console: ConsoleApp, _: Admin) -> Response:
-    token = request.cookies.get(console.session_cookie, "")
-
-    def close() -> None:
-        with write_tx(console.engine) as conn:
-            accounts.close_session(conn, token)
-
-    await run_in_threadpool(close)
+def logout(request: Request, console: ConsoleApp, _: Admin) -> Response:
+    with write_tx(console.engine) as conn:
+        accounts.close_session(conn, request.cookies.get(console.session_cookie, ""))
     response = redirect("/console/login", "Signed out.")
     response.delete_cookie(console.session_cookie, path="/")
     return response

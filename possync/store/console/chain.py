@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import fiscal_chain
 from possync.store.console.auth import Admin, ConsoleApp
@@ -16,24 +15,17 @@ router = APIRouter(prefix="/console")
 
 
 @router.get("/chain")
-async def listing(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
-    def load() -> list[fiscal_chain.ChainStatus]:
-        with read_tx(console.engine) as conn:
-            return fiscal_chain.statuses(conn)
-
-    chains = await run_in_threadpool(load)
+def listing(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+    with read_tx(console.engine) as conn:
+        chains = fiscal_chain.statuses(conn)
     return console.render(request, "chain.html", chains=chains)
 
 
 @router.post("/chain/verify")
-async def verify(request: Request, console: ConsoleApp, _: Admin) -> Response:
+def verify(request: Request, console: ConsoleApp, _: Admin) -> Response:
     """Check every chain again from its anchor (what ``store verify-chain`` does)."""
-
-    def run() -> list[fiscal_chain.ChainStatus]:
-        with write_tx(console.engine) as conn:
-            return fiscal_chain.verify_all(conn)
-
-    found = await run_in_threadpool(run)
+    with write_tx(console.engine) as conn:
+        found = fiscal_chain.verify_all(conn)
     broken = [s.terminal_id for s in found if s.state == "broken"]
     if broken:
         return redirect("/console/chain", f"Broken chain: {', '.join(broken)}.", "bad")

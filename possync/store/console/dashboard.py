@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import fiscal_chain, offline_admin, reports, store_admin
 from possync.retail.errors import RetailError
@@ -127,10 +126,8 @@ def _activity(engine: Any) -> list[dict[str, Any]]:
     return terminals
 
 
-async def _rows(console: Any) -> list[dict]:
-    terminals = await run_in_threadpool(_activity, console.engine)
-    zone = await run_in_threadpool(store_zone, console.engine)
-    return dashboard_rows(terminals, console.settings, zone)
+def _rows(console: Any) -> list[dict]:
+    return dashboard_rows(_activity(console.engine), console.settings, store_zone(console.engine))
 
 
 def _serving(engine: Any) -> dict[str, Any] | None:
@@ -139,42 +136,40 @@ def _serving(engine: Any) -> dict[str, Any] | None:
 
 
 @router.get("/")
-async def dashboard(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+def dashboard(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
     return console.render(
         request,
         "dashboard.html",
-        rows=await _rows(console),
+        rows=_rows(console),
         # how the server started: plain HTTP is shown on every visit, not hidden
-        serving=await run_in_threadpool(_serving, console.engine),
+        serving=_serving(console.engine),
         settings=console.settings,
         stale_minutes=round(console.settings.stale_after / 60),
     )
 
 
 @router.get("/dashboard/rows")
-async def dashboard_body(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+def dashboard_body(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
     return console.render(
         request,
         "_dashboard_rows.html",
-        rows=await _rows(console),
+        rows=_rows(console),
         stale_minutes=round(console.settings.stale_after / 60),
     )
 
 
 @router.post("/dashboard/{terminal_id}/suspend")
-async def suspend(
+def suspend(
     terminal_id: str,
     console: ConsoleApp,
     _: Admin,
     minutes: Annotated[int, Form()],
 ) -> Response:
     try:
-        until = await run_in_threadpool(
-            offline_admin.suspend_sync, console.engine, terminal_id, minutes
-        )
+        until = offline_admin.suspend_sync(console.engine, terminal_id, minutes)
     except RetailError as exc:
         return redirect("/console/", f"Not suspended: {exc}", "bad")
-    zone = await run_in_threadpool(store_zone, console.engine)
+    zone = store_zone(console.engine)
     return redirect(
         "/console/",
         f"Sync of {terminal_id} suspended until {store_time(until, zone)} (store time).",
@@ -182,9 +177,9 @@ async def suspend(
 
 
 @router.post("/dashboard/{terminal_id}/resume")
-async def resume(terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
+def resume(terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
     try:
-        await run_in_threadpool(offline_admin.suspend_sync, console.engine, terminal_id, None)
+        offline_admin.suspend_sync(console.engine, terminal_id, None)
     except RetailError as exc:
         return redirect("/console/", f"Not resumed: {exc}", "bad")
     return redirect("/console/", f"Sync of {terminal_id} resumed.")

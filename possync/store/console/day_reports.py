@@ -6,11 +6,10 @@ tills' sales, at their next sync."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import day_reports, store_admin
 from possync.retail.store_locale import StoreLocale
@@ -23,48 +22,40 @@ SHOWN = 500
 
 
 @router.get("/z-reports")
-async def z_reports(
+def z_reports(
     request: Request,
     console: ConsoleApp,
     _: Admin,
     terminal: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
-    def load() -> list[dict[str, Any]]:
-        with read_tx(console.engine) as conn:
-            return day_reports.z_reports(conn, terminal or None, SHOWN)
-
-    found = await run_in_threadpool(load)
+    with read_tx(console.engine) as conn:
+        found = day_reports.z_reports(conn, terminal or None, SHOWN)
     return console.render(request, "z_reports.html", found=found, terminal=terminal, shown=SHOWN)
 
 
 @router.get("/day-summary")
-async def day_summary(
+def day_summary(
     request: Request,
     console: ConsoleApp,
     _: Admin,
     day: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     errors: dict[str, str] = {}
-
-    def load() -> dict[str, Any]:
-        with read_tx(console.engine) as conn:
-            row = store_admin.store_row(conn)
-            shop = StoreLocale.of(row)
-            chosen = shop.business_day(utc_now())  # today, in the store's time zone
-            if day:
-                try:
-                    chosen = date.fromisoformat(day)
-                except ValueError:
-                    errors["day"] = "a date as YYYY-MM-DD"
-            summary = day_reports.day_summary(conn, row.store_id, chosen, shop)
-            return {**summary, "day_shown": shop.day(chosen), "time_zone": shop.time_zone}
-
-    summary = await run_in_threadpool(load)
+    with read_tx(console.engine) as conn:
+        row = store_admin.store_row(conn)
+        shop = StoreLocale.of(row)
+        chosen = shop.business_day(utc_now())  # today, in the store's time zone
+        if day:
+            try:
+                chosen = date.fromisoformat(day)
+            except ValueError:
+                errors["day"] = "a date as YYYY-MM-DD"
+        summary = day_reports.day_summary(conn, row.store_id, chosen, shop)
     return console.render(
         request,
         "day_summary.html",
         status=422 if errors else 200,
-        s=summary,
+        s={**summary, "day_shown": shop.day(chosen), "time_zone": shop.time_zone},
         day=day or summary["day"],
         errors=errors,
     )

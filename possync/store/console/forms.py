@@ -1,10 +1,13 @@
-"""Reading HTML forms: plain strings in, field errors out."""
+"""Reading HTML forms: plain strings in, field errors out. ``FormFields`` is the
+form as a dependency: reading it is awaited, so FastAPI does that before it calls
+the page's plain ``def`` handler (see base.py)."""
 
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 MAX_FIELD = 10_000
 
@@ -13,6 +16,9 @@ async def form_data(request: Request) -> dict[str, str]:
     """The form's text fields (files are read by the pages that take them)."""
     form = await request.form()
     return {k: v[:MAX_FIELD] for k, v in form.items() if isinstance(v, str)}
+
+
+FormFields = Annotated[dict[str, str], Depends(form_data)]
 
 
 def parse_int(form: dict[str, str], name: str, errors: dict[str, str]) -> int | None:

@@ -7,7 +7,6 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import offline_admin, store_admin
 from possync.retail.errors import RetailError
@@ -25,13 +24,13 @@ def _store(engine: sa.Engine) -> sa.Row:
 
 
 @router.get("/offline-store")
-async def show(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
-    store = await run_in_threadpool(_store, console.engine)
+def show(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+    store = _store(console.engine)
     return console.render(request, "offline_store.html", store=store, confirm=None)
 
 
 @router.post("/offline-store")
-async def change(
+def change(
     request: Request,
     console: ConsoleApp,
     _: Admin,
@@ -40,13 +39,11 @@ async def change(
     force: Annotated[bool, Form()] = False,
 ) -> Response:
     """First post: the confirmation page. Second post (confirmed): the change."""
-    store = await run_in_threadpool(_store, console.engine)
+    store = _store(console.engine)
     if not confirmed:
         return console.render(request, "offline_store.html", store=store, confirm=enable)
     try:
-        await run_in_threadpool(
-            lambda: offline_admin.set_store_offline(console.engine, enable, force=force)
-        )
+        offline_admin.set_store_offline(console.engine, enable, force=force)
     except RetailError as exc:
         return console.render(
             request, "offline_store.html", store=store, confirm=enable, refusal=str(exc), status=409

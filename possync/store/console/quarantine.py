@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import quarantine_admin
 from possync.retail.errors import RetailError
@@ -22,17 +21,15 @@ EntryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("")
-async def listing(
+def listing(
     request: Request,
     console: ConsoleApp,
     _: Admin,
     terminal: str | None = None,
     show_all: Annotated[bool, Query(alias="all")] = False,
 ) -> HTMLResponse:
-    entries = await run_in_threadpool(
-        lambda: quarantine_admin.listing(
-            console.engine, terminal=terminal or None, status=None if show_all else "held"
-        )
+    entries = quarantine_admin.listing(
+        console.engine, terminal=terminal or None, status=None if show_all else "held"
     )
     return console.render(
         request, "quarantine.html", entries=entries, terminal=terminal or "", show_all=show_all
@@ -40,33 +37,31 @@ async def listing(
 
 
 @router.get("/conflicts")
-async def clashes(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+def clashes(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
     """Concurrent edits of one customer field on several tills: what was kept."""
-    found = await run_in_threadpool(quarantine_admin.conflicts, console.engine)
+    found = quarantine_admin.conflicts(console.engine)
     return console.render(request, "conflicts.html", conflicts=found)
 
 
 @router.get("/{entry_id}")
-async def entry(request: Request, console: ConsoleApp, _: Admin, entry_id: EntryId) -> Response:
+def entry(request: Request, console: ConsoleApp, _: Admin, entry_id: EntryId) -> Response:
     try:
-        found = await run_in_threadpool(quarantine_admin.entry, console.engine, entry_id)
+        found = quarantine_admin.entry(console.engine, entry_id)
     except RetailError as exc:
         return redirect(PAGE, str(exc), "bad")
     return console.render(request, "quarantine_entry.html", entry=found)
 
 
 @router.post("/{entry_id}/resubmit")
-async def resubmit(
+def resubmit(
     console: ConsoleApp,
     admin: Admin,
     entry_id: EntryId,
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        result = await run_in_threadpool(
-            lambda: quarantine_admin.resubmit(
-                console.engine, entry_id, by=admin.username, note=note.strip() or None
-            )
+        result = quarantine_admin.resubmit(
+            console.engine, entry_id, by=admin.username, note=note.strip() or None
         )
     except RetailError as exc:
         return redirect(f"{PAGE}/{entry_id}", str(exc), "bad")
@@ -81,16 +76,14 @@ async def resubmit(
 
 
 @router.post("/{entry_id}/discard")
-async def discard(
+def discard(
     console: ConsoleApp,
     admin: Admin,
     entry_id: EntryId,
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        await run_in_threadpool(
-            lambda: quarantine_admin.discard(console.engine, entry_id, by=admin.username, note=note)
-        )
+        quarantine_admin.discard(console.engine, entry_id, by=admin.username, note=note)
     except RetailError as exc:
         return redirect(f"{PAGE}/{entry_id}", str(exc), "bad")
     return redirect(PAGE, f"Entry {entry_id} was discarded.")

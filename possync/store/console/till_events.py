@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import till_events
 from possync.store.console.auth import Admin, ConsoleApp
@@ -18,23 +17,20 @@ SHOWN = 500
 
 
 @router.get("/till-events")
-async def listing(
+def listing(
     request: Request,
     console: ConsoleApp,
     _: Admin,
     terminal: Annotated[str, Query(max_length=16)] = "",
     kind: Annotated[str, Query(max_length=24)] = "",
 ) -> HTMLResponse:
-    def load() -> list[dict[str, object]]:
-        with read_tx(console.engine) as conn:
-            return till_events.recent(
-                conn,
-                terminal_id=terminal or None,
-                kind=kind if kind in till_events.KINDS else None,
-                limit=SHOWN,
-            )
-
-    events = await run_in_threadpool(load)
+    with read_tx(console.engine) as conn:
+        events = till_events.recent(
+            conn,
+            terminal_id=terminal or None,
+            kind=kind if kind in till_events.KINDS else None,
+            limit=SHOWN,
+        )
     return console.render(
         request,
         "till_events.html",
