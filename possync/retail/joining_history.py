@@ -164,6 +164,7 @@ def carry(conn: sa.Connection, store_id: str) -> Carried:
         key = table.table.c[table.key_columns[0]]
         for chunk in _chunks(conn, table.table, key):
             writer.add(table.name, chunk)
+    writer.flush()
 
     carried.receipts_purged = _purged_receipts(conn)
     opening = _opening(conn, store_id, reaching)
@@ -278,17 +279,27 @@ def _carry_document(
 
 
 class _Writer:
+    """Captures rows again in the order given, a few thousand per statement."""
+
     def __init__(self, conn: sa.Connection, carried: Carried) -> None:
         self.conn = conn
         self.carried = carried
+        self.waiting: list[tuple[SyncTable, Row]] = []
 
     def add(self, table_name: str, rows: list[Row]) -> None:
+        if not rows:
+            return
         table = SPEC.table(table_name)
         assert table is not None
-        n = recapture.append(self.conn, table, rows)
-        if n:
-            counts = self.carried.captured_again
-            counts[table_name] = counts.get(table_name, 0) + n
+        self.waiting += [(table, row) for row in rows]
+        counts = self.carried.captured_again
+        counts[table_name] = counts.get(table_name, 0) + len(rows)
+        if len(self.waiting) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        recapture.append(self.conn, self.waiting)
+        self.waiting = []
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -304,7 +315,7 @@ def _rows(
     conn: sa.Connection, table: sa.Table, where: sa.ColumnElement[bool] | None = None
 ) -> list[Row]:
     stmt = sa.select(table) if where is None else sa.select(table).where(where)
-    return [{str(k): v for k, v in r.items()} for r in conn.execute(stmt).mappings()]
+    return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def _chunks(
@@ -318,7 +329,7 @@ def _chunks(
     while True:
         clauses = [c for c in (where, None if after is None else key > after) if c is not None]
         stmt = sa.select(table).where(*clauses).order_by(key).limit(CHUNK)
-        rows = [{str(k): v for k, v in r.items()} for r in conn.execute(stmt).mappings()]
+        rows = [dict(r) for r in conn.execute(stmt).mappings()]
         if not rows:
             return
         yield rows

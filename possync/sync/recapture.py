@@ -52,28 +52,37 @@ def logged(
     return {name: {k: row for k, (_, row) in rows.items()} for name, rows in found.items()}
 
 
-def append(conn: sa.Connection, table: SyncTable, rows: list[dict[str, Any]]) -> int:
-    """Capture ``rows`` of ``table`` again (whole rows, as the triggers would),
-    visible to the parent only. Within the caller's transaction."""
-    if not rows:
+def append(conn: sa.Connection, entries: list[tuple[SyncTable, dict[str, Any]]]) -> int:
+    """Capture these rows again (whole rows, as the triggers would), in this order,
+    visible to the parent only. One statement, the entries as one JSON parameter.
+    Within the caller's transaction."""
+    if not entries:
         return 0
-    stmt = sa.text(
-        "INSERT INTO sync_change (table_name, op, row_data, origin, route_key)"
-        " VALUES (:table, :op, :row, NULL, :route)"
-    )
+    columns: dict[str, list[str]] = {}
+    payload = []
+    for table, row in entries:
+        names = columns.get(table.name)
+        if names is None:
+            names = columns[table.name] = [str(c) for c in table.column_names]
+        payload.append((table.name, orjson.dumps({c: row[c] for c in names}).decode()))
+    stmt = _SQLITE_APPEND if conn.dialect.name == "sqlite" else _POSTGRES_APPEND
     conn.execute(
         stmt,
-        [
-            {
-                "table": table.name,
-                "op": log.Op.UPSERT.value,
-                "row": orjson.dumps({str(c): row[c] for c in table.column_names}).decode(),
-                "route": UP_ONLY,
-            }
-            for row in rows
-        ],
+        {"entries": orjson.dumps(payload).decode(), "op": log.Op.UPSERT.value, "route": UP_ONLY},
     )
-    return len(rows)
+    return len(entries)
+
+
+_INSERT = "INSERT INTO sync_change (table_name, op, row_data, origin, route_key) "
+# In the order given: the log's order is the order they go up in.
+_SQLITE_APPEND = sa.text(
+    _INSERT + "SELECT json_extract(value, '$[0]'), :op, json_extract(value, '$[1]'), NULL, "
+    ":route FROM json_each(:entries) ORDER BY key"
+)
+_POSTGRES_APPEND = sa.text(
+    _INSERT + "SELECT e ->> 0, :op, e ->> 1, NULL, :route "
+    "FROM json_array_elements(CAST(:entries AS json)) WITH ORDINALITY AS t(e, n) ORDER BY n"
+)
 
 
 def forget(conn: sa.Connection, tables: Iterable[SyncTable]) -> int:

@@ -31,6 +31,7 @@ from possync.retail import (
     store_admin,
 )
 from possync.retail import stock as stock_rules
+from possync.retail.errors import RetailError
 from possync.retail.replication import SPEC
 from possync.retail.schema import admin_log, receipt, stock_movement
 from possync.store import purge as store_purge
@@ -307,3 +308,21 @@ def test_a_join_cut_short_and_an_answer_lost_do_not_double_the_opening(shop: Sho
     for engine in (shop.ho, shop.store, shop.till.engine):
         assert on_hand(engine, "S01") == expected
     assert count(shop.ho, stock_movement, stock_movement.c.reason == "opening_balance") == 3
+
+
+def test_a_store_whose_till_is_far_behind_is_refused_before_anything_changes(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trade_and_purge(shop)  # T01 has not pulled the store's last changes
+    with read_tx(shop.store) as conn:
+        head = log.head(conn)
+    monkeypatch.setattr(joining_history, "MAX_AHEAD", 2)  # the bound, made small
+    with pytest.raises(RetailError, match="T01 has not taken"):
+        upstream.join(shop.store, shop.ho_url, shop.code)
+    with read_tx(shop.store) as conn:
+        assert peers.parent(conn) is None and log.head(conn) == head
+    shop.pull_till()  # the till catches up: nothing is ahead of it any more
+    joined = upstream.join(shop.store, shop.ho_url, shop.code)  # the code still works
+    assert joined.carried["receipts"] == 1
+    upstream.sync(shop.store)
+    assert on_hand(shop.ho, "S01") == on_hand(shop.store, "S01") == on_hand(shop.till.engine, "S01")
