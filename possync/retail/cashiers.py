@@ -7,6 +7,11 @@ are short, so lock-out after failed attempts is the till's job, not the hash's, 
 a store may require longer PINs (``min_pin_length``, a setting of the store only:
 it is checked where PINs are set).
 
+A cashier head office assigned to a store (``cashier.store_id``) signs in at that
+store and its tills only. A store or till that held the row before head office
+moved the cashier elsewhere still holds it (with the new store): the right PIN there
+is refused with a message saying where the cashier works now.
+
 A hash records its own parameters, so hashes made with an older, cheaper cost keep
 verifying; a till that checks one with the right PIN makes it again at today's cost
 (``stronger_hash``).
@@ -22,14 +27,18 @@ from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from possync.retail.errors import FieldErrors, RetailError
-from possync.retail.schema import cashier
-from possync.sync import state
+from possync.retail.schema import cashier, store
+from possync.sync import peers, state
 
 # 40 MiB, 2 passes: about 105 ms per check on the 2-core test machine (19 MiB and
 # 2 passes, 37 ms, until release 0.3.0). Memory is what makes guessing on a GPU dear.
 _hasher = PasswordHasher(time_cost=2, memory_cost=40 * 1024, parallelism=1)
 PIN_LENGTH = (4, 12)
 MIN_PIN_LENGTH = "min_pin_length"  # sync_state key of the store's setting (local)
+
+
+class WorksElsewhere(RetailError):
+    """The PIN is right, but the cashier works at another store now."""
 
 
 def min_pin_length(conn: sa.Connection) -> int:
@@ -149,7 +158,25 @@ def verify(conn: sa.Connection, cashier_id: str, pin: str) -> dict[str, Any]:
         _hasher.verify(row.pin_hash, pin)
     except (VerificationError, InvalidHashError):
         raise refused from None
+    # Checked once the PIN is right, so the answer tells a guesser nothing more.
+    here = home_store(conn)
+    if row.store_id is not None and here is not None and row.store_id != here:
+        raise WorksElsewhere(
+            f"cashier {row.cashier_id} now works at another store ({row.store_id}), not at this one"
+        )
     return {"cashier_id": row.cashier_id, "name": row.name}
+
+
+def home_store(conn: sa.Connection) -> str | None:
+    """The store this database belongs to: a store server's own id, or a till's
+    store (its parent); None at head office, which holds every store and is none."""
+    parent = peers.parent(conn)
+    candidates = [state.get(conn, state.NODE_ID), parent.node_id if parent else None]
+    ids = [c for c in candidates if c]
+    found = set(
+        conn.execute(sa.select(store.c.store_id).where(store.c.store_id.in_(ids))).scalars()
+    )
+    return next((c for c in ids if c in found), None)
 
 
 def stronger_hash(pin_hash: str, pin: str) -> str | None:

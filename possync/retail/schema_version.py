@@ -39,6 +39,7 @@ RELEASES = {
     "0008": "0.3.0",
     "0009": "0.3.0",
     "0010": "0.3.0",
+    "0011": "0.3.0",
 }
 PROTOCOLS = {
     "0001": 1,
@@ -51,8 +52,9 @@ PROTOCOLS = {
     "0008": 4,
     "0009": 4,
     "0010": 4,
+    "0011": 4,
 }
-HEAD = "0010"
+HEAD = "0011"
 BASELINE = "0001"  # release 0.1.0, which stored no revision
 SINCE_0_1_0 = [r for r in RELEASES if r != BASELINE]  # what upgrading a 0.1.0 database applies
 MIGRATIONS = Path(__file__).with_name("migrations")

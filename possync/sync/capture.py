@@ -8,6 +8,12 @@ origin (the node an applied batch came from; NULL for a local write). Updates th
 change nothing are not captured, so applying the same batch twice captures nothing
 the second time. SQLite uses row triggers; PostgreSQL statement triggers with
 transition tables.
+
+An update that moves a row to another route (its route column changes, its key
+does not) is captured twice: routed to the new route, and the same new row routed
+to the old one, so that the nodes that hold the row learn where it went (a node
+that relays what it applies captures it again, for the nodes below it). Moved to
+NULL (everyone), the first change already reaches them all.
 """
 
 from __future__ import annotations
@@ -49,6 +55,15 @@ def sqlite_ddl(t: SyncTable) -> list[str]:
         f"SELECT '{name}', 'D', {json_of('OLD', t.key_columns)}, origin, {_route(t, 'OLD')} "
         f"FROM sync_context WHERE id = 1 AND ({rekeyed});"
     )
+    old_route = ""
+    if t.route_column:
+        route = _q(t.route_column)
+        old_route = (
+            "INSERT INTO sync_change (table_name, op, row_data, origin, route_key) "
+            f"SELECT '{name}', 'U', {json_of('NEW', t.column_names)}, origin, OLD.{route} "
+            f"FROM sync_context WHERE id = 1 AND NOT ({rekeyed}) "
+            f"AND OLD.{route} IS NOT NEW.{route} AND NEW.{route} IS NOT NULL;"
+        )
     return [
         f"DROP TRIGGER IF EXISTS possync_{name}_insert",
         f"DROP TRIGGER IF EXISTS possync_{name}_update",
@@ -56,7 +71,8 @@ def sqlite_ddl(t: SyncTable) -> list[str]:
         f"CREATE TRIGGER possync_{name}_insert AFTER INSERT ON {_q(name)} WHEN {guard} "
         f"BEGIN {body('I', 'NEW', t.column_names)} END",
         f"CREATE TRIGGER possync_{name}_update AFTER UPDATE ON {_q(name)} "
-        f"WHEN {guard} AND ({changed}) BEGIN {old_key} {body('U', 'NEW', t.column_names)} END",
+        f"WHEN {guard} AND ({changed}) "
+        f"BEGIN {old_key} {body('U', 'NEW', t.column_names)} {old_route} END",
         f"CREATE TRIGGER possync_{name}_delete AFTER DELETE ON {_q(name)} WHEN {guard} "
         f"BEGIN {body('D', 'OLD', t.key_columns)} END",
     ]
@@ -71,6 +87,15 @@ def postgres_ddl(t: SyncTable) -> list[str]:
     origin = "nullif(current_setting('possync.origin', true), '')"
     same_key = " AND ".join(f"o.{_q(k)} = n.{_q(k)}" for k in t.key_columns)
     key_json = ", ".join(f"'{k}', o.{_q(k)}" for k in t.key_columns)
+    old_route = ""
+    if t.route_column:
+        # A row moved to another route: the new row once more, to the old route.
+        old_route = (
+            f" {insert} SELECT '{name}', 'U', row_to_json(n)::text, {origin}, "
+            f"{_route(t, 'o')} FROM new_rows n JOIN old_rows o ON {same_key} "
+            f"WHERE {_route(t, 'o')} IS DISTINCT FROM {_route(t, 'n')} "
+            f"AND {_route(t, 'n')} IS NOT NULL;"
+        )
     bodies = {
         "insert": (
             "NEW TABLE AS new_rows",
@@ -85,7 +110,7 @@ def postgres_ddl(t: SyncTable) -> list[str]:
             f"WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE {same_key}); "
             f"{insert} SELECT '{name}', 'U', row_to_json(n)::text, {origin}, "
             f"{_route(t, 'n')} FROM new_rows n LEFT JOIN old_rows o ON {same_key} "
-            "WHERE o IS DISTINCT FROM n;",
+            f"WHERE o IS DISTINCT FROM n;{old_route}",
         ),
         "delete": (
             "OLD TABLE AS old_rows",

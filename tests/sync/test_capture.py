@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import sqlalchemy as sa
 
 from possync.sync import log
@@ -153,3 +154,87 @@ def test_one_statement_writing_many_rows_captures_each_in_order(db_url: str) -> 
     got = changes(engine)
     assert [c.op for c in got] == ["I"] * 50 + ["U"] * 10 + ["U"] * 10 + ["D"] * 5
     assert sorted(c.row["key"] for c in got[60:70]) == list(range(11, 21))
+
+
+def routed_changes(engine: sa.Engine) -> list[tuple[str, int, str | None, str | None]]:
+    """Each change as (op, key, the row's route, the route it was captured for)."""
+    with write_tx(engine) as conn:
+        log.publish(conn)
+    with read_tx(engine) as conn:
+        rows = conn.execute(
+            sa.text("SELECT op, row_data, route_key FROM sync_change ORDER BY seq")
+        ).all()
+    found = []
+    for op, data, route_key in rows:
+        row = orjson.loads(data)
+        found.append((op.strip(), row["key"], row.get("route"), route_key))
+    return found
+
+
+def test_a_row_moved_to_another_route_is_sent_to_the_old_route_too(db_url: str) -> None:
+    engine = make_node(db_url, "N")
+    with write_tx(engine) as conn:
+        conn.execute(
+            catalog.insert(),
+            [{"key": k, "name": "a", "price": 5, "active": True, "route": "R1"} for k in (1, 2, 3)],
+        )
+    with write_tx(engine) as conn:  # one statement moves two rows and leaves one
+        conn.execute(
+            catalog.update()
+            .where(catalog.c.key <= 2)
+            .values(route=sa.case((catalog.c.key == 1, "R2"), else_=None), price=6)
+        )
+        conn.execute(catalog.update().where(catalog.c.key == 3).values(price=7))
+    got = routed_changes(engine)[3:]
+    # Row 1: routed to R2, and the same row once more to R1, where it was. Row 2,
+    # moved to everyone (NULL): once, since NULL reaches R1 already. Row 3: not moved.
+    assert sorted(got) == sorted(
+        [("U", 1, "R2", "R2"), ("U", 1, "R2", "R1"), ("U", 2, None, None), ("U", 3, "R1", "R1")]
+    )
+    assert got.index(("U", 1, "R2", "R2")) < got.index(("U", 1, "R2", "R1"))
+
+
+def test_a_row_moved_from_everyone_to_one_route_is_sent_to_everyone(db_url: str) -> None:
+    engine = make_node(db_url, "N")
+    with write_tx(engine) as conn:
+        conn.execute(
+            catalog.insert(), [{"key": 1, "name": "a", "price": 5, "active": True, "route": None}]
+        )
+        conn.execute(catalog.update().where(catalog.c.key == 1).values(route="R2"))
+    assert routed_changes(engine) == [
+        ("I", 1, None, None),
+        ("U", 1, "R2", "R2"),
+        ("U", 1, "R2", None),
+    ]
+
+
+def test_a_move_that_changes_the_key_deletes_the_old_key_on_the_old_route(db_url: str) -> None:
+    engine = make_node(db_url, "N")
+    with write_tx(engine) as conn:
+        conn.execute(
+            catalog.insert(), [{"key": 1, "name": "a", "price": 5, "active": True, "route": "R1"}]
+        )
+        conn.execute(catalog.update().where(catalog.c.key == 1).values(key=2, route="R2"))
+    changed = routed_changes(engine)[1:]
+    assert [(op, key, route) for op, key, _, route in changed] == [
+        ("D", 1, "R1"),
+        ("U", 2, "R2"),
+    ]
+
+
+def test_a_move_keeps_the_guard_and_an_unchanged_row_captures_nothing(db_url: str) -> None:
+    engine = make_node(db_url, "N")
+    row = {"key": 1, "name": "a", "price": 5, "active": True, "route": "R1"}
+    with write_tx(engine) as conn, log.capturing_as(conn, log.SUPPRESS):
+        conn.execute(catalog.insert(), [row])
+        conn.execute(catalog.update().where(catalog.c.key == 1).values(route="R2"))
+    assert routed_changes(engine) == []
+    with write_tx(engine) as conn, log.capturing_as(conn, "C7"):
+        conn.execute(catalog.update().where(catalog.c.key == 1).values(route="R3"))
+        conn.execute(catalog.update().where(catalog.c.key == 1).values(route="R3"))  # no-op
+    with read_tx(engine) as conn:
+        origins = conn.execute(sa.text("SELECT origin, route_key FROM sync_change")).all()
+    assert sorted(origins) == [("C7", "R2"), ("C7", "R3")]
+    echo_free = LogFilter(tables=("catalog",), exclude_origin="C7")
+    with read_tx(engine) as conn:
+        assert log.read(conn, echo_free, after=0, through=log.head(conn), limit=10) == []

@@ -88,6 +88,9 @@ def sign_in(
     try:
         with read_tx(engine) as conn:
             who = _verify(conn, cashier_id, pin)
+    except cashiers.WorksElsewhere as exc:  # the PIN was right: not a guess to count
+        state.lockout.succeeded(engine, cashier_id)
+        return _form(request, cashier_id=typed, errors={"cashier_id": str(exc)}, status_code=422)
     except RetailError as exc:
         locked = state.lockout.locked_for(engine, cashier_id)  # this failure may have started it
         errors = _locked(locked) if locked else {"pin": str(exc)}
