@@ -275,8 +275,9 @@ class _Line(NamedTuple):
     on_hand: int | None
 
 
-_CUSTOMER = (
-    sa.select(customer.c.customer_id, customer.c.customer_no, customer.c.name)
+_CUSTOMER_COLUMNS = (customer.c.customer_id, customer.c.customer_no, customer.c.name)
+_CUSTOMER = Prepared(
+    sa.select(*_CUSTOMER_COLUMNS)
     .join(basket, basket.c.customer_id == customer.c.customer_id)
     .where(basket.c.cashier_id == sa.bindparam("cashier_id"))
 )
@@ -382,8 +383,8 @@ def _changed(conn: sa.Connection, cashier_id: str, line_no: int | None) -> None:
 
 
 def _customer(conn: sa.Connection, cashier_id: str) -> dict[str, Any] | None:
-    row = conn.execute(_CUSTOMER, {"cashier_id": cashier_id}).first()
-    return dict(row._mapping) if row else None
+    row = _CUSTOMER.first(conn, {"cashier_id": cashier_id})
+    return dict(zip((c.name for c in _CUSTOMER_COLUMNS), row, strict=True)) if row else None
 
 
 def _touch(conn: sa.Connection, cashier_id: str, **values: Any) -> None:

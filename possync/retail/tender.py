@@ -15,13 +15,14 @@ import sqlalchemy as sa
 
 from possync.retail.errors import RetailError
 from possync.retail.money import parse_amount
+from possync.retail.prepared import Prepared
 from possync.retail.sales import PaymentRequest
 from possync.retail.schema import payment_method
 
 MAX_REFERENCE = 64
 
 
-_ACTIVE = (
+_ACTIVE = Prepared(
     sa.select(payment_method.c.method_code, payment_method.c.name, payment_method.c.kind)
     .where(payment_method.c.active)
     .order_by(payment_method.c.kind != "cash", payment_method.c.method_code)
@@ -30,7 +31,8 @@ _ACTIVE = (
 
 def methods(conn: sa.Connection) -> list[dict[str, Any]]:
     """Active payment methods, cash first (the usual tender)."""
-    return [dict(r._mapping) for r in conn.execute(_ACTIVE)]
+    names = ("method_code", "name", "kind")
+    return [dict(zip(names, r, strict=True)) for r in _ACTIVE.rows(conn)]
 
 
 def amount_field(method_code: str) -> str:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from possync.retail.prepared import Prepared
 from possync.retail.schema import store
 from possync.retail.store_locale import StoreLocale
 from possync.sync.db import read_tx
@@ -22,7 +23,11 @@ from possync.terminal.web import link
 from possync.terminal.web.sessions import CashierSession, Sessions
 from possync.webui.formatting import Shown
 
-_STORE = store.select().where(store.c.store_id == sa.bindparam("store_id"))
+_STORE = Prepared(
+    sa.select(store.c.locale, store.c.currency, store.c.time_zone).where(
+        store.c.store_id == sa.bindparam("store_id")
+    )
+)
 
 
 @dataclass
@@ -43,8 +48,9 @@ class PosState:
 
     def shown_in(self, conn: sa.Connection) -> Shown:
         """:attr:`shown`, read in the caller's transaction."""
-        row = conn.execute(_STORE, {"store_id": self.till["store_id"]}).one()
-        return Shown(StoreLocale.of(row), bool(row.locale))
+        locale, currency, time_zone = _STORE.first(conn, {"store_id": self.till["store_id"]})
+        row = {"locale": locale, "currency": currency, "time_zone": time_zone}
+        return Shown(StoreLocale.of(row), bool(locale))
 
     @property
     def locale(self) -> StoreLocale:
@@ -57,7 +63,13 @@ def pos_state(request: Request) -> PosState:
     return request.app.state.pos
 
 
-Pos = Annotated[PosState, Depends(pos_state)]
+async def _pos(request: Request) -> PosState:
+    """:func:`pos_state` as a dependency: async, so that FastAPI does not hand it to
+    its thread pool (a hop between threads on every request, for a look-up)."""
+    return pos_state(request)
+
+
+Pos = Annotated[PosState, Depends(_pos)]
 
 
 def is_htmx(request: Request) -> bool:
