@@ -2,7 +2,7 @@
 already trading when it joins), a till under each. A price changed at head office is
 on the tills after two syncs; receipts reach head office once, with their numbers;
 stock moved at head office (a transfer, a count) and sold on the tills ends the same
-on every tier."""
+on every tier; a cashier moved from S01 to S02 signs in at S02's till only."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from possync.retail import store_admin
+from possync.retail import cashiers, store_admin
 from possync.retail.money import format_amount
 from possync.retail.schema import item, receipt, stock_level, store_price
 from possync.store.process import HeadOfficeProcess, StoreProcess
@@ -64,6 +64,8 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
     cli("ho", "init", "--db", ho_db, "--name", "Acme Retail")
     cli("ho", "items", "import", str(tmp_path / "catalog.csv"), "--db", ho_db)
     codes = {s: cli("ho", "store", "add", s, "--db", ho_db).stdout.split()[4] for s in stores}
+    cashier_at = ["ho", "cashier", "add", "C07", "--name", "Ana", "--pin", "4821", "--db", ho_db]
+    cli(*cashier_at, "--store", "S01")
 
     # S01 has been trading on its own: its own catalog (one item head office does not
     # have, one price that differs) and goods received.
@@ -124,6 +126,9 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
                 time.sleep(0.2)
             cli("ho", "stock", "transfer", "S02", "S01", "SKU2", "5", "--db", ho_db)
             cli("ho", "stock", "count", "S01", "SKU1", "30", "--db", ho_db)
+            with read_tx(terminal_engine(tills["S01"])) as conn:
+                assert cashiers.verify(conn, "C07", "4821")["name"] == "Ana"
+            cli(*cashier_at, "--store", "S02")  # moved: S01 and its till learn it too
             # A sale the count could not see: it comes off the counted stock.
             cli_json("pos", "sell", "--data", str(tills["S01"]), "SKU1:1", "--pay", "cash")
             for s, data in tills.items():
@@ -155,6 +160,13 @@ def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
     with read_tx(engines["S02"]) as conn:  # S01's receipts and prices never reach S02
         assert conn.execute(sa.select(sa.func.count()).select_from(receipt)).scalar_one() == 1
         assert conn.execute(sa.select(sa.func.count()).select_from(store_price)).scalar_one() == 0
+    for s, data in tills.items():
+        with read_tx(terminal_engine(data)) as conn:
+            if s == "S02":
+                assert cashiers.verify(conn, "C07", "4821")["name"] == "Ana"
+            else:
+                with pytest.raises(cashiers.WorksElsewhere):
+                    cashiers.verify(conn, "C07", "4821")
     store_admin.require_store(engines["S01"])
     for s, data in tills.items():  # S01's own price of SKU4, S02 the chain's
         sale = cli_json("pos", "sell", "--data", str(data), "SKU4:1", "--pay", "cash")
