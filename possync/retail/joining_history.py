@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 import sqlalchemy as sa
@@ -116,6 +116,8 @@ def carry(conn: sa.Connection, store_id: str) -> Carried:
         for row in moving.values()
         if row.get("terminal_id") is not None and row.get("doc_ref")
     }
+    if len(urgent_numbers) > MAX_AHEAD:
+        _too_far_behind(floor.held_by, len(moving))
     urgent = _documents(
         conn,
         receipt.c.receipt_no.in_(sorted({n for _, n in urgent_numbers}))
@@ -129,11 +131,7 @@ def carry(conn: sa.Connection, store_id: str) -> Carried:
     ahead = len(moving) + len(kept["customer"]) + len(early_customers)
     ahead += sum(d.size for d in urgent_whole)
     if urgent_whole and ahead > MAX_AHEAD:
-        raise RetailError(
-            f"{floor.held_by or 'a till'} has not taken {ahead:,} of the store's changes "
-            "yet: sync the store's tills (or disable the ones that are not used), then "
-            "join again"
-        )
+        _too_far_behind(floor.held_by, ahead)
     writer.add("customer", early_customers)
     reaching: dict[str, int] = defaultdict(int)
     done = {d.head["receipt_id"] for d in urgent}
@@ -161,7 +159,8 @@ def carry(conn: sa.Connection, store_id: str) -> Carried:
     for table in up_only:
         if table.name in ("receipt", "receipt_line", "receipt_payment"):
             continue
-        key = table.table.c[table.key_columns[0]]
+        (key_name,) = table.key_columns  # each a single id
+        key = table.table.c[key_name]
         for chunk in _chunks(conn, table.table, key):
             writer.add(table.name, chunk)
     writer.flush()
@@ -180,6 +179,13 @@ def carry(conn: sa.Connection, store_id: str) -> Carried:
         )
     )
     return carried
+
+
+def _too_far_behind(till: str | None, changes: int) -> NoReturn:
+    raise RetailError(
+        f"{till or 'a till'} has not taken {changes:,} of the store's changes yet: sync "
+        "the store's tills (or disable the ones that are not used), then join again"
+    )
 
 
 def carried(conn: sa.Connection) -> Carried | None:
