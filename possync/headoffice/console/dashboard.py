@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.headoffice.console.settings import ConsoleSettings
 from possync.retail import chain
@@ -49,8 +48,8 @@ def store_rows(stores: list[dict[str, Any]], settings: ConsoleSettings) -> list[
     return rows
 
 
-async def _context(console: Console) -> dict[str, Any]:
-    info = await run_in_threadpool(chain.overview, console.engine)
+def _context(console: Console) -> dict[str, Any]:
+    info = chain.overview(console.engine)
     settings: ConsoleSettings = console.settings
     return {
         "chain_name": info["head_office"]["name"],
@@ -61,17 +60,17 @@ async def _context(console: Console) -> dict[str, Any]:
 
 
 @router.get("/")
-async def dashboard(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
-    return console.render(request, "dashboard.html", **await _context(console))
+def dashboard(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+    return console.render(request, "dashboard.html", **_context(console))
 
 
 @router.get("/dashboard/rows")
-async def dashboard_body(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
-    return console.render(request, "_dashboard.html", **await _context(console))
+def dashboard_body(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+    return console.render(request, "_dashboard.html", **_context(console))
 
 
 @router.post("/stores/{store_id}/suspend")
-async def suspend(
+def suspend(
     store_id: str,
     console: ConsoleApp,
     admin: Admin,
@@ -80,20 +79,16 @@ async def suspend(
     if not minutes.strip().isascii() or not minutes.strip().isdigit():
         return redirect("/console/", "Not suspended: give the minutes as a whole number.", "bad")
     try:
-        until = await run_in_threadpool(
-            lambda: chain.suspend_store(console.engine, store_id, int(minutes), by=admin.username)
-        )
+        until = chain.suspend_store(console.engine, store_id, int(minutes), by=admin.username)
     except RetailError as exc:
         return redirect("/console/", f"Not suspended: {exc}", "bad")
     return redirect("/console/", f"Sync of store {store_id} suspended until {until}.")
 
 
 @router.post("/stores/{store_id}/resume")
-async def resume(store_id: str, console: ConsoleApp, admin: Admin) -> Response:
+def resume(store_id: str, console: ConsoleApp, admin: Admin) -> Response:
     try:
-        await run_in_threadpool(
-            lambda: chain.suspend_store(console.engine, store_id, None, by=admin.username)
-        )
+        chain.suspend_store(console.engine, store_id, None, by=admin.username)
     except RetailError as exc:
         return redirect("/console/", f"Not resumed: {exc}", "bad")
     return redirect("/console/", f"Sync of store {store_id} resumed.")

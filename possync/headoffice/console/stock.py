@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import browse, chain
 from possync.sync.db import read_tx
@@ -36,7 +35,7 @@ def _stock_page(engine: Any, q: str, store_id: str, number: int) -> dict[str, An
 
 
 @router.get("/stock")
-async def stock(
+def stock(
     request: Request,
     console: ConsoleApp,
     _: Admin,
@@ -44,5 +43,5 @@ async def stock(
     store: Annotated[str, Query(max_length=16)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
-    found = await run_in_threadpool(_stock_page, console.engine, q, store, page)
+    found = _stock_page(console.engine, q, store, page)
     return console.render(request, "stock.html", q=q, store=store, **found)

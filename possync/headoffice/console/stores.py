@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import chain
 from possync.retail.errors import RetailError
@@ -18,12 +17,12 @@ NO_STORE = {"Cache-Control": "no-store"}  # a join code is not kept by any cache
 
 
 @router.get("/stores/new")
-async def new_store_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+def new_store_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
     return console.render(request, "store_new.html", form={"currency": "EUR"})
 
 
 @router.post("/stores/new")
-async def add_store(
+def add_store(
     request: Request,
     console: ConsoleApp,
     _: Admin,
@@ -38,10 +37,8 @@ async def add_store(
         errors["currency"] = "a three-letter ISO 4217 code, e.g. EUR"
     if not errors:
         try:
-            new = await run_in_threadpool(
-                lambda: chain.add_store(
-                    console.engine, store_id, name=name or None, currency=currency, new_only=True
-                )
+            new = chain.add_store(
+                console.engine, store_id, name=name or None, currency=currency, new_only=True
             )
         except RetailError as exc:
             errors["store_id"] = str(exc)

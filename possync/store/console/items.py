@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import browse, catalog, master_data, store_admin
 from possync.retail.errors import FieldErrors
@@ -14,7 +13,7 @@ from possync.retail.money import format_amount
 from possync.retail.schema import tax_rate
 from possync.store.console.auth import Admin, ConsoleApp
 from possync.store.console.base import Console, redirect
-from possync.store.console.forms import form_data
+from possync.store.console.forms import FormFields
 from possync.sync.db import read_tx, write_tx
 
 router = APIRouter(prefix="/console")
@@ -37,14 +36,14 @@ def item_page(console: Console, q: str, page: int) -> browse.Page:
 
 
 @router.get("/items")
-async def listing(
+def listing(
     request: Request,
     console: ConsoleApp,
     _: Admin,
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    found = await run_in_threadpool(item_page, console, q, page)
+    found = item_page(console, q, page)
     template = "_items_table.html" if request.headers.get("hx-request") else "items.html"
     return console.render(request, template, page=found, q=q)
 
@@ -61,31 +60,26 @@ def _item_form(item: dict) -> dict[str, str]:
 
 
 @router.get("/items/new")
-async def new_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
-    codes = await run_in_threadpool(_tax_codes, console)
+def new_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
     form = {"sku": "", "name": "", "barcode": "", "price": "", "tax_code": "STD", "active": "1"}
-    return console.render(request, "item.html", form=form, new=True, tax_codes=codes)
+    return console.render(request, "item.html", form=form, new=True, tax_codes=_tax_codes(console))
 
 
 @router.get("/items/{sku}")
-async def edit_form(request: Request, sku: str, console: ConsoleApp, _: Admin) -> Response:
-    def load() -> dict | None:
-        with read_tx(console.engine) as conn:
-            return browse.item_by_sku(conn, sku)
-
-    found = await run_in_threadpool(load)
+def edit_form(request: Request, sku: str, console: ConsoleApp, _: Admin) -> Response:
+    with read_tx(console.engine) as conn:
+        found = browse.item_by_sku(conn, sku)
     if found is None:
         return redirect("/console/items", f"No item {sku!r}.", "bad")
-    codes = await run_in_threadpool(_tax_codes, console)
-    return console.render(request, "item.html", form=_item_form(found), new=False, tax_codes=codes)
+    return console.render(
+        request, "item.html", form=_item_form(found), new=False, tax_codes=_tax_codes(console)
+    )
 
 
-async def _save(request: Request, console: Console, sku: str | None) -> Response:
-    form = await form_data(request)
+def _save(request: Request, console: Console, form: dict[str, str], sku: str | None) -> Response:
     new = sku is None
     target = form.get("sku", "") if new else sku
-
-    def save() -> None:
+    try:
         with write_tx(console.engine) as conn:
             master_data.save_item(
                 conn,
@@ -97,17 +91,13 @@ async def _save(request: Request, console: Console, sku: str | None) -> Response
                 active=form.get("active") == "1",
                 new=new,
             )
-
-    try:
-        await run_in_threadpool(save)
     except FieldErrors as exc:
-        codes = await run_in_threadpool(_tax_codes, console)
         return console.render(
             request,
             "item.html",
             form={**form, "sku": target or ""},
             new=new,
-            tax_codes=codes,
+            tax_codes=_tax_codes(console),
             errors=exc.errors,
             status=422,
         )
@@ -117,35 +107,29 @@ async def _save(request: Request, console: Console, sku: str | None) -> Response
 
 
 @router.post("/items/new")
-async def create(request: Request, console: ConsoleApp, _: Admin) -> Response:
-    return await _save(request, console, None)
+def create(request: Request, console: ConsoleApp, _: Admin, form: FormFields) -> Response:
+    return _save(request, console, form, None)
 
 
 @router.post("/items/{sku}")
-async def update(request: Request, sku: str, console: ConsoleApp, _: Admin) -> Response:
-    return await _save(request, console, sku)
+def update(request: Request, sku: str, console: ConsoleApp, _: Admin, form: FormFields) -> Response:
+    return _save(request, console, form, sku)
 
 
 @router.get("/items-import")
-async def import_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+def import_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
     return console.render(request, "items_import.html", problems=[])
 
 
 @router.post("/items-import")
-async def import_file(
-    request: Request, console: ConsoleApp, _: Admin, file: UploadFile
-) -> Response:
-    data = await file.read(MAX_CSV_BYTES + 1)
+def import_file(request: Request, console: ConsoleApp, _: Admin, file: UploadFile) -> Response:
+    data = file.file.read(MAX_CSV_BYTES + 1)  # the spooled upload, read in this thread
     if len(data) > MAX_CSV_BYTES:
         problems = [f"the file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB"]
         return console.render(request, "items_import.html", problems=problems, status=422)
-
-    def run() -> catalog.ImportReport:
-        with write_tx(console.engine) as conn:
-            return catalog.import_catalog(conn, data)
-
     try:
-        report = await run_in_threadpool(run)
+        with write_tx(console.engine) as conn:
+            report = catalog.import_catalog(conn, data)
     except catalog.CatalogError as exc:
         return console.render(request, "items_import.html", problems=exc.errors, status=422)
     # Shown on this page rather than carried by a redirect: the list of changes can

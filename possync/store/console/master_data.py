@@ -13,14 +13,13 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import browse, cashiers, discounts, master_data, store_admin
 from possync.retail.errors import FieldErrors, RetailError
 from possync.retail.schema import cashier, customer, discount_reason, payment_method, tax_rate
 from possync.store.console.auth import Admin, ConsoleApp
 from possync.store.console.base import Console, redirect
-from possync.store.console.forms import form_data
+from possync.store.console.forms import FormFields
 from possync.sync.db import read_tx, write_tx
 
 router = APIRouter(prefix="/console")
@@ -226,7 +225,7 @@ def _kind(request: Request) -> Kind:
     return KINDS[request.url.path.split("/")[2]]
 
 
-async def listing(
+def listing(
     request: Request,
     console: ConsoleApp,
     _: Admin,
@@ -234,34 +233,31 @@ async def listing(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     kind = _kind(request)
-    rows, paged = await run_in_threadpool(_rows, console, kind, q, page)
+    rows, paged = _rows(console, kind, q, page)
     return console.render(request, "records.html", kind=kind, rows=rows, page=paged, q=q)
 
 
-async def new_form(request: Request, console: ConsoleApp, _: Admin) -> Response:
+def new_form(request: Request, console: ConsoleApp, _: Admin) -> Response:
     return console.render(
         request, "record.html", kind=_kind(request), form={"active": "1"}, record_id=None
     )
 
 
-async def edit_form(request: Request, record_id: str, console: ConsoleApp, _: Admin) -> Response:
+def edit_form(request: Request, record_id: str, console: ConsoleApp, _: Admin) -> Response:
     kind = _kind(request)
-    form = await run_in_threadpool(_record, console, kind, record_id)
+    form = _record(console, kind, record_id)
     if form is None:
         return redirect(kind.url(), f"No {kind.singular} {record_id!r}.", "bad")
     return console.render(request, "record.html", kind=kind, form=form, record_id=record_id)
 
 
-async def _save(request: Request, console: Console, record_id: str | None) -> Response:
+def _save(
+    request: Request, console: Console, form: dict[str, str], record_id: str | None
+) -> Response:
     kind = _kind(request)
-    form = await form_data(request)
-
-    def save() -> str:
-        with write_tx(console.engine) as conn:
-            return SAVERS[kind.slug](conn, record_id, form)
-
     try:
-        saved = await run_in_threadpool(save)
+        with write_tx(console.engine) as conn:
+            saved = SAVERS[kind.slug](conn, record_id, form)
     except FieldErrors as exc:
         errors = exc.errors
     except RetailError as exc:
@@ -283,12 +279,14 @@ async def _save(request: Request, console: Console, record_id: str | None) -> Re
     )
 
 
-async def create(request: Request, console: ConsoleApp, _: Admin) -> Response:
-    return await _save(request, console, None)
+def create(request: Request, console: ConsoleApp, _: Admin, form: FormFields) -> Response:
+    return _save(request, console, form, None)
 
 
-async def update(request: Request, record_id: str, console: ConsoleApp, _: Admin) -> Response:
-    return await _save(request, console, record_id)
+def update(
+    request: Request, record_id: str, console: ConsoleApp, _: Admin, form: FormFields
+) -> Response:
+    return _save(request, console, form, record_id)
 
 
 # One set of routes per kind, with literal paths (no catch-all under /console).

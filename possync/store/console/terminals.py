@@ -10,14 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import fiscal_chain, numbering, offline_admin, offline_backup, store_admin
 from possync.retail.errors import RetailError
 from possync.store import tls_state
 from possync.store.console.auth import Admin, ConsoleApp
 from possync.store.console.base import Console, redirect
-from possync.store.console.forms import form_data, parse_int
+from possync.store.console.forms import FormFields, parse_int
 from possync.sync.db import read_tx
 from possync.sync.errors import SyncError
 
@@ -34,11 +33,11 @@ def _terminal(console: Console, terminal_id: str) -> dict[str, Any] | None:
     return None
 
 
-async def _terminal_or_404(console: Console, terminal_id: str) -> dict[str, Any]:
-    found = await run_in_threadpool(_terminal, console, terminal_id)
+def _terminal_or_404(console: Console, terminal_id: str) -> dict[str, Any]:
+    found = _terminal(console, terminal_id)
     if found is None:
         raise RetailError(f"no terminal {terminal_id!r} in this store")
-    found["chain"] = await run_in_threadpool(_chain_of, console, terminal_id)
+    found["chain"] = _chain_of(console, terminal_id)
     return found
 
 
@@ -78,7 +77,7 @@ def _store_pin(engine: Any) -> str | None:
         return tls_state.pin(conn)
 
 
-async def _code_page(request: Request, console: Console, new: store_admin.NewTerminal) -> Response:
+def _code_page(request: Request, console: Console, new: store_admin.NewTerminal) -> Response:
     """The one-time registration code, shown once and never cached, with the pin of
     the store's certificate the till checks the store by."""
     return console.render(
@@ -87,25 +86,24 @@ async def _code_page(request: Request, console: Console, new: store_admin.NewTer
         terminal_id=new.terminal_id,
         code=new.registration_code,
         series=new.series,
-        pin=await run_in_threadpool(_store_pin, console.engine),
+        pin=_store_pin(console.engine),
         headers=NO_STORE,
     )
 
 
 @router.get("/terminals")
-async def listing(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
-    terminals = await run_in_threadpool(store_admin.terminal_listing, console.engine)
+def listing(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+    terminals = store_admin.terminal_listing(console.engine)
     return console.render(request, "terminals.html", terminals=terminals)
 
 
 @router.get("/terminals/new")
-async def new_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
+def new_form(request: Request, console: ConsoleApp, _: Admin) -> HTMLResponse:
     return console.render(request, "terminal_new.html", form={"offline_enabled": "1"})
 
 
 @router.post("/terminals/new")
-async def create(request: Request, console: ConsoleApp, _: Admin) -> Response:
-    form = await form_data(request)
+def create(request: Request, console: ConsoleApp, _: Admin, form: FormFields) -> Response:
     errors: dict[str, str] = {}
     terminal_id = form.get("terminal_id", "").strip()
     changes, errors = _series_form(form)
@@ -124,54 +122,49 @@ async def create(request: Request, console: ConsoleApp, _: Admin) -> Response:
         )
     if not errors:
         try:
-            new = await run_in_threadpool(
-                lambda: store_admin.add_terminal(
-                    console.engine,
-                    terminal_id,
-                    name=form.get("name", "").strip() or None,
-                    offline_enabled=form.get("offline_enabled") == "1",
-                    series=series,
-                )
+            new = store_admin.add_terminal(
+                console.engine,
+                terminal_id,
+                name=form.get("name", "").strip() or None,
+                offline_enabled=form.get("offline_enabled") == "1",
+                series=series,
             )
         except RetailError as exc:
             errors[_field_of(exc, terminal_id)] = str(exc)
         else:
-            return await _code_page(request, console, new)
+            return _code_page(request, console, new)
     return console.render(request, "terminal_new.html", form=form, errors=errors, status=422)
 
 
 @router.get("/terminals/{terminal_id}")
-async def detail(request: Request, terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
+def detail(request: Request, terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
     try:
-        terminal = await _terminal_or_404(console, terminal_id)
+        terminal = _terminal_or_404(console, terminal_id)
     except RetailError as exc:
         return redirect("/console/terminals", str(exc), "bad")
     return console.render(request, "terminal.html", t=terminal, form={}, series_errors={})
 
 
 @router.post("/terminals/{terminal_id}")
-async def save(request: Request, terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
-    form = await form_data(request)
-    terminal = await _terminal_or_404(console, terminal_id)
+def save(
+    request: Request, terminal_id: str, console: ConsoleApp, _: Admin, form: FormFields
+) -> Response:
+    terminal = _terminal_or_404(console, terminal_id)
     errors: dict[str, str] = {}
     try:
-        await run_in_threadpool(
-            store_admin.set_terminal_name, console.engine, terminal_id, form.get("name", "")
-        )
+        store_admin.set_terminal_name(console.engine, terminal_id, form.get("name", ""))
     except RetailError as exc:
         errors["name"] = str(exc)
     wanted = form.get("offline_enabled") == "1"
     if not errors and wanted != terminal["offline_enabled"]:
         try:
-            await run_in_threadpool(
-                lambda: offline_admin.set_terminal_offline(
-                    console.engine, terminal_id, wanted, force=form.get("force") == "1"
-                )
+            offline_admin.set_terminal_offline(
+                console.engine, terminal_id, wanted, force=form.get("force") == "1"
             )
         except RetailError as exc:
             errors["offline_enabled"] = str(exc)
     if errors:
-        terminal = await _terminal_or_404(console, terminal_id)
+        terminal = _terminal_or_404(console, terminal_id)
         return console.render(
             request,
             "terminal.html",
@@ -185,20 +178,19 @@ async def save(request: Request, terminal_id: str, console: ConsoleApp, _: Admin
 
 
 @router.post("/terminals/{terminal_id}/series")
-async def series(request: Request, terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
-    form = await form_data(request)
+def series(
+    request: Request, terminal_id: str, console: ConsoleApp, _: Admin, form: FormFields
+) -> Response:
     changes, errors = _series_form(form)
     if not errors and changes:
         try:
-            await run_in_threadpool(
-                offline_admin.change_series_many, console.engine, terminal_id, changes
-            )
+            offline_admin.change_series_many(console.engine, terminal_id, changes)
         except offline_admin.SeriesRefused as exc:
             errors = exc.errors
         except RetailError as exc:
             errors = {"series": str(exc)}
     if errors:
-        terminal = await _terminal_or_404(console, terminal_id)
+        terminal = _terminal_or_404(console, terminal_id)
         return console.render(
             request,
             "terminal.html",
@@ -212,25 +204,23 @@ async def series(request: Request, terminal_id: str, console: ConsoleApp, _: Adm
 
 
 @router.post("/terminals/{terminal_id}/code")
-async def new_code(request: Request, terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
+def new_code(request: Request, terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
     """Re-provision: a new one-time code; the terminal's old secret stops working."""
-    await _terminal_or_404(console, terminal_id)
-    new = await run_in_threadpool(store_admin.add_terminal, console.engine, terminal_id)
-    return await _code_page(request, console, new)
+    _terminal_or_404(console, terminal_id)
+    new = store_admin.add_terminal(console.engine, terminal_id)
+    return _code_page(request, console, new)
 
 
 @router.post("/terminals/{terminal_id}/backup")
-async def backup(request: Request, terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
+def backup(request: Request, terminal_id: str, console: ConsoleApp, _: Admin) -> Response:
     """Create Offline Backup: written to the console's backup directory, then offered
     for download with its import code (shown once, on this page only)."""
     folder = console.settings.backup_dir
-    await run_in_threadpool(_prune, folder)
+    _prune(folder)
     out = folder / f"{terminal_id}-{time.time_ns():x}.possync"
     store_url = str(request.base_url).rstrip("/")
     try:
-        made = await run_in_threadpool(
-            lambda: offline_backup.create(console.engine, terminal_id, out, store_url=store_url)
-        )
+        made = offline_backup.create(console.engine, terminal_id, out, store_url=store_url)
     except (RetailError, SyncError) as exc:
         return redirect(f"/console/terminals/{terminal_id}", f"No backup made: {exc}", "bad")
     return console.render(
@@ -239,7 +229,7 @@ async def backup(request: Request, terminal_id: str, console: ConsoleApp, _: Adm
 
 
 @router.get("/backups/{name}")
-async def download(name: str, console: ConsoleApp, _: Admin) -> Response:
+def download(name: str, console: ConsoleApp, _: Admin) -> Response:
     path = console.settings.backup_dir / name
     if not BACKUP_NAME.match(name) or not path.is_file():
         return redirect("/console/terminals", f"No backup file {name!r} (kept 24 hours).", "bad")

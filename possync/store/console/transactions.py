@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from possync.retail import browse, store_admin
 from possync.retail import receipts as receipt_docs
@@ -17,7 +16,7 @@ from possync.retail import stock as stock_rules
 from possync.retail.errors import RetailError
 from possync.store.console.auth import Admin, ConsoleApp
 from possync.store.console.base import redirect
-from possync.store.console.forms import form_data, parse_int
+from possync.store.console.forms import FormFields, parse_int
 from possync.store.console.items import item_page
 from possync.sync.db import read_tx, write_tx
 
@@ -26,7 +25,7 @@ DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @router.get("/receipts")
-async def receipts(
+def receipts(
     request: Request,
     console: ConsoleApp,
     _: Admin,
@@ -42,18 +41,11 @@ async def receipts(
         if chosen_day is None:
             errors = {"day": "a date as YYYY-MM-DD"}
 
-    def load() -> tuple[browse.Page, list[str]]:
-        with read_tx(console.engine) as conn:
-            found = browse.receipts(
-                conn,
-                number_prefix=number,
-                terminal_id=terminal,
-                day=chosen_day,
-                page=page,
-            )
-            return found, browse.terminal_ids_with_receipts(conn)
-
-    found, terminals = await run_in_threadpool(load)
+    with read_tx(console.engine) as conn:
+        found = browse.receipts(
+            conn, number_prefix=number, terminal_id=terminal, day=chosen_day, page=page
+        )
+        terminals = browse.terminal_ids_with_receipts(conn)
     return console.render(
         request,
         "receipts.html",
@@ -65,53 +57,45 @@ async def receipts(
 
 
 @router.get("/receipts/{receipt_no}")
-async def receipt(request: Request, receipt_no: str, console: ConsoleApp, _: Admin) -> Response:
-    def load() -> dict | None:
-        with read_tx(console.engine) as conn:
-            return receipt_docs.document(conn, receipt_no)
-
-    found = await run_in_threadpool(load)
+def receipt(request: Request, receipt_no: str, console: ConsoleApp, _: Admin) -> Response:
+    with read_tx(console.engine) as conn:
+        found = receipt_docs.document(conn, receipt_no)
     if found is None:
         return redirect("/console/receipts", f"No receipt {receipt_no!r}.", "bad")
     return console.render(request, "receipt.html", r=found)
 
 
 @router.get("/stock")
-async def stock(
+def stock(
     request: Request,
     console: ConsoleApp,
     _: Admin,
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    found = await run_in_threadpool(item_page, console, q, page)
+    found = item_page(console, q, page)
     return console.render(
         request, "stock.html", page=found, q=q, reasons=stock_rules.REASONS, form={}
     )
 
 
 @router.post("/stock")
-async def adjust(request: Request, console: ConsoleApp, _: Admin) -> Response:
+def adjust(request: Request, console: ConsoleApp, _: Admin, form: FormFields) -> Response:
     """Record a movement made on the store (goods received, a count...)."""
-    form = await form_data(request)
     errors: dict[str, str] = {}
     qty = parse_int(form, "qty", errors)
     if qty is None or qty == 0:
         errors.setdefault("qty", "a signed whole number, not 0: +10 received, -2 broken")
     sku = form.get("sku", "").strip()
     if not errors:
-
-        def run() -> None:
+        try:
             with write_tx(console.engine) as conn:
                 store_id = store_admin.store_row(conn).store_id
                 stock_rules.adjust(conn, store_id, sku, qty or 0, form.get("reason", ""))
-
-        try:
-            await run_in_threadpool(run)
         except RetailError as exc:
             errors["sku" if "item" in str(exc) else "reason"] = str(exc)
     if errors:
-        found = await run_in_threadpool(item_page, console, sku, 1)
+        found = item_page(console, sku, 1)
         return console.render(
             request,
             "stock.html",
