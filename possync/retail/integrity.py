@@ -272,8 +272,11 @@ def _check_receipt(facts: _Facts, doc: _Receipt) -> None:
         raise _rule(f"{number!r} is not a number of {facts.till(head)}'s {series} series")
     if head["customer_id"] is not None and head["customer_id"] not in facts.customers:
         raise _Refused(Reason.INCOMPLETE, f"receipt {number}: unknown customer")
-    if head["cashier_id"] is not None and head["cashier_id"] not in facts.cashiers:
-        raise _rule(f"receipt {number}: unknown cashier {head['cashier_id']!r}")
+    # Relayed by a store: its own cashiers (made before it joined, or on it) are the
+    # store's to check, as its tills' series are; head office may never have had them.
+    cashier_id = head["cashier_id"]
+    if cashier_id is not None and not facts.relayed and cashier_id not in facts.cashiers:
+        raise _rule(f"receipt {number}: unknown cashier {cashier_id!r}")
     if kind == "return" and head["original_receipt_id"] is None:
         raise _rule(f"return {number} names no sale")
     if not doc.lines:

@@ -54,6 +54,9 @@ def ho_db(pg_admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+# Three tiers of real processes, two stores, every kind of change: several minutes
+# on a loaded 2-core machine, beyond the suite's 300 s default.
+@pytest.mark.timeout(900)
 def test_price_down_receipts_up_and_stock_agrees_on_three_tiers(
     ho_db: str, pg_url: str, tmp_path: Path
 ) -> None:

@@ -1,7 +1,9 @@
 """A store that traded before joining head office (issue 12): it sold items head office
-never had. Joining replaces its catalog with head office's (those items are removed),
-but its history goes up whole: its receipts reach head office, none is quarantined
-there, and stock agrees on every tier. (Head office on SQLite and PostgreSQL.)"""
+never had, by cashiers of its own. Joining replaces its catalog with head office's
+(those items are removed), but its history goes up whole: its receipts reach head
+office, none is quarantined there (the store vouches for its own cashiers, as for its
+tills' number series), and stock agrees on every tier. (Head office on SQLite and
+PostgreSQL.)"""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from possync.retail import catalog, chain, integrity, sales, store_admin
+from possync.retail import cashiers, catalog, chain, integrity, sales, store_admin
 from possync.retail import stock as stock_rules
 from possync.retail.replication import SPEC
 from possync.retail.schema import item, receipt
@@ -41,6 +43,7 @@ class Trading:
                 self.till.till(),
                 [sales.LineRequest("LOCAL", 2), sales.LineRequest("SKU1", 1)],
                 [sales.PaymentRequest("CASH")],
+                cashier_id="ANA",  # the store's own: head office never had her
             )
 
     def push_till(self) -> None:
@@ -69,6 +72,7 @@ def trading(db_url: str, tmp_path: Path) -> Iterator[Trading]:
         catalog.import_csv(conn, OWN_CATALOG)
         stock_rules.adjust(conn, "S01", "LOCAL", 10, "goods_receipt")
         stock_rules.adjust(conn, "S01", "SKU1", 50, "goods_receipt")
+        cashiers.save(conn, "ANA", "Ana", pin="4821")
     provision(store, "S01", tmp_path / "T01", "T01")
     shop = Trading(ho, store, Terminal.open(tmp_path / "T01"), code)
     yield shop
