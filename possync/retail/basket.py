@@ -29,15 +29,20 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from possync.retail import discounts, prices
+from possync.retail.basket_tables import (  # the tables, where callers have found them
+    BASKET_LINE,
+    basket,
+    basket_discount,
+    basket_line,
+    local_metadata,
+)
+from possync.retail.basket_tables import parked_sale as parked_sale
 from possync.retail.discounts import Discount
 from possync.retail.errors import RetailError
 from possync.retail.money import included_tax
 from possync.retail.prepared import Prepared
 from possync.retail.sales import LineRequest, find_item
 from possync.retail.schema import (
-    CODE,
-    ID,
-    TIMESTAMP,
     customer,
     item,
     stock_level,
@@ -48,53 +53,6 @@ from possync.retail.schema import (
 from possync.sync.clock import utc_now
 
 MAX_QTY = 9999  # per line: a barcode typed into the quantity is a typo, not a sale
-
-local_metadata = sa.MetaData()
-
-basket = sa.Table(
-    "pos_basket",
-    local_metadata,
-    sa.Column("cashier_id", sa.String(16), primary_key=True),
-    sa.Column("customer_id", ID),
-    sa.Column("updated_at", TIMESTAMP, nullable=False),
-)
-
-basket_line = sa.Table(
-    "pos_basket_line",
-    local_metadata,
-    sa.Column("cashier_id", sa.String(16), primary_key=True),
-    sa.Column("line_no", sa.Integer, primary_key=True),
-    sa.Column("sku", CODE, nullable=False),
-    sa.Column("qty", sa.BigInteger, nullable=False),
-)
-
-
-# Discounts given in the basket: a line's (line_no >= 1) or the basket's (line 0).
-BASKET_LINE = 0
-basket_discount = sa.Table(
-    "pos_basket_discount",
-    local_metadata,
-    sa.Column("cashier_id", sa.String(16), primary_key=True),
-    sa.Column("line_no", sa.Integer, primary_key=True),
-    sa.Column("kind", sa.String(8), nullable=False),  # percent | amount
-    sa.Column("value", sa.BigInteger, nullable=False),  # basis points or minor units
-    sa.Column("reason", sa.String(16), nullable=False),
-    sa.Column("approved_by", sa.String(16)),  # the manager, above the cashier's limit
-)
-
-
-# Baskets set aside (retail/parked.py): each whole, as JSON, with a label.
-parked_sale = sa.Table(
-    "pos_parked",
-    local_metadata,
-    sa.Column("park_id", ID, primary_key=True),
-    sa.Column("label", sa.String(60), nullable=False),
-    sa.Column("cashier_id", sa.String(16), nullable=False),  # who parked it
-    sa.Column("parked_at", TIMESTAMP, nullable=False),
-    sa.Column("units", sa.BigInteger, nullable=False),
-    sa.Column("total", sa.BigInteger, nullable=False),  # as it was when parked
-    sa.Column("content", sa.Text, nullable=False),  # JSON: customer, lines, discounts
-)
 
 
 def install(conn: sa.Connection) -> None:
