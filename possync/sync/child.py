@@ -7,6 +7,7 @@ for a terminal), which is what makes every step here testable in-process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -33,6 +34,9 @@ DOCUMENT_WINDOW = 600
 # full batch holds: a child's push of up to 10,000 changes, applied table by table.
 RELAY_WINDOW = 40_000
 RELOAD = "reload_tables"  # JSON list: tables to load again (after a schema upgrade)
+# Run in the transaction of a pulled batch that leaves the node in step: (the
+# connection, the parent's node id).
+CaughtUp = Callable[[sa.Connection, str], None]
 
 
 class Child:
@@ -147,25 +151,28 @@ class Child:
                 return [c for c in window if last < c.seq <= end]
             end = further
 
-    def acknowledged(self, through: int) -> None:
-        """The parent has durably applied our changes up to ``through``."""
+    def acknowledged(self, through: int) -> int:
+        """The parent has durably applied our changes up to ``through``. Returns this
+        node's log head as it stood then: nothing more to push if it is ``through``."""
         with write_tx(self.engine) as conn:
             parent = self.parent(conn)
-            if through > log.head(conn):
+            head, compacted = log.bounds(conn)
+            if through > head:
                 raise OutOfSequence(
-                    f"the parent acknowledged {through}, beyond this node's log ({log.head(conn)})"
+                    f"the parent acknowledged {through}, beyond this node's log ({head})"
                 )
-            if through < log.compacted_through(conn):
+            if through < compacted:
                 # The parent lost changes we have already purged (its database was
                 # restored from an older copy): re-sending what is left would hand it
                 # an incomplete history, so stop and say so.
                 raise OutOfSequence(
                     f"the parent has this node's changes only up to {through}, but changes "
-                    f"up to {log.compacted_through(conn)} were purged here after it had "
+                    f"up to {compacted} were purged here after it had "
                     "acknowledged them: its database was restored from an older copy; "
                     "recover it from a newer copy"
                 )
             peers.set_outbound_seq(conn, parent.node_id, max(through, 0), pulled=False)
+        return head
 
     def pending(self) -> int:
         with read_tx(self.engine) as conn:
@@ -192,14 +199,21 @@ class Child:
         with read_tx(self.engine) as conn:
             return self.parent(conn).inbound_seq, log.head(conn)
 
-    def apply_pulled(self, body: Any) -> Batch:
-        """Apply a pulled batch and advance the cursor in the same transaction."""
+    def apply_pulled(self, body: Any, caught_up: CaughtUp | None = None) -> Batch:
+        """Apply a pulled batch and advance the cursor in the same transaction.
+        ``caught_up`` is run in that transaction too if the batch leaves this node in
+        step with its parent (nothing in it, nothing more behind it): the caller's
+        record of a sync done, without a transaction of its own."""
         batch = self.reader.parse(body)
         with write_tx(self.engine) as conn:
-            parent = self.parent(conn)
+            # Locked (on PostgreSQL, a store pulling from head office): two batches
+            # are never applied side by side.
+            parent = peers.parent(conn, lock=True)
+            if parent is None:
+                raise NotProvisioned("this node is not registered with a parent")
             if batch.source != parent.node_id:
                 raise BadBatch(f"batch comes from {batch.source!r}, not from {parent.node_id!r}")
-            current = peers.lock_inbound_seq(conn, parent.node_id)
+            current = parent.inbound_seq
             if batch.after != current:
                 raise OutOfSequence(
                     f"pulled batch starts after {batch.after}, but this node stands at {current}",
@@ -211,6 +225,8 @@ class Child:
                 conn, parent.node_id, DOWN, batch.changes, origin=origin, from_child=False
             )
             peers.set_inbound_seq(conn, parent.node_id, batch.through, pushed=False)
+            if caught_up is not None and not batch.changes and not batch.more:
+                caught_up(conn, parent.node_id)
         return batch
 
     # -- initial load -------------------------------------------------------------

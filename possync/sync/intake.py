@@ -81,6 +81,10 @@ class Intake:
         stamps what the capture triggers record; ``reopen``: take up held parts."""
         outcome = Outcome()
         changes = list(changes)
+        if not changes:
+            # Nothing can complete a held document or break a rule (a pull that only
+            # moves the cursor; a push that only re-sends): no look-up to make.
+            return outcome
         keys = self.spec.document_keys(changes)
         reopened = self._reopen(conn, sender, direction, set(keys)) if reopen else {}
         if reopened:

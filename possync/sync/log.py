@@ -130,25 +130,36 @@ def publish(conn: sa.Connection) -> int:
     """
     if _sqlite(conn):
         return 0
+    # Nothing to number (a pull while no change came in): no lock taken, so no
+    # publisher waits and the commit has nothing to flush. A change committed just
+    # after this look is numbered by the next publisher, as one committed just after
+    # the numbering below would be.
     base = conn.execute(
-        sa.text("SELECT last_seq FROM sync_publish_head WHERE id = 1 FOR UPDATE")
-    ).scalar_one()
-    published = conn.execute(
         sa.text(
-            """WITH pending AS (
-                   SELECT capture_id, row_number() OVER (ORDER BY capture_id) AS rn
-                   FROM sync_change WHERE seq IS NULL)
-               UPDATE sync_change c SET seq = :base + pending.rn
-               FROM pending WHERE c.capture_id = pending.capture_id"""
-        ),
-        {"base": base},
-    ).rowcount
-    if published:
-        conn.execute(
-            sa.text("UPDATE sync_publish_head SET last_seq = :s WHERE id = 1"),
-            {"s": base + published},
+            "SELECT last_seq FROM sync_publish_head WHERE id = 1"
+            " AND EXISTS (SELECT 1 FROM sync_change WHERE seq IS NULL) FOR UPDATE"
         )
-    return published
+    ).scalar()
+    if base is None:
+        return 0
+    # The changes and the head numbered in one statement (one round trip), after the
+    # lock above: its snapshot holds everything committed by earlier publishers.
+    return int(
+        conn.execute(
+            sa.text(
+                """WITH pending AS (
+                       SELECT capture_id, row_number() OVER (ORDER BY capture_id) AS rn
+                       FROM sync_change WHERE seq IS NULL),
+                   numbered AS (
+                       UPDATE sync_change c SET seq = :base + pending.rn
+                       FROM pending WHERE c.capture_id = pending.capture_id
+                       RETURNING 1)
+                   UPDATE sync_publish_head SET last_seq = :base + (SELECT count(*) FROM numbered)
+                   WHERE id = 1 RETURNING last_seq - :base"""
+            ),
+            {"base": base},
+        ).scalar_one()
+    )
 
 
 def unpublished_count(conn: sa.Connection) -> int:
@@ -168,6 +179,20 @@ def head(conn: sa.Connection) -> int:
             sa.text("SELECT last_seq FROM sync_publish_head WHERE id = 1")
         ).scalar()
     return int(value or 0)
+
+
+def bounds(conn: sa.Connection) -> tuple[int, int]:
+    """``head`` and ``compacted_through`` read in one statement (a round trip each
+    on PostgreSQL, where a pull asks for both)."""
+    if _sqlite(conn):
+        head_sql = "SELECT seq FROM sqlite_sequence WHERE name = 'sync_change'"
+    else:
+        head_sql = "SELECT last_seq FROM sync_publish_head WHERE id = 1"
+    found = conn.execute(
+        sa.text(f"SELECT ({head_sql}), (SELECT value FROM sync_state WHERE key = :key)"),
+        {"key": COMPACTED_THROUGH},
+    ).one()
+    return int(found[0] or 0), int(found[1] or 0)
 
 
 def _where(filt: LogFilter) -> tuple[str, dict[str, Any], list[sa.BindParameter[Any]]]:

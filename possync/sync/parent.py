@@ -80,14 +80,18 @@ class Parent:
         self.intake = Intake(spec, self.applier, guard, relaying=children_relay)
         self.reader = BatchReader(spec, Direction.UP)
 
-    def admit(self, node_id: str, conn: sa.Connection | None = None) -> None:
+    def admit(
+        self, node_id: str, conn: sa.Connection | None = None, peer: Peer | None = None
+    ) -> None:
         """Raise Suspended if an administrator has paused this child's sync, and
         NotAllowed if the application's policy refuses it now; read in ``conn``
-        when given (a request's own transaction), else in a transaction of its own."""
+        when given (a request's own transaction), else in a transaction of its own.
+        ``peer``: the child's row as just read in ``conn`` (not read again)."""
         if conn is None:
             with read_tx(self.engine) as own:
                 return self.admit(node_id, own)
-        peer = peers.get(conn, node_id)
+        if peer is None:
+            peer = peers.get(conn, node_id)
         if peer is not None:
             _check_suspended(peer)
         reason = self.admission(conn, node_id) if self.admission else None
@@ -140,8 +144,11 @@ class Parent:
             self._check_scope(peer, change, i)
 
         def apply(conn: sa.Connection) -> int:
-            self.admit(peer.node_id, conn)  # in the push's own transaction
-            current = peers.lock_inbound_seq(conn, peer.node_id)
+            # The child's row, locked: its cursor (two batches of one child are never
+            # applied side by side) and whether it is suspended, in one read.
+            locked = peers.lock_inbound_seq(conn, peer.node_id)
+            self.admit(peer.node_id, conn, locked)  # in the push's own transaction
+            current = locked.inbound_seq
             if batch.after > current:
                 raise OutOfSequence(
                     f"batch starts after {batch.after} but this server has applied "
@@ -312,38 +319,10 @@ class Parent:
             )
         if not 1 <= limit <= MAX_PULL_LIMIT:
             raise BadBatch(f"limit: expected 1 to {MAX_PULL_LIMIT}, got {limit}")
-        self.publish()
-        with read_tx(self.engine) as conn:
-            self.admit(peer.node_id, conn)  # in the pull's own transaction
-            head = log.head(conn)
-            purged = log.compacted_through(conn)
-            if after < purged:
-                raise OutOfSequence(
-                    f"{peer.node_id} asks for changes after {after}, but changes up to "
-                    f"{purged} have been purged from this server's log: {peer.node_id} "
-                    "must be provisioned again",
-                    expected_after=purged,
-                )
-            if after > head:
-                raise OutOfSequence(
-                    f"{peer.node_id} asks for changes after {after}, but this server's "
-                    f"log ends at {head}: the server database was restored from an older "
-                    f"copy; {peer.node_id} must be provisioned again",
-                    expected_after=head,
-                )
-            # Rows pass through untouched (raw) unless they must be reshaped.
-            changes = log.read(
-                conn,
-                self._filter(peer),
-                after=after,
-                through=head,
-                limit=limit,
-                raw=adapter is None,
-            )
-        full = len(changes) == limit
-        through = changes[-1].seq if full else head
-        more = full and through < head
-        with write_tx(self.engine) as conn:
+
+        raw = adapter is None  # rows pass through untouched unless they must be reshaped
+
+        def sent(conn: sa.Connection, changes: list[Change], through: int, more: bool) -> None:
             peers.set_outbound_seq(
                 conn,
                 peer.node_id,
@@ -354,6 +333,26 @@ class Parent:
                 caught_up=not more,
                 mode=reported_mode,
             )
+
+        if self.engine.dialect.name == "sqlite":
+            # One writer at a time: the log is read without holding the write lock (a
+            # large pull reads for a while), then the cursor is written.
+            with read_tx(self.engine) as conn:
+                changes, through, more = self._read_for(conn, peer, after, limit, raw)
+            with write_tx(self.engine) as conn:
+                sent(conn, changes, through, more)
+        else:
+            # One connection: the publishing committed first (readers rely on it), then
+            # the read and the cursor in one transaction (a write blocks no reader
+            # here). Each transaction and each checkout of a connection costs round
+            # trips to the database: the pull took three checkouts and three
+            # transactions before (docs/benchmarks.md, periodic sync).
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    log.publish(conn)
+                with conn.begin():
+                    changes, through, more = self._read_for(conn, peer, after, limit, raw)
+                    sent(conn, changes, through, more)
         if adapter is not None:
             changes = adapter.outgoing(changes)  # after ``through``: the cursor covers all
         return Batch(self.node_id, after, through, changes, more=more, protocol=protocol)
@@ -367,6 +366,35 @@ class Parent:
                 supported=list(self.spec.protocols),
             )
         return protocol, self.spec.adapter(protocol)
+
+    def _read_for(
+        self, conn: sa.Connection, peer: Peer, after: int, limit: int, raw: bool
+    ) -> tuple[list[Change], int, bool]:
+        """The changes for ``peer`` after ``after`` (at most ``limit``), where the
+        batch ends and whether more follow; the child's admission checked first, in
+        the same transaction (the child's row as authenticated for this request)."""
+        self.admit(peer.node_id, conn, peer)
+        head, purged = log.bounds(conn)
+        if after < purged:
+            raise OutOfSequence(
+                f"{peer.node_id} asks for changes after {after}, but changes up to "
+                f"{purged} have been purged from this server's log: {peer.node_id} "
+                "must be provisioned again",
+                expected_after=purged,
+            )
+        if after > head:
+            raise OutOfSequence(
+                f"{peer.node_id} asks for changes after {after}, but this server's "
+                f"log ends at {head}: the server database was restored from an older "
+                f"copy; {peer.node_id} must be provisioned again",
+                expected_after=head,
+            )
+        changes = log.read(
+            conn, self._filter(peer), after=after, through=head, limit=limit, raw=raw
+        )
+        full = len(changes) == limit
+        through = changes[-1].seq if full else head
+        return changes, through, full and through < head
 
     def sent_unacknowledged(self, conn: sa.Connection, peer: Peer) -> int:
         """Changes served to this child in pulls that it has not acknowledged yet."""

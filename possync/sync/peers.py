@@ -72,8 +72,12 @@ def children(conn: sa.Connection) -> list[Peer]:
     return [_peer(r) for r in rows]
 
 
-def parent(conn: sa.Connection) -> Peer | None:
-    row = conn.execute(sa.select(sync_peer).where(sync_peer.c.relation == PARENT)).first()
+def parent(conn: sa.Connection, *, lock: bool = False) -> Peer | None:
+    """``lock``: the row stays locked until the end of the transaction (PostgreSQL;
+    SQLite's write transaction holds the whole database), so that its cursors
+    cannot move meanwhile (see lock_inbound_seq)."""
+    stmt = sa.select(sync_peer).where(sync_peer.c.relation == PARENT)
+    row = conn.execute(stmt.with_for_update() if lock else stmt).first()
     return _peer(row) if row else None
 
 
@@ -222,16 +226,14 @@ def set_url(conn: sa.Connection, node_id: str, url: str) -> None:
     conn.execute(sync_peer.update().where(sync_peer.c.node_id == node_id).values(url=url))
 
 
-def lock_inbound_seq(conn: sa.Connection, node_id: str) -> int:
-    """The inbound cursor, locked until the end of the transaction (PostgreSQL), so
-    two batches from one node can never be applied side by side."""
-    return int(
-        conn.execute(
-            sa.select(sync_peer.c.inbound_seq)
-            .where(sync_peer.c.node_id == node_id)
-            .with_for_update()
-        ).scalar_one()
-    )
+def lock_inbound_seq(conn: sa.Connection, node_id: str) -> Peer:
+    """The node's row, its inbound cursor locked until the end of the transaction
+    (PostgreSQL), so two batches from one node can never be applied side by side;
+    the whole row, so that the caller reads it once."""
+    row = conn.execute(
+        sa.select(sync_peer).where(sync_peer.c.node_id == node_id).with_for_update()
+    ).one()
+    return _peer(row)
 
 
 # The child has used its secret: its registration code is spent.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from possync.sync.schema import sync_state
 
@@ -14,10 +15,13 @@ def get(conn: sa.Connection, key: str) -> str | None:
 
 
 def put(conn: sa.Connection, key: str, value: str) -> None:
-    if get(conn, key) is None:
-        conn.execute(sync_state.insert().values(key=key, value=value))
-    else:
-        conn.execute(sync_state.update().where(sync_state.c.key == key).values(value=value))
+    # One statement (an upsert), not a read and then an insert or an update: a sync
+    # writes a few of these, each a round trip on PostgreSQL.
+    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    stmt = insert(sync_state).values(key=key, value=value)
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value})
+    )
 
 
 def delete(conn: sa.Connection, key: str) -> None:

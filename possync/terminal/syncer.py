@@ -3,7 +3,10 @@ loops are transport/exchange.py's), recorded for ``status``."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from possync.sync import peers, state
+from possync.sync.child import CaughtUp
 from possync.sync.clock import utc_now
 from possync.sync.db import write_tx
 from possync.sync.errors import SyncError
@@ -40,9 +43,12 @@ def pull(
     report: SyncReport,
     progress: Progress,
     should_stop: StopCheck,
+    caught_up: CaughtUp | None = None,
 ) -> None:
     mode = current(terminal)
-    exchange.pull(terminal.child, client, report, progress, should_stop, mode, PULL_BATCH)
+    exchange.pull(
+        terminal.child, client, report, progress, should_stop, mode, PULL_BATCH, caught_up
+    )
 
 
 def sync(
@@ -62,16 +68,26 @@ def sync(
     report = SyncReport()
     notify = progress or (lambda _stage, _n: None)
     stop = should_stop or (lambda: False)
+    recorded = False
+
+    def caught_up(conn: sa.Connection, parent_id: str) -> None:
+        # The sync's success is recorded in the transaction of its last pulled batch
+        # (the push is done by then): one write transaction, and its fsync, fewer.
+        nonlocal recorded
+        _succeeded(conn, parent_id)
+        recorded = True
+
     with terminal.sync_lock(wait_for_lock), terminal.client(url, timeout) as client:
         try:
             if do_push:
                 push(terminal, client, report, notify, stop)
             if do_pull:
-                pull(terminal, client, report, notify, stop)
+                pull(terminal, client, report, notify, stop, caught_up)
         except (Unreachable, Refused, SyncError) as exc:
             _record(terminal, str(exc))
             raise
-    _record(terminal, None)
+    if not recorded:  # no pull, or stopped before the last batch
+        _record(terminal, None)
     if do_push and do_pull:
         # In step with the store in this release's shape: the copy kept by the
         # last upgrade is no longer needed for a rollback.
@@ -80,13 +96,17 @@ def sync(
     return report
 
 
+def _succeeded(conn: sa.Connection, parent_id: str) -> None:
+    peers.record_success(conn, parent_id)
+    state.put(conn, LAST_SYNC_AT, utc_now())
+    state.delete(conn, FAILING_SINCE)
+
+
 def _record(terminal: Terminal, error: str | None) -> None:
     with write_tx(terminal.engine) as conn:
         parent = terminal.child.parent(conn)
         if error is None:
-            peers.record_success(conn, parent.node_id)
-            state.put(conn, LAST_SYNC_AT, utc_now())
-            state.delete(conn, FAILING_SINCE)
+            _succeeded(conn, parent.node_id)
         else:
             peers.record_error(conn, parent.node_id, error)
             if state.get(conn, FAILING_SINCE) is None:

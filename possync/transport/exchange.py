@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from possync.sync import failpoints
 from possync.sync.batch import Batch
-from possync.sync.child import Child
+from possync.sync.child import CaughtUp, Child
 from possync.sync.errors import OutOfSequence
 from possync.transport.client import Refused, SyncClient
 
@@ -59,7 +59,8 @@ def push(
         except Refused as exc:
             _rewind(child, batch.after, exc)
         else:
-            _acknowledged(child, batch, acknowledged, report, progress)
+            if _acknowledged(child, batch, acknowledged, report, progress) <= acknowledged:
+                return  # no change made meanwhile: nothing to read again
         batch = child.outgoing(batch_size)  # changes made meanwhile, or a rewind
     if batch is None:
         return
@@ -81,13 +82,15 @@ def push(
 
 def _acknowledged(
     child: Child, batch: Batch, acknowledged: int, report: SyncReport, progress: Progress
-) -> None:
+) -> int:
+    """Record the acknowledgement; returns the log head as it stood then."""
     failpoints.hit("push-before-ack")
-    child.acknowledged(acknowledged)
+    head = child.acknowledged(acknowledged)
     report.pushed += len(batch.changes)
     report.push_batches += 1
     report.pushed_through = acknowledged
     progress("push", report.pushed)
+    return head
 
 
 def _rewind(child: Child, sent_after: int, exc: Refused) -> None:
@@ -114,15 +117,17 @@ def pull(
     should_stop: StopCheck,
     mode: str | None = None,
     batch_size: int = PULL_BATCH,
+    caught_up: CaughtUp | None = None,
 ) -> None:
     """Apply pulled batches until the parent has nothing more; ``mode``: this node's
-    working mode, reported for the parent's dashboard."""
+    working mode, reported for the parent's dashboard; ``caught_up``: run in the
+    transaction of the last batch (see Child.apply_pulled)."""
     reload(child, client, progress)
     while not should_stop():
         cursor, head = child.pull_position()
         body = client.pull(cursor, batch_size, head=head, mode=mode)
         failpoints.hit("pull-before-apply")
-        batch = child.apply_pulled(body)
+        batch = child.apply_pulled(body, caught_up)
         failpoints.hit("pull-after-apply")
         report.pulled += len(batch.changes)
         report.pull_batches += 1
