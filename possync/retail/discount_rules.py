@@ -3,15 +3,20 @@ manager's approval above it.
 
 A cashier may give, alone, a discount of up to their own limit
 (``cashier.discount_limit_bp``; NULL: none) of what the line, or the basket, comes
-to; a manager (``cashier.manager``) any. Above the limit, a manager approves with
-their id and PIN (checked by the caller, which also counts wrong PINs towards the
-manager's lock-out); the approval is logged as a till event (``till_events``).
+to; a manager (``cashier.manager``) any. The limit also holds for the sale as a
+whole: the discounts given without a manager (the lines' and the sale's together)
+may not take more than the limit off what the sale comes to before discounts, so
+a 10 % line discount and a 10 % sale discount do not pass a 10 % limit. Above it,
+a manager approves with their id and PIN (checked by the caller, which also counts
+wrong PINs towards the manager's lock-out); the approval is logged as a till event
+(``till_events``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sqlalchemy as sa
 
@@ -76,11 +81,18 @@ def give(
         )
     discount = Discount(kind, value, code)
     mine = authority(conn, cashier_id)
-    if not mine.manager and not discounts.within(mine.limit_bp, discount, base):
+    alone = discounts.within(mine.limit_bp, discount, base)
+    together = _unapproved_share(current, line_no, discount)
+    if not mine.manager and (not alone or together > mine.limit_bp):
         if approved_by is None:
+            limit = discounts.Discount(discounts.PERCENT, mine.limit_bp, "").describe()
+            if alone:
+                raise ApprovalNeeded(
+                    f"with the sale's other discounts, {_percent(together)} comes off the "
+                    f"sale, above your limit ({limit}): a manager must approve it"
+                )
             raise ApprovalNeeded(
-                f"a discount of {discount.describe()} is above your limit "
-                f"({discounts.Discount(discounts.PERCENT, mine.limit_bp, '').describe()}): "
+                f"a discount of {discount.describe()} is above your limit ({limit}): "
                 "a manager must approve it"
             )
         approver = authority(conn, approved_by)
@@ -105,6 +117,36 @@ def give(
         )
     basket.set_discount(conn, cashier_id, line_no, discount)
     return discount
+
+
+def _unapproved_share(current: basket.Basket, line_no: int, new: Discount) -> Fraction:
+    """What the discounts given without a manager would take off the sale, ``new``
+    given at ``line_no`` (in place of what is there), as a share of the sale before
+    discounts in basis points. Percentages count as given, before the cent's
+    rounding, so that one 10 % discount never counts as 10.2 %."""
+    on_line = line_no != basket.BASKET_LINE
+    off = Fraction(0)
+    after_lines = 0
+    for ln in current.lines:
+        own = new if on_line and ln.line_no == line_no else ln.own_discount
+        after_lines += ln.gross - (own.off(ln.gross) if own else 0)
+        if own and own.approved_by is None:
+            off += _exact_off(own, ln.gross)
+    sale = current.discount if on_line else new
+    if sale and sale.approved_by is None:
+        off += _exact_off(sale, after_lines)
+    return off * discounts.FULL_BP / current.gross if current.gross > 0 else Fraction(0)
+
+
+def _exact_off(discount: Discount, base: int) -> Fraction:
+    if discount.kind == discounts.PERCENT:
+        return Fraction(max(base, 0) * discount.value, discounts.FULL_BP)
+    return Fraction(min(discount.value, max(base, 0)))
+
+
+def _percent(share_bp: Fraction) -> str:
+    rounded_up = -(-share_bp.numerator // share_bp.denominator)
+    return discounts.Discount(discounts.PERCENT, rounded_up, "").describe()
 
 
 def _gross(current: basket.Basket, line_no: int) -> int:

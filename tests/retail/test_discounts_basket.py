@@ -66,7 +66,10 @@ def test_line_and_basket_discounts_reach_the_receipt_taxed_after_discount(db: Db
         basket.add(conn, "ADA", "A", 5)  # 5 x 1.20 at 5.5 %
         basket.add(conn, "ADA", "B", 1)  # 2.40 at 20 %
         discount_rules.give(conn, till, "ADA", 1, "10%", "DAMAGED")
-        discount_rules.give(conn, till, "ADA", basket.BASKET_LINE, "0.50", "STAFF")
+        # With the line's 0.60, 1.10 off 8.40 is above Ada's 10 %: May approves.
+        discount_rules.give(
+            conn, till, "ADA", basket.BASKET_LINE, "0.50", "STAFF", approved_by="MAY"
+        )
         seen = basket.view(conn, "ADA")
     assert [(ln.gross, ln.discount, ln.line_total) for ln in seen.lines] == [
         (600, 60 + 35, 505),  # 0.50 spread over 5.40 and 2.40: 0.35 and 0.15
@@ -88,7 +91,7 @@ def test_line_and_basket_discounts_reach_the_receipt_taxed_after_discount(db: Db
         (15, 225, 38, "STAFF"),  # 2.25 at 20 % holds 0.375 -> 0.38
     ]
     assert sold.tax_total == 26 + 38
-    assert _events(engine) == []  # within Ada's limit: nothing to log
+    assert [e["approved_by"] for e in _events(engine)] == ["MAY"]  # the sale's, approved
 
 
 def test_above_the_limit_a_manager_approves_and_it_is_logged(db: Db) -> None:
@@ -153,12 +156,35 @@ def test_a_refused_discount_changes_nothing(
         assert basket.view(conn, "MAY").discount_total == 0
 
 
+def test_the_limit_holds_for_the_sale_not_each_discount_alone(db: Db) -> None:
+    engine, till = db
+    with write_tx(engine) as conn:
+        basket.add(conn, "ADA", "A", 5)  # 6.00
+        basket.add(conn, "ADA", "B", 1)  # 2.40
+        # 10 % of a line whose cents round up is still 10 % (not refused for 10.2 %).
+        discount_rules.give(conn, till, "ADA", 1, "10%", "DAMAGED")
+        discount_rules.give(conn, till, "ADA", 2, "10%", "DAMAGED")
+    # Both lines at 10 %: the sale is at 10 %, so any more needs a manager.
+    refused = pytest.raises(discount_rules.ApprovalNeeded, match=r"comes off the sale, above")
+    with refused, write_tx(engine) as conn:
+        discount_rules.give(conn, till, "ADA", basket.BASKET_LINE, "1%", "STAFF")
+    with write_tx(engine) as conn:
+        given = discount_rules.give(
+            conn, till, "ADA", basket.BASKET_LINE, "1%", "STAFF", approved_by="MAY"
+        )
+        # Replacing a line's discount by a smaller one counts the new one only.
+        discount_rules.give(conn, till, "ADA", 1, "5%", "DAMAGED")
+        seen = basket.view(conn, "ADA")
+    assert given.approved_by == "MAY" and seen.discount == given
+    assert [e["kind"] for e in _events(engine)] == [till_events.DISCOUNT_APPROVED]
+
+
 def test_an_amount_discount_goes_when_its_line_changes(db: Db) -> None:
     engine, till = db
     with write_tx(engine) as conn:
         basket.add(conn, "ADA", "B", 10)  # 24.00
         discount_rules.give(conn, till, "ADA", 1, "2.40", "STAFF")  # 10 %
-        discount_rules.give(conn, till, "ADA", 0, "5%", "STAFF")
+        discount_rules.give(conn, till, "ADA", 0, "5%", "STAFF", approved_by="MAY")
         basket.set_qty(conn, "ADA", 1, 1)  # 2.40 off 2.40 would be 100 %
         seen = basket.view(conn, "ADA")
     assert seen.lines[0].own_discount is None and seen.discount is not None
