@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from possync.retail import catalog, chain, integrity, joining, joining_history, store_admin
+from possync.retail import catalog, chain, integrity, joining, store_admin
 from possync.retail.replication import SPEC
 from possync.retail.schema import stock_level
 from possync.store import upstream
@@ -55,14 +55,11 @@ def _peer(engine: sa.Engine, node_id: str) -> peers.Peer:
 
 
 def join(ho: sa.Engine, store: sa.Engine, store_id: str, code: str) -> None:
-    """What ``store join`` does, without HTTP: register (capturing again what the store
-    holds, as a store that purged would need), then take head office's master data
-    (keeping the store's own stock), then replace what it did not send. (The opening
-    balance a purged store sends is tests/sync/test_join_purged.py's.)"""
+    """What ``store join`` does, without HTTP: register, then take head office's
+    master data (keeping the store's own stock), then replace what it did not send."""
     with write_tx(ho) as conn:
         peer, secret = peers.register(conn, store_id, code)
     with write_tx(store) as conn:
-        joining_history.carry(conn, store_id)  # what goes up, captured again
         peers.set_parent(conn, HO, "inproc://", secret, list(peer.route_keys))
         joining.remember_before(conn)
     parent, child = chain.parent_of_stores(ho, HO), upstream.child(store)
