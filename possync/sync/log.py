@@ -25,6 +25,7 @@ import orjson
 import sqlalchemy as sa
 
 from possync.sync import state
+from possync.sync.errors import OutOfSequence
 
 _SQLITE_DDL = (
     """CREATE TABLE IF NOT EXISTS sync_change (
@@ -193,6 +194,32 @@ def bounds(conn: sa.Connection) -> tuple[int, int]:
         {"key": COMPACTED_THROUGH},
     ).one()
     return int(found[0] or 0), int(found[1] or 0)
+
+
+def window(
+    conn: sa.Connection, filt: LogFilter, reader: str, after: int, limit: int, *, raw: bool
+) -> tuple[list[Change], int, bool]:
+    """What node ``reader`` pulls after ``after``: at most ``limit`` changes, where
+    the batch ends (the log head when it holds them all) and whether more follow.
+    Refused when ``after`` is outside the log (purged below it, or beyond its head)."""
+    head, purged = bounds(conn)
+    if after < purged:
+        raise OutOfSequence(
+            f"{reader} asks for changes after {after}, but changes up to {purged} have "
+            f"been purged from this server's log: {reader} must be provisioned again",
+            expected_after=purged,
+        )
+    if after > head:
+        raise OutOfSequence(
+            f"{reader} asks for changes after {after}, but this server's log ends at "
+            f"{head}: the server database was restored from an older copy; {reader} "
+            "must be provisioned again",
+            expected_after=head,
+        )
+    changes = read(conn, filt, after=after, through=head, limit=limit, raw=raw)
+    full = len(changes) == limit
+    through = changes[-1].seq if full else head
+    return changes, through, full and through < head
 
 
 def _where(filt: LogFilter) -> tuple[str, dict[str, Any], list[sa.BindParameter[Any]]]:

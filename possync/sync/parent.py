@@ -374,27 +374,7 @@ class Parent:
         batch ends and whether more follow; the child's admission checked first, in
         the same transaction (the child's row as authenticated for this request)."""
         self.admit(peer.node_id, conn, peer)
-        head, purged = log.bounds(conn)
-        if after < purged:
-            raise OutOfSequence(
-                f"{peer.node_id} asks for changes after {after}, but changes up to "
-                f"{purged} have been purged from this server's log: {peer.node_id} "
-                "must be provisioned again",
-                expected_after=purged,
-            )
-        if after > head:
-            raise OutOfSequence(
-                f"{peer.node_id} asks for changes after {after}, but this server's "
-                f"log ends at {head}: the server database was restored from an older "
-                f"copy; {peer.node_id} must be provisioned again",
-                expected_after=head,
-            )
-        changes = log.read(
-            conn, self._filter(peer), after=after, through=head, limit=limit, raw=raw
-        )
-        full = len(changes) == limit
-        through = changes[-1].seq if full else head
-        return changes, through, full and through < head
+        return log.window(conn, self._filter(peer), peer.node_id, after, limit, raw=raw)
 
     def sent_unacknowledged(self, conn: sa.Connection, peer: Peer) -> int:
         """Changes served to this child in pulls that it has not acknowledged yet."""
