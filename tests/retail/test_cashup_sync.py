@@ -7,6 +7,7 @@ is stored."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,6 +20,18 @@ from tests.property.retail_pair import CATALOG
 from tests.property.test_customer_merge import Shop, wire
 
 
+def a_drawer_session(engine: sa.Engine, till: sales.Till) -> dict[str, Any]:
+    """A float of 50.00, a cash sale, 1.00 paid out for stamps, then the Z report
+    (counted: one 50.00 note and 50 cents); returns the Z report."""
+    with write_tx(engine) as conn:
+        cashup.open_session(conn, till, 5000, None)
+        sales.record_sale(
+            conn, till, [sales.LineRequest("SKU1", 1)], [sales.PaymentRequest("CASH")]
+        )
+        cashup.move_cash(conn, till, "out", 100, "stamps")
+        return cashup.close_session(conn, till, {5000: 1, 50: 1})
+
+
 def test_a_closed_session_syncs_up_and_a_forged_z_report_is_held() -> None:
     shop = Shop()
     try:
@@ -27,13 +40,7 @@ def test_a_closed_session_syncs_up_and_a_forged_z_report_is_held() -> None:
         shop.settle()
         term = shop.tills["T01"]
         till = term.till()
-        with write_tx(term.engine) as conn:
-            cashup.open_session(conn, till, 5000, None)
-            sales.record_sale(
-                conn, till, [sales.LineRequest("SKU1", 1)], [sales.PaymentRequest("CASH")]
-            )
-            cashup.move_cash(conn, till, "out", 100, "stamps")
-            z = cashup.close_session(conn, till, {5000: 1, 50: 1})
+        z = a_drawer_session(term.engine, till)
         shop.settle()
         with read_tx(shop.store) as conn:
             held = conn.execute(sa.select(z_report)).one()
@@ -85,13 +92,7 @@ def test_head_office_receives_a_tills_cash_up_relayed_by_its_store(tmp_path: Pat
     try:
         term = shops.tills[("S01", "T01")]
         till = term.till()
-        with write_tx(term.engine) as conn:
-            cashup.open_session(conn, till, 5000, None)
-            sales.record_sale(
-                conn, till, [sales.LineRequest("SKU1", 1)], [sales.PaymentRequest("CASH")]
-            )
-            cashup.move_cash(conn, till, "out", 100, "stamps")
-            z = cashup.close_session(conn, till, {5000: 1, 50: 1})
+        z = a_drawer_session(term.engine, till)
         shops.push_till("S01", "T01")
         # The store's batch to head office arrives twice (an acknowledgement lost):
         # the second copy takes nothing new.
