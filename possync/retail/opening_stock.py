@@ -73,14 +73,8 @@ def record(conn: sa.Connection, store_id: str, balances: dict[str, int]) -> int:
     now = utc_now()
     rows = [
         {
+            **stock.movement(store_id, sku, qty, stock.OPENING_BALANCE, None, None, now),
             "movement_id": ids[sku],
-            "store_id": store_id,
-            "sku": sku,
-            "qty": qty,
-            "reason": stock.OPENING_BALANCE,
-            "doc_ref": None,
-            "terminal_id": None,
-            "created_at": now,
         }
         for sku, qty in balances.items()
         if ids[sku] not in held

@@ -316,6 +316,44 @@ def logged_rows(
         yield int(seq or 0), str(table), data
 
 
+def append_rows(
+    conn: sa.Connection, entries: list[tuple[str, str]], *, route_key: str | None
+) -> None:
+    """Log ``entries`` ((table, row JSON), whole rows as the triggers write them) as
+    upserts, in the order given, in one statement (the entries as one JSON
+    parameter), routed to ``route_key``, with no origin (this node's own)."""
+    insert = "INSERT INTO sync_change (table_name, op, row_data, origin, route_key) "
+    if _sqlite(conn):
+        sql = (
+            insert + "SELECT json_extract(value, '$[0]'), :op, json_extract(value, '$[1]'), "
+            "NULL, :route FROM json_each(:entries) ORDER BY key"
+        )
+    else:
+        sql = (
+            insert + "SELECT e ->> 0, :op, e ->> 1, NULL, :route FROM "
+            "json_array_elements(CAST(:entries AS json)) WITH ORDINALITY AS t(e, n) ORDER BY n"
+        )
+    params = {"entries": orjson.dumps(entries).decode(), "op": Op.UPSERT.value}
+    conn.execute(sa.text(sql), {**params, "route": route_key})
+
+
+def forget_tables(conn: sa.Connection, tables: list[str]) -> int:
+    """Remove every entry of ``tables`` from the log; how many."""
+    if not tables:
+        return 0
+    stmt = sa.text("DELETE FROM sync_change WHERE table_name IN :names").bindparams(
+        sa.bindparam("names", expanding=True)
+    )
+    return int(conn.execute(stmt, {"names": tables}).rowcount)
+
+
+def lock_capture(conn: sa.Connection) -> None:
+    """Hold every other writer's capture until the caller's transaction ends
+    (PostgreSQL; SQLite has one writer at a time already)."""
+    if not _sqlite(conn):
+        conn.exec_driver_sql("LOCK TABLE sync_change IN EXCLUSIVE MODE")
+
+
 def complete_rows(conn: sa.Connection, table: str, added: dict[str, Any]) -> int:
     """Give the logged rows of ``table`` (inserts and updates) the columns a schema
     upgrade ``added``, with their values, so that the log holds rows of the table's

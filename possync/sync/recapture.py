@@ -65,42 +65,19 @@ def append(conn: sa.Connection, entries: list[tuple[SyncTable, dict[str, Any]]])
         if names is None:
             names = columns[table.name] = [str(c) for c in table.column_names]
         payload.append((table.name, orjson.dumps({c: row[c] for c in names}).decode()))
-    stmt = _SQLITE_APPEND if conn.dialect.name == "sqlite" else _POSTGRES_APPEND
-    conn.execute(
-        stmt,
-        {"entries": orjson.dumps(payload).decode(), "op": log.Op.UPSERT.value, "route": UP_ONLY},
-    )
+    log.append_rows(conn, payload, route_key=UP_ONLY)
     return len(entries)
-
-
-_INSERT = "INSERT INTO sync_change (table_name, op, row_data, origin, route_key) "
-# In the order given: the log's order is the order they go up in.
-_SQLITE_APPEND = sa.text(
-    _INSERT + "SELECT json_extract(value, '$[0]'), :op, json_extract(value, '$[1]'), NULL, "
-    ":route FROM json_each(:entries) ORDER BY key"
-)
-_POSTGRES_APPEND = sa.text(
-    _INSERT + "SELECT e ->> 0, :op, e ->> 1, NULL, :route "
-    "FROM json_array_elements(CAST(:entries AS json)) WITH ORDINALITY AS t(e, n) ORDER BY n"
-)
 
 
 def forget(conn: sa.Connection, tables: Iterable[SyncTable]) -> int:
     """Remove every entry of ``tables`` from the log, before capturing their rows
     again in another order. Only for tables no child reads (they flow up only):
     what a child has not pulled yet must stay where it is."""
-    names = [t.name for t in tables]
-    if not names:
-        return 0
-    stmt = sa.text("DELETE FROM sync_change WHERE table_name IN :names").bindparams(
-        sa.bindparam("names", expanding=True)
-    )
-    return int(conn.execute(stmt, {"names": names}).rowcount)
+    return log.forget_tables(conn, [t.name for t in tables])
 
 
 def lock(conn: sa.Connection) -> None:
     """Hold every other writer's capture until the caller's transaction ends
     (PostgreSQL: a change committed meanwhile would miss what is read here; SQLite
     has one writer at a time already)."""
-    if conn.dialect.name != "sqlite":
-        conn.exec_driver_sql("LOCK TABLE sync_change IN EXCLUSIVE MODE")
+    log.lock_capture(conn)
