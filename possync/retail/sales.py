@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -50,9 +50,9 @@ class LineRequest:
 
 # The statements a sale runs, built once: building a Core statement costs more than
 # running it on a till; the sale's own run on the driver (retail/prepared.py).
-_PRICED = sa.select(*prices.item_columns(), tax_rate.c.rate_bp).select_from(
-    prices.priced_items().outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
-)
+# Items at their selling price, with their tax rate (NULL: tax code unknown here).
+_PRICED_FROM = prices.priced_items().outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
+_PRICED = sa.select(*prices.item_columns(), tax_rate.c.rate_bp).select_from(_PRICED_FROM)
 _BY_SKU = _PRICED.where(item.c.sku == sa.bindparam("code"))
 _BY_BARCODE = _PRICED.where(item.c.barcode == sa.bindparam("code")).limit(1)
 _METHODS = Prepared(
@@ -88,9 +88,7 @@ def _by_codes(count: int) -> Prepared:
             prices.price(),
             tax_rate.c.rate_bp,
         )
-        .select_from(
-            prices.priced_items().outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
-        )
+        .select_from(_PRICED_FROM)
         .where(sa.or_(item.c.sku.in_(codes), item.c.barcode.in_(codes)))
     )
 
@@ -120,9 +118,15 @@ def _find_items(conn: sa.Connection, codes: list[str]) -> dict[str, _Priced]:
     return found
 
 
-def _methods(conn: sa.Connection) -> dict[str, tuple[str, str, bool]]:
-    """Payment methods by code: (code, kind, active)."""
-    return {r[0]: r for r in _METHODS.rows(conn)}
+class _Method(NamedTuple):
+    code: str
+    kind: str
+    active: bool
+
+
+def _methods(conn: sa.Connection) -> dict[str, _Method]:
+    """Payment methods by code."""
+    return {r[0]: _Method(*r) for r in _METHODS.rows(conn)}
 
 
 def _settle(
@@ -136,7 +140,7 @@ def _settle(
     remaining = total
     for p in payments:
         method = methods.get(p.method_code)
-        if method is None or not method[2]:
+        if method is None or not method.active:
             raise RetailError(f"unknown payment method {p.method_code!r}")
         amount = max(remaining, 0) if p.amount is None else p.amount
         if amount <= 0 and total > 0:
@@ -147,7 +151,7 @@ def _settle(
         raise RetailError(f"insufficient payment: {format_amount(remaining)} still due")
     change = -remaining
     if change:
-        cash = [i for i, (p, _) in enumerate(settled) if methods[p.method_code][1] == "cash"]
+        cash = [i for i, (p, _) in enumerate(settled) if methods[p.method_code].kind == "cash"]
         if not cash:
             raise RetailError("only cash can be overpaid; card payments must be exact")
         i = cash[-1]
