@@ -54,7 +54,11 @@ def test_what_is_sealed_opens_whole(size: int) -> None:
     sealed = seal(plain)
     segments = max(1, -(-size // SEGMENT))
     assert len(sealed) == size + segments * TAG
-    assert plain[:64] not in sealed or size == 0
+    # The plaintext does not show through. Only for 16 bytes or more: a byte or
+    # two of random plaintext turns up in random ciphertext by chance (1 in 15 for
+    # one byte against 17 bytes sealed), which says nothing about the cipher.
+    if size >= 16:
+        assert plain[:64] not in sealed
     assert opened(sealed) == plain
 
 
