@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -72,17 +73,19 @@ class SyncTable:
     merged: tuple[str, ...] = ()
     clock_column: str | None = None
 
-    @property
+    # Read for every change of every batch: worked out once per table (a frozen
+    # dataclass has a __dict__, where cached_property keeps the value).
+    @cached_property
     def ops_for_children(self) -> frozenset[str]:
         if self.child_ops is not None:
             return self.child_ops
         return frozenset({Op.UPSERT}) if self.immutable else frozenset(Op)
 
-    @property
+    @cached_property
     def name(self) -> str:
         return str(self.table.name)
 
-    @property
+    @cached_property
     def key_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.table.primary_key.columns)
 
@@ -122,6 +125,9 @@ class SyncSpec:
     # that names the document): default, the keys of its changes.
     document_aliases: Callable[[Sequence[Change]], set[str]] | None = None
     adapters: dict[int, Adapter] = field(init=False, repr=False, compare=False)
+    # The tables by name: looked up for every change of every batch (tens of
+    # thousands a push), so a plain dict set once, not a property.
+    _by_name: dict[str, SyncTable] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tables]
@@ -138,6 +144,7 @@ class SyncSpec:
             if shape.protocol >= self.protocol:
                 raise ValueError(f"older shape {shape.protocol} is not older than {self.protocol}")
         object.__setattr__(self, "adapters", adapters(self.tables, self.older_shapes))
+        object.__setattr__(self, "_by_name", {t.name: t for t in self.tables})
 
     @property
     def protocols(self) -> tuple[int, ...]:
@@ -159,14 +166,6 @@ class SyncSpec:
 
     def table(self, name: str) -> SyncTable | None:
         return self._by_name.get(name)
-
-    @property
-    def _by_name(self) -> dict[str, SyncTable]:
-        by_name = self.__dict__.get("_by_name_cache")
-        if by_name is None:
-            by_name = {t.name: t for t in self.tables}
-            object.__setattr__(self, "_by_name_cache", by_name)
-        return by_name
 
     def names(self, tables: Iterable[SyncTable]) -> tuple[str, ...]:
         return tuple(t.name for t in tables)
