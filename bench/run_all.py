@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, size: dict[str, Any], work: Path) -> dict[str,
     if "peer" in only:
         peers = peer.prepare(args.peers, args.peer_cache)
         out["peer"] = step("peer", peer.run_peers, peers, size["receipts"])
-    for kind in ("sqlite", "postgres"):
+    for kind in args.stores.split(","):
         if "whole" in only:
             for batch in (whole_sync.syncer.PUSH_BATCH, PER_REQUEST):
                 out[f"whole_{kind}_{batch}"] = step(
@@ -163,6 +163,9 @@ def main() -> None:
     size_group.add_argument("--full", action="store_true", help="the sizes of issue 13")
     parser.add_argument("--only", help=f"comma-separated parts of {','.join(PARTS)}")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--stores", default="sqlite,postgres", help="the stores of whole and periodic"
+    )
     parser.add_argument("--pg-url", default=PG_ADMIN_URL)
     here = Path(__file__).resolve().parent
     parser.add_argument("--peers", type=Path, default=here.parent.parent / "shared" / "peers")

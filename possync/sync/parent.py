@@ -7,13 +7,14 @@ authenticated :class:`~possync.sync.peers.Peer`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from possync.sync import log, peers, quarantine, resends, routed
+from possync.sync import log, peers, quarantine, resends, routed, turns
 from possync.sync.apply import Applier
 from possync.sync.batch import Batch, BatchReader
 from possync.sync.clock import seconds_until
@@ -38,6 +39,7 @@ from possync.sync.peers import Peer
 from possync.sync.rows import INT_MAX, INT_MIN
 from possync.sync.shapes import Adapter
 from possync.sync.tables import Direction, SyncSpec, SyncTable
+from possync.sync.turns import Turns
 
 MAX_PULL_LIMIT = 10_000
 RETRIES = 5  # a push rolled back by a deadlock or serialization failure
@@ -79,6 +81,7 @@ class Parent:
         self.applier = Applier(spec)
         self.intake = Intake(spec, self.applier, guard, relaying=children_relay)
         self.reader = BatchReader(spec, Direction.UP)
+        self.turns = Turns()  # pushes of one child handled side by side (turns.py)
 
     def admit(
         self, node_id: str, conn: sa.Connection | None = None, peer: Peer | None = None
@@ -134,6 +137,10 @@ class Parent:
     def receive(self, peer: Peer, body: Any) -> int:
         """Apply a pushed batch exactly once; returns the new inbound cursor."""
         _check_suspended(peer)  # as authenticated: a suspended child's batch is not read
+        with self.turns.handling(peer.node_id):
+            return self._receive(peer, body)
+
+    def _receive(self, peer: Peer, body: Any) -> int:
         batch = self.reader.parse(body)
         if batch.source != peer.node_id:
             raise OutOfScope(
@@ -171,6 +178,20 @@ class Parent:
             peers.set_inbound_seq(conn, peer.node_id, new_seq, pushed=True)
             return new_seq
 
+        # A batch sent before its predecessor was acknowledged may get here first:
+        # it waits for that one if this process is handling it (turns.py).
+        deadline = time.monotonic() + turns.WAIT_SECONDS
+        while True:
+            mark = self.turns.finished(peer.node_id)
+            try:
+                with self.turns.applying(peer.node_id):
+                    return self._apply_retried(peer, apply)
+            except OutOfSequence as exc:
+                behind = exc.details.get("expected_after", batch.after) < batch.after
+                if not (behind and self.turns.wait_for_another(peer.node_id, mark, deadline)):
+                    raise
+
+    def _apply_retried(self, peer: Peer, apply: Callable[[sa.Connection], int]) -> int:
         # Pushes of other children at the same moment may lock the same rows; the
         # database then rolls one back (deadlock): it is taken again, a few times.
         try:

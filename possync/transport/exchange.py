@@ -8,8 +8,9 @@ can be cut anywhere (network, either process killed) and simply run again.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 
 from possync.sync import failpoints
@@ -19,6 +20,7 @@ from possync.sync.errors import OutOfSequence
 from possync.transport.client import Refused, SyncClient
 
 PUSH_BATCH = 10_000  # changes; ~1,250 receipts, ~3 MB of JSON
+IN_FLIGHT = 2  # pushed batches not yet acknowledged, at most
 PULL_BATCH = 5000
 RELOAD_CHUNK = 5000  # rows per chunk of a table loaded again after an upgrade
 
@@ -34,6 +36,7 @@ class SyncReport:
     pull_batches: int = 0
     pushed_through: int = 0
     pulled_through: int = 0
+    sent_again: int = 0  # pushed batches that overtook the one before them (exchange.push)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -47,9 +50,16 @@ def push(
     should_stop: StopCheck,
     batch_size: int = PUSH_BATCH,
 ) -> None:
-    """Send batches until the parent has everything. While one batch travels and is
-    applied, the next is read from the local log (a batch is only sent once the
-    previous one is acknowledged, so the parent always sees them in order)."""
+    """Send batches until the parent has everything.
+
+    A backlog goes out with two batches in flight: the next is read from the local
+    log and sent while the previous one is applied, so that the parent reads and
+    checks batch N+1 while it applies N (it applies them in order: turns.py). Each
+    acknowledgement is recorded in order. Whatever goes wrong with one batch, the
+    ones sent after it are waited for and forgotten, and the loop goes on from
+    where the parent's acknowledgements stand: a batch it applied is at worst sent
+    again, which it recognises as a re-send.
+    """
     batch = child.outgoing(batch_size)
     if batch is not None and not batch.more and not should_stop():
         # One batch (a till's periodic sync): nothing to read while it travels, so
@@ -64,20 +74,57 @@ def push(
         batch = child.outgoing(batch_size)  # changes made meanwhile, or a rewind
     if batch is None:
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="possync-push") as sender:
-        while batch is not None and not should_stop():
-            in_flight = sender.submit(client.push, batch)
-            following = child.outgoing(batch_size, after=batch.through) if batch.more else None
-            try:
-                acknowledged = in_flight.result()
-            except Refused as exc:
-                _rewind(child, batch.after, exc)
-                batch = child.outgoing(batch_size)
-                continue
-            _acknowledged(child, batch, acknowledged, report, progress)
-            if following is None or acknowledged != batch.through:
-                following = child.outgoing(batch_size)  # new changes, or an unexpected ack
-            batch = following
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="possync-push") as sender:
+        in_flight: deque[_Sent] = deque()
+        try:
+            while True:
+                while batch is not None and len(in_flight) < IN_FLIGHT and not should_stop():
+                    future = sender.submit(client.push, batch)
+                    in_flight.append(_Sent(batch, future, behind=bool(in_flight)))
+                    batch = child.outgoing(batch_size, after=batch.through) if batch.more else None
+                if not in_flight:
+                    return
+                if _settle(child, in_flight.popleft(), report, progress):
+                    continue  # acknowledged as expected: the ones behind it still hold
+                _drain(in_flight)
+                batch = child.outgoing(batch_size)  # from the acknowledgement, again
+        finally:
+            _drain(in_flight)  # an error: let the ones behind it end before raising
+
+
+@dataclass
+class _Sent:
+    batch: Batch
+    future: Future[int]
+    behind: bool  # sent while an earlier batch was in flight
+
+
+def _settle(child: Child, sent: _Sent, report: SyncReport, progress: Progress) -> bool:
+    """The outcome of one sent batch (the batches before it were acknowledged
+    through its start), recorded; whether the batches sent after it may stand."""
+    batch = sent.batch
+    try:
+        acknowledged = sent.future.result()
+    except Refused as exc:
+        expected = exc.details.get("expected_after")
+        overtook = exc.code == OutOfSequence.code and type(expected) is int
+        if sent.behind and overtook and expected < batch.after:
+            # It overtook the batch before it, which the parent had not applied yet
+            # (another of its processes had it, or it was still on its way); that
+            # one is acknowledged now, so this one is sent again, nothing ahead of it.
+            report.sent_again += 1
+            return False
+        _rewind(child, batch.after, exc)
+        return False
+    _acknowledged(child, batch, acknowledged, report, progress)
+    return acknowledged == batch.through
+
+
+def _drain(in_flight: deque[_Sent]) -> None:
+    """Wait for batches whose outcome no longer counts (sent after one that failed),
+    so that no request is still running when the loop goes on or gives up."""
+    while in_flight:
+        wait([in_flight.popleft().future])
 
 
 def _acknowledged(
