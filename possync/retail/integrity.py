@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -84,13 +83,18 @@ def aliases(changes: Sequence[Change]) -> set[str]:
 # -- the guard ------------------------------------------------------------------------
 
 
-@dataclass
 class _Receipt:
-    head: dict[str, Any] | None = None
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    payments: list[dict[str, Any]] = field(default_factory=list)
-    movements: list[dict[str, Any]] = field(default_factory=list)
-    other: list[Change] = field(default_factory=list)
+    """A document's parts as received (a plain class: one is made per document of
+    every batch)."""
+
+    __slots__ = ("head", "lines", "movements", "other", "payments")
+
+    def __init__(self) -> None:
+        self.head: dict[str, Any] | None = None
+        self.lines: list[dict[str, Any]] = []
+        self.payments: list[dict[str, Any]] = []
+        self.movements: list[dict[str, Any]] = []
+        self.other: list[Change] = []
 
 
 class _Refused(Exception):
@@ -124,7 +128,9 @@ def guard(
     ``relayed``: ``sender`` is a store sending for its tills (relay_guard)."""
     docs: dict[str, _Receipt] = {}
     for change, key in zip(changes, keys, strict=True):
-        doc = docs.setdefault(key, _Receipt())
+        doc = docs.get(key)
+        if doc is None:  # not setdefault: that would make a _Receipt for every change
+            doc = docs[key] = _Receipt()
         if change.op == "D":
             doc.other.append(change)
         elif change.table == "receipt":
@@ -198,16 +204,29 @@ class _Facts:
             )
         ):
             self.prefixes.setdefault(kind, []).append(prefix)
-        skus = {c.row.get("sku") for c in changes if "sku" in c.row}
+        # What the batch names, gathered in one pass over its changes (not one per
+        # kind of value): a value absent from a row is None, which is never looked up.
+        skus: set[Any] = set()
+        methods: set[Any] = set()
+        customer_ids: set[Any] = set()
+        new_customers: set[Any] = set()
+        cashier_ids: set[Any] = set()
+        for c in changes:
+            row = c.row
+            if "sku" in row:
+                skus.add(row["sku"])
+            if "customer_id" in row:
+                customer_ids.add(row["customer_id"])
+            if "cashier_id" in row:
+                cashier_ids.add(row["cashier_id"])
+            if c.table == "receipt_payment":
+                methods.add(row.get("method_code"))
+            elif c.table == "customer":
+                new_customers.add(row.get("customer_id"))
         self.skus = _existing(conn, item.c.sku, skus)
-        methods = {c.row.get("method_code") for c in changes if c.table == "receipt_payment"}
         self.methods = _existing(conn, payment_method.c.method_code, methods)
-        self.customers = _existing(
-            conn, customer.c.customer_id, {c.row.get("customer_id") for c in changes}
-        ) | {c.row.get("customer_id") for c in changes if c.table == "customer"}
-        self.cashiers = _existing(
-            conn, cashier.c.cashier_id, {c.row.get("cashier_id") for c in changes}
-        )
+        self.customers = _existing(conn, customer.c.customer_id, customer_ids) | new_customers
+        self.cashiers = _existing(conn, cashier.c.cashier_id, cashier_ids)
 
     def numbered(self, number: Any, kind: str) -> bool:
         """Whether ``number`` comes from one of the sender's series of ``kind``, as
@@ -241,13 +260,21 @@ def _existing(conn: sa.Connection, column: sa.Column[Any], values: set[Any]) -> 
     else:
         sql = f'SELECT "{name}" FROM "{table}" WHERE "{name}" = ANY(:v)'
         bound = wanted
-    return set(conn.execute(sa.text(sql), {"v": bound}).scalars())
+    # Fetched all at once: a row at a time through the result costs more than the
+    # query itself (thousands of items a batch).
+    return set(conn.execute(sa.text(sql), {"v": bound}).scalars().all())
 
 
 def _bounded(value: Any, what: str, limit: int = MAX_AMOUNT) -> int:
     if type(value) is not int or not -limit <= value <= limit:
-        raise _rule(f"{what} is {value!r:.30}, beyond the maximum of {limit:,}")
+        raise _beyond(what, value, limit)
     return value
+
+
+def _beyond(what: str, value: Any, limit: int = MAX_AMOUNT) -> _Refused:
+    # The checks of receipts and lines test bounds inline and name the value only
+    # when it is refused: building each message beforehand cost more than the test.
+    return _rule(f"{what} is {value!r:.30}, beyond the maximum of {limit:,}")
 
 
 def _money(value: int) -> str:
@@ -285,29 +312,39 @@ def _check_receipt(facts: _Facts, doc: _Receipt) -> None:
         raise _rule(f"receipt {number} has {len(doc.lines)} lines; at most {MAX_LINES}")
 
     sign = 1 if kind == "sale" else -1
+    till = facts.till(head)
     sold: dict[str, int] = {}
+    lines_total = lines_tax = 0  # summed in line order, as sum() would
     for line in doc.lines:
-        _check_line(facts, head, line, sign)
-        sold[line["sku"]] = sold.get(line["sku"], 0) + line["qty"]
-    total = _bounded(head["total"], f"receipt {number}'s total")
-    tax_total = _bounded(head["tax_total"], f"receipt {number}'s tax")
-    lines_total = sum(line["line_total"] for line in doc.lines)
+        _check_line(facts, head, line, sign, till)
+        sku = line["sku"]
+        sold[sku] = sold.get(sku, 0) + line["qty"]
+        lines_total += line["line_total"]
+        lines_tax += line["tax_amount"]
+    total = head["total"]
+    if type(total) is not int or not -MAX_AMOUNT <= total <= MAX_AMOUNT:
+        raise _beyond(f"receipt {number}'s total", total)
+    tax_total = head["tax_total"]
+    if type(tax_total) is not int or not -MAX_AMOUNT <= tax_total <= MAX_AMOUNT:
+        raise _beyond(f"receipt {number}'s tax", tax_total)
     if total != lines_total:
         raise _Refused(
             Reason.INCOMPLETE,
             f"receipt {number}: its total {_money(total)} is not the sum of its lines "
             f"{_money(lines_total)} (received so far)",
         )
-    if tax_total != sum(line["tax_amount"] for line in doc.lines):
+    if tax_total != lines_tax:
         raise _rule(f"receipt {number}: its tax {_money(tax_total)} is not its lines' tax")
     paid = 0
     for payment in doc.payments:
-        amount = _bounded(payment["amount"], f"receipt {number}'s payment")
+        amount = payment["amount"]
+        if type(amount) is not int or not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
+            raise _beyond(f"receipt {number}'s payment", amount)
         if payment["method_code"] not in facts.methods:
             raise _rule(f"receipt {number}: unknown payment method {payment['method_code']!r}")
         if amount * sign < 0:
             raise _rule(f"receipt {number}: a {kind} cannot have a payment of {_money(amount)}")
-        if (payment["store_id"], payment["terminal_id"]) != (head["store_id"], facts.till(head)):
+        if (payment["store_id"], payment["terminal_id"]) != (head["store_id"], till):
             raise _rule(f"receipt {number}: a payment names another store or terminal")
         paid += amount
     if paid != total:
@@ -330,32 +367,51 @@ def _check_receipt(facts: _Facts, doc: _Receipt) -> None:
         )
 
 
-def _check_line(facts: _Facts, head: dict[str, Any], line: dict[str, Any], sign: int) -> None:
+def _check_line(
+    facts: _Facts, head: dict[str, Any], line: dict[str, Any], sign: int, till: Any
+) -> None:
+    """``till``: facts.till(head), worked out once per receipt."""
+    # Thousands of lines a batch: the place named in a message ("receipt R-1 line
+    # 2") is only written out when a line is refused.
     number = head["receipt_no"]
-    where = f"receipt {number} line {line['line_no']}"
-    qty = _bounded(line["qty"], f"{where}: quantity", MAX_QTY)
+    line_no = line["line_no"]
+    qty = line["qty"]
+    if type(qty) is not int or not -MAX_QTY <= qty <= MAX_QTY:
+        raise _beyond(f"{_where(number, line_no)}: quantity", qty, MAX_QTY)
     if qty == 0 or (qty > 0) != (sign > 0):
-        raise _rule(f"{where}: a quantity of {qty} on a {head['kind']}")
+        raise _rule(f"{_where(number, line_no)}: a quantity of {qty} on a {head['kind']}")
     # Relayed: the store checked the item against its catalog when the till sold it;
     # a store that traded before joining sold items head office never had.
     if line["sku"] not in facts.skus and not facts.relayed:
-        raise _rule(f"{where}: unknown item {line['sku']!r}")
-    if (line["store_id"], line["terminal_id"]) != (head["store_id"], facts.till(head)):
-        raise _rule(f"{where} names another store or terminal")
-    price = _bounded(line["unit_price"], f"{where}: price")
-    line_total = _bounded(line["line_total"], f"{where}: amount")
-    discount = _bounded(line["discount"], f"{where}: discount")
+        raise _rule(f"{_where(number, line_no)}: unknown item {line['sku']!r}")
+    if (line["store_id"], line["terminal_id"]) != (head["store_id"], till):
+        raise _rule(f"{_where(number, line_no)} names another store or terminal")
+    price = line["unit_price"]
+    if type(price) is not int or not -MAX_AMOUNT <= price <= MAX_AMOUNT:
+        raise _beyond(f"{_where(number, line_no)}: price", price)
+    line_total = line["line_total"]
+    if type(line_total) is not int or not -MAX_AMOUNT <= line_total <= MAX_AMOUNT:
+        raise _beyond(f"{_where(number, line_no)}: amount", line_total)
+    discount = line["discount"]
+    if type(discount) is not int or not -MAX_AMOUNT <= discount <= MAX_AMOUNT:
+        raise _beyond(f"{_where(number, line_no)}: discount", discount)
     if price < 0:
-        raise _rule(f"{where}: a negative price")
+        raise _rule(f"{_where(number, line_no)}: a negative price")
     if line_total != qty * price - discount or not 0 <= discount * sign <= qty * price * sign:
         raise _rule(
-            f"{where}: {qty} x {_money(price)} less a discount of {_money(discount)} "
-            f"is not {_money(line_total)}"
+            f"{_where(number, line_no)}: {qty} x {_money(price)} less a discount of "
+            f"{_money(discount)} is not {_money(line_total)}"
         )
     if not 0 <= line["tax_rate_bp"] <= 10_000:
-        raise _rule(f"{where}: a tax rate of {line['tax_rate_bp']} basis points")
+        raise _rule(f"{_where(number, line_no)}: a tax rate of {line['tax_rate_bp']} basis points")
     if line["tax_amount"] != included_tax(line_total, line["tax_rate_bp"]):
-        raise _rule(f"{where}: its tax {_money(line['tax_amount'])} is not its rate's")
+        raise _rule(
+            f"{_where(number, line_no)}: its tax {_money(line['tax_amount'])} is not its rate's"
+        )
+
+
+def _where(number: Any, line_no: Any) -> str:
+    return f"receipt {number} line {line_no}"
 
 
 def _check_row(facts: _Facts, change: Change) -> None:

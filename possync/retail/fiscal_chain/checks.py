@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -158,6 +159,9 @@ def verify(
     return _status(check_row(conn, store_id, terminal_id))
 
 
+_IN_CHAIN = attrgetter("seq", "receipt_no")  # (seq, receipt_no): a C call per document
+
+
 def note_received(
     conn: sa.Connection,
     store_id: str,
@@ -172,7 +176,7 @@ def note_received(
     the whole chain checked again."""
     received = [Chained.of(h, ls, ps) for h, ls, ps in documents if type(h.get("chain_seq")) is int]
     received += [Chained.of_z(z) for z in z_reports if type(z.get("chain_seq")) is int]
-    chained = sorted(received, key=lambda d: (d.seq, d.receipt_no))
+    chained = sorted(received, key=_IN_CHAIN)
     if not chained:
         return
     row = check_row(conn, store_id, terminal_id)
