@@ -37,6 +37,7 @@ from possync.sync.intake import UP, Guard, Intake, Outcome
 from possync.sync.log import Change, LogFilter
 from possync.sync.peers import Peer
 from possync.sync.rows import INT_MAX, INT_MIN
+from possync.sync.scope import check_scope
 from possync.sync.shapes import Adapter
 from possync.sync.tables import Direction, SyncSpec, SyncTable
 from possync.sync.turns import Turns
@@ -147,7 +148,7 @@ class Parent:
                 f"batch claims to come from {batch.source!r} but the credentials are "
                 f"{peer.node_id!r}'s"
             )
-        self._check_scope(peer, batch)
+        check_scope(self.spec, peer, batch, relaying=self.children_relay)
 
         def apply(conn: sa.Connection) -> int:
             # The child's row, locked: its cursor (two batches of one child are never
@@ -270,46 +271,6 @@ class Parent:
         if held.status != quarantine.Status.HELD:
             raise Conflict(f"quarantine entry {quarantine_id} is already {held.status}")
         return held
-
-    def _check_scope(self, peer: Peer, batch: Batch) -> None:
-        """Each change of ``batch`` is ``peer``'s to write: the first that is not is
-        refused, with the batch."""
-        # Runs for every change of every push: what each table asks is worked out
-        # once per batch (its owner column, unless shared, and its route column), so
-        # a change costs a few dict look-ups. Same checks, same order, as one
-        # change at a time.
-        plans = {
-            t.name: (t.name, t.owner_column if not t.shared else None, t.route_column)
-            for t in self.spec.tables
-        }
-        node, route_keys, relay = peer.node_id, peer.route_keys, self.children_relay
-        for index, change in enumerate(batch.changes):
-            name, owner_column, route_column = plans[change.table]  # known: the reader
-            row = change.row
-            # A shared table's rows may be changed by others than their owner: the
-            # owner is checked against the stored row (intake.child_rules), not here.
-            if owner_column and owner_column in row:
-                if not relay:
-                    owner = row[owner_column]
-                    if owner != node:
-                        raise OutOfScope(
-                            f"changes[{index}]: {name}.{owner_column} is {owner!r}; "
-                            f"{node} may only write its own rows"
-                        )
-                elif row.get(route_column or "") is None:
-                    # A relay writes for the nodes below it, which only the route
-                    # tells: a row owned by a node but without a route could be anyone's.
-                    raise OutOfScope(
-                        f"changes[{index}]: a {name} row without its "
-                        f"{route_column or 'route'} cannot be placed in {node}'s subtree"
-                    )
-            if route_column and route_column in row:
-                route = row[route_column]
-                if route is not None and route not in route_keys:
-                    raise OutOfScope(
-                        f"changes[{index}]: {name}.{route_column} is {route!r}, "
-                        f"outside what {node} may write ({', '.join(route_keys)})"
-                    )
 
     # -- pulls by children ------------------------------------------------------
 
