@@ -1,5 +1,5 @@
 """The store's own work on pushed batches, in this process: ``Parent.receive`` of
-10,000-change batches (1,250 receipts of 3 lines, 1 payment), timed per batch (wall
+10,000-change batches (1,250 receipts of 3 lines, 1 payment; ``--batch``), timed per batch (wall
 and this thread's CPU), optionally under py-spy or cProfile. No HTTP: this is the
 part of a whole sync that one store core spends per batch, to work on it quickly.
 
@@ -40,7 +40,7 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TILL = "T02"
 
 
-def prepare(kind: str, workdir: Path, receipts: int) -> tuple[list[bytes], object]:
+def prepare(kind: str, workdir: Path, receipts: int, size: int) -> tuple[list[bytes], object]:
     """Bodies the till would push; the store (a context manager) to apply them to."""
     store_cm = bench_store(kind, workdir, PG_URL, 50_000)
     store = store_cm.__enter__()
@@ -53,7 +53,7 @@ def prepare(kind: str, workdir: Path, receipts: int) -> tuple[list[bytes], objec
     sell(terminal, receipts, store.items)
     bodies: list[bytes] = []
     after = None
-    while (batch := terminal.child.outgoing(10_000, after=after)) is not None:
+    while (batch := terminal.child.outgoing(size, after=after)) is not None:
         bodies.append(orjson.dumps(batch.to_wire()))
         after = batch.through
     terminal.close()
@@ -88,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--receipts", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=10_000, help="changes per batch")
     parser.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "possync-receive-cpu"
     )
@@ -95,11 +96,11 @@ def main() -> None:
     args = parser.parse_args()
 
     profile = cProfile.Profile(time.thread_time) if args.cprofile else None
-    cached = args.cache / f"{args.receipts}"
+    cached = args.cache / f"{args.receipts}-{args.batch}"
     if args.store == "sqlite":
         if not (cached / "store.db").exists():
             shutil.rmtree(cached, ignore_errors=True)
-            bodies, (store_cm, _) = prepare("sqlite", cached / "setup", args.receipts)
+            bodies, (store_cm, _) = prepare("sqlite", cached / "setup", args.receipts, args.batch)
             store_cm.__exit__(None, None, None)
             shutil.copy(cached / "setup" / "store.db", cached / "store.db")
             (cached / "bodies.json").write_bytes(orjson.dumps([b.decode() for b in bodies]))
@@ -110,7 +111,7 @@ def main() -> None:
         shutil.rmtree(work)
     else:
         work = Path(tempfile.mkdtemp(prefix="receive-cpu-"))
-        bodies, (store_cm, store) = prepare("postgres", work, args.receipts)
+        bodies, (store_cm, store) = prepare("postgres", work, args.receipts, args.batch)
         try:
             times = run(store.url, bodies, profile)  # type: ignore[attr-defined]
         finally:
@@ -119,7 +120,7 @@ def main() -> None:
     walls = [w * 1000 for w, _ in times]
     cpus = [c * 1000 for _, c in times]
     print(
-        f"{len(times)} batches of 10,000 changes, per batch: wall median "
+        f"{len(times)} batches of {args.batch:,} changes, per batch: wall median "
         f"{statistics.median(walls):.1f} ms (min {min(walls):.1f}), "
         f"CPU median {statistics.median(cpus):.1f} ms (min {min(cpus):.1f})"
     )
