@@ -64,8 +64,9 @@ class BatchReader:
         )
         self._checkers = {t.name: RowChecker(t) for t in spec.tables if flows(t)}
         self._immutable = {t.name for t in spec.tables if t.immutable}
+        # (table, op) -> the check of its rows, by the change's index (rows.py).
         self._allowed = {
-            (name, op): checker
+            (name, op): checker.indexed(op, "changes")
             for name, checker in self._checkers.items()
             for op in ((Op.UPSERT,) if name in self._immutable else _OPS)
         }
@@ -115,7 +116,8 @@ class BatchReader:
         self, items: list[Any], after: int, through: int, adapter: Adapter | None
     ) -> list[Change]:
         # Runs for every change of every batch: one look-up of (table, op) says the
-        # table replicates this way and allows the op; messages are built on refusal.
+        # table replicates this way and allows the op, and gives the check of its
+        # rows; messages (and the change's place in them) are built on refusal.
         allowed = self._allowed
         changes: list[Change] = []
         append = changes.append
@@ -132,16 +134,15 @@ class BatchReader:
             last = seq
             table, op = item.get("table"), item.get("op")
             try:
-                checker = allowed.get((table, op))
+                check = allowed.get((table, op))
             except TypeError:  # a list or object is unhashable
-                checker = None
-            if checker is None:
+                check = None
+            if check is None:
                 raise self._refusal(f"changes[{i}]", table, op)
-            where = f"changes[{i}]"
             row = item.get("row")
             if adapter is not None:
-                row = adapter.complete(table, op, row, where)
-            append(Change(seq, table, op, checker.check(row, op, where)))
+                row = adapter.complete(table, op, row, f"changes[{i}]")
+            append(Change(seq, table, op, check(row, i)))
         return changes
 
     def _refusal(self, where: str, table: Any, op: Any) -> BadBatch:

@@ -10,6 +10,7 @@ with no loop and no look-up of the column); anything unusual takes the slow path
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,11 +91,24 @@ class RowChecker:
         self._keys = {k: self._columns[k] for k in table.key_columns}
         self._check_row = _compile(self._columns, self._explain_columns)
         self._check_key = _compile(self._keys, self._explain_columns)
+        self._indexed: dict[tuple[bool, str], Callable[[Any, int], dict[str, Any]]] = {}
 
     def check(self, row: Any, op: str, where: str) -> dict[str, Any]:
         if row.__class__ is not dict:
             raise BadBatch(f"{where}.row: expected an object")
         return self._check_key(row, where) if op == Op.DELETE else self._check_row(row, where)
+
+    def indexed(self, op: str, prefix: str) -> Callable[[Any, int], dict[str, Any]]:
+        """``check`` of rows of ``op`` as one function ``(row, index)``, for a list
+        of changes: the place it names, ``{prefix}[{index}]``, is written only when
+        a row is refused or a value converted (a batch reader checks ten thousand
+        rows a push, nearly all good)."""
+        delete = op == Op.DELETE
+        found = self._indexed.get((delete, prefix))
+        if found is None:
+            columns = self._keys if delete else self._columns
+            found = self._indexed[delete, prefix] = _compile(columns, self._explain_columns, prefix)
+        return found
 
     def _explain_columns(self, row: dict[str, Any], expected: dict[str, Any], where: str) -> str:
         missing = sorted(expected.keys() - row.keys())
@@ -107,24 +121,46 @@ class RowChecker:
         return f"{where}.row: {'; '.join(parts)} for table {self.table.name}"
 
 
-def _compile(columns: dict[str, _Column], explain: Any) -> Any:
+def _compile(columns: dict[str, _Column], explain: Any, prefix: str | None = None) -> Any:
     """A function ``check(row, where)`` for rows of exactly ``columns``: the same
     outcome as testing each value in turn, as straight-line code. Column names
-    reach the source only as string literals (repr), never as code."""
+    reach the source only as string literals (repr), never as code.
+
+    With ``prefix``: ``check(row, index)`` for the rows of a list, ``where`` being
+    ``{prefix}[{index}]``, written out only when needed; it also refuses a row
+    that is not an object (RowChecker.check does that for the other)."""
     names = list(columns)
-    lines = [
-        "def check(row, where):",
-        "    if row.keys() != expected:",
-        "        raise BadBatch(explain(row, columns, where))",
-    ]
     env: dict[str, Any] = {"BadBatch": BadBatch, "explain": explain, "columns": columns}
-    env["expected"] = dict.fromkeys(names).keys()
+    if prefix is None:
+        where = "where"
+        lines = ["def check(row, where):"]
+    else:
+        where = "place(at)"
+        env["place"] = lambda at: f"{prefix}[{at}]"
+        lines = [
+            "def check(row, at):",
+            "    if row.__class__ is not dict:",
+            '        raise BadBatch(f"{place(at)}.row: expected an object")',
+        ]
+    # Exactly the columns: as many keys, each of them there (read into locals
+    # first, so that a missing one is told before any value is tested). Cheaper
+    # than comparing the row's keys with the columns' as sets.
+    lines += [
+        f"    if len(row) != {len(names)}:",
+        f"        raise BadBatch(explain(row, columns, {where}))",
+    ]
+    if names:
+        lines += [
+            "    try:",
+            *(f"        v{i} = row[{name!r}]" for i, name in enumerate(names)),
+            "    except KeyError:",
+            f"        raise BadBatch(explain(row, columns, {where})) from None",
+        ]
     for i, name in enumerate(names):
         env[f"fix{i}"] = columns[name].fix
         lines += [
-            f"    v = row[{name!r}]",
-            f"    if {columns[name].fast_test('v')}:",
-            f"        row[{name!r}] = fix{i}(v, where)",
+            f"    if {columns[name].fast_test(f'v{i}')}:",
+            f"        row[{name!r}] = fix{i}(v{i}, {where})",
         ]
     lines.append("    return row")
     exec("\n".join(lines), env)  # the source holds only literals of the table's columns
