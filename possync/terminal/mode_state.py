@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from possync.retail.prepared import Prepared
 from possync.retail.schema import pos_terminal
 from possync.sync import state
 from possync.sync.db import read_tx
@@ -32,12 +33,15 @@ def _setting(key: str) -> sa.ScalarSelect[str]:
     return sa.select(sync_state.c.value).where(sync_state.c.key == key).scalar_subquery()
 
 
-# The mode as set and offline_enabled, in one statement built once: every sale asks.
-_MODE = sa.select(
-    _setting(MODE),
-    sa.select(pos_terminal.c.offline_enabled)
-    .where(pos_terminal.c.terminal_id == _setting(state.NODE_ID))
-    .scalar_subquery(),
+# The mode as set and offline_enabled, in one statement built once and run on the
+# driver (retail/prepared.py): every sale asks. One row always (two scalar subqueries).
+_MODE = Prepared(
+    sa.select(
+        _setting(MODE),
+        sa.select(pos_terminal.c.offline_enabled)
+        .where(pos_terminal.c.terminal_id == _setting(state.NODE_ID))
+        .scalar_subquery(),
+    )
 )
 
 
@@ -45,7 +49,13 @@ def current(term: Terminal) -> str:
     """Online if so set; otherwise (offline, or never set) offline if the store
     allows it, else online (the store may have withdrawn offline use)."""
     with read_tx(term.engine) as conn:
-        mode, enabled = conn.execute(_MODE).one()
+        return current_in(conn)
+
+
+def current_in(conn: sa.Connection) -> str:
+    """:func:`current`, read in the caller's transaction (the cashier's pay reads it
+    with the basket, instead of in a transaction of its own)."""
+    mode, enabled = _MODE.first(conn)
     if mode == ONLINE:
         return ONLINE
     return OFFLINE if enabled else ONLINE

@@ -64,14 +64,17 @@ def sell(
     customer_id: str | None = None,
     with_sale: Callable[[sa.Connection], None] | None = None,
     till: sales.Till | None = None,
+    mode: str | None = None,
 ) -> SaleOutcome:
     """``with_sale`` runs in the sale's own transaction (the cashier's screen empties
     its basket there, so the basket goes if and only if the sale commits); if it
     raises, the sale is rolled back and its number given back. ``till``: the
     terminal's, if the caller holds it already (``pos run`` reads it at its start);
-    otherwise read here."""
+    otherwise read here. ``mode``: the terminal's mode as the caller has just read it
+    (:func:`possync.terminal.mode_state.current_in`, in a transaction of its own
+    reads); otherwise read here."""
     till = till or term.till()
-    mode = modes.current(term)
+    mode = mode or modes.current(term)
     note = None
     if mode == modes.ONLINE:
         try:

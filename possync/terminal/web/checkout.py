@@ -21,7 +21,7 @@ from possync.retail import basket, receipts, tender
 from possync.retail.errors import RetailError
 from possync.sync.db import read_tx
 from possync.sync.errors import SyncError
-from possync.terminal import modes, selling
+from possync.terminal import mode_state, modes, selling
 from possync.terminal.web import link
 from possync.terminal.web.basket import sale_view, till_of
 from possync.terminal.web.context import Pos, PosState, redirect, render
@@ -75,6 +75,8 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
         the_basket = basket.view(conn, session.cashier_id)
         methods = tender.methods(conn)
         shown = state.shown_in(conn)
+        # What sell() would read next in a transaction of its own: read with the rest
+        mode: str | None = mode_state.current_in(conn)
     payments, errors = tender.payments_from_form(methods, form, shown.locale.parse_amount)
     moved = _price_moved(form, the_basket.total, shown)
     if moved:
@@ -88,6 +90,7 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
             errors = {"payment": str(exc)}
         else:
             note = SWITCHED
+            mode = None  # changed since it was read: sell() reads it again
     if not errors:
         try:
             outcome = selling.sell(
@@ -100,6 +103,7 @@ def pay(request: Request, state: Pos, session: Cashier, form: FormFields) -> Res
                     conn, session.cashier_id, the_basket.signature()
                 ),
                 till=till_of(state),
+                mode=mode,
             )
         except RetailError as exc:
             cause = exc.__cause__
