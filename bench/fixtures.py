@@ -62,6 +62,18 @@ class BenchStore:
         provision.initial_load(terminal)
         return terminal
 
+    def till_with_sales(self, terminal_id: str, receipts: int) -> Terminal:
+        """A new till, registered and loaded by a server started for it, holding
+        ``receipts`` unsynced sales (setup of the push benchmarks)."""
+        self.add_terminals([terminal_id])
+        server = self.server("setup")
+        try:
+            terminal = self.provision(server.url, terminal_id)
+        finally:
+            server.stop()
+        sell(terminal, receipts, self.items)
+        return terminal
+
 
 @contextlib.contextmanager
 def bench_store(kind: str, workdir: Path, pg_url: str, items: int) -> Iterator[BenchStore]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import orjson
 import sqlalchemy as sa
-from fixtures import bench_store, sell
+from fixtures import bench_store
 
 from possync.retail import integrity
 from possync.retail.policy import admission
@@ -44,13 +44,7 @@ def prepare(kind: str, workdir: Path, receipts: int, size: int) -> tuple[list[by
     """Bodies the till would push; the store (a context manager) to apply them to."""
     store_cm = bench_store(kind, workdir, PG_URL, 50_000)
     store = store_cm.__enter__()
-    store.add_terminals([TILL])
-    server = store.server("setup")
-    try:
-        terminal = store.provision(server.url, TILL)
-    finally:
-        server.stop()
-    sell(terminal, receipts, store.items)
+    terminal = store.till_with_sales(TILL, receipts)
     bodies: list[bytes] = []
     after = None
     while (batch := terminal.child.outgoing(size, after=after)) is not None:

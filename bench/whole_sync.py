@@ -39,13 +39,7 @@ TILL = "T02"
 
 
 def _whole(store: BenchStore, receipts: int, push_batch: int) -> dict[str, Any]:
-    store.add_terminals([TILL])
-    server = store.server("setup")
-    try:
-        terminal = store.provision(server.url, TILL)
-    finally:
-        server.stop()
-    sell(terminal, receipts, store.items)
+    terminal = store.till_with_sales(TILL, receipts)
     pending = terminal.child.pending()
     saved, syncer.PUSH_BATCH = syncer.PUSH_BATCH, push_batch
     server = store.server("whole")
