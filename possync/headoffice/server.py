@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from possync.headoffice.app import create_app_from_url
 from possync.headoffice.console.settings import ConsoleSettings
+from possync.transport.heap import settle_for_serving
 from possync.transport.workers import WORKER_HEALTHCHECK_SECONDS, check_workers
 
 _DB_ENV = "POSSYNC_HO_SERVE_DB"
@@ -38,7 +39,9 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
     if workers == 1:
-        uvicorn.run(create_app_from_url(db_url, console), **options)  # type: ignore[arg-type]
+        app = create_app_from_url(db_url, console)
+        settle_for_serving()
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
         return
     # Each worker process builds its own app (and engine) from the environment:
     # uvicorn starts workers from an import string, not from an app object.
@@ -56,4 +59,6 @@ def serve(
 def worker_app() -> FastAPI:
     """The app of one worker process (``serve`` with ``workers`` > 1)."""
     settings = ConsoleSettings(**json.loads(os.environ[_CONSOLE_ENV]))
-    return create_app_from_url(os.environ[_DB_ENV], settings)
+    app = create_app_from_url(os.environ[_DB_ENV], settings)
+    settle_for_serving()
+    return app

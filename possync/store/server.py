@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from possync.store.app import create_app_from_url
 from possync.store.console.base import ConsoleSettings
+from possync.transport.heap import settle_for_serving
 from possync.transport.workers import WORKER_HEALTHCHECK_SECONDS, check_workers
 
 
@@ -60,6 +61,7 @@ def serve(
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False, **tls}
     if workers == 1:
         app = create_app_from_url(db_url, console)
+        settle_for_serving()
         uvicorn.run(app, **options)  # type: ignore[arg-type]
         return
     # Each worker process builds its own app (and engine) from the environment:
@@ -85,4 +87,6 @@ def worker_app() -> FastAPI:
     """The app of one worker process (``serve`` with ``workers`` > 1)."""
     settings = json.loads(os.environ[_CONSOLE_ENV])
     settings["backup_dir"] = Path(settings["backup_dir"])
-    return create_app_from_url(os.environ[_DB_ENV], ConsoleSettings(**settings))
+    app = create_app_from_url(os.environ[_DB_ENV], ConsoleSettings(**settings))
+    settle_for_serving()
+    return app
