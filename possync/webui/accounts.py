@@ -58,7 +58,16 @@ class Session:
     csrf_token: str
 
 
+_INSTALL_LOCK = 0x706F73_636F6E  # any constant of ours: "pos" "con"
+
+
 def install(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        # The worker processes of `serve --workers N` build their apps side by side
+        # on one database: without this, two could both find the tables missing and
+        # the second CREATE TABLE failed, killing its worker at start. One creates
+        # them, the others wait here, then find them.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INSTALL_LOCK})
     metadata.create_all(conn)
 
 
