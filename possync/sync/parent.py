@@ -135,9 +135,13 @@ class Parent:
 
     # -- pushes from children -------------------------------------------------
 
-    def receive(self, peer: Peer, body: Any) -> int:
-        """Apply a pushed batch exactly once; returns the new inbound cursor."""
+    def receive(self, peer: Peer, body: Any, counted: bool = False) -> int:
+        """Apply a pushed batch exactly once; returns the new inbound cursor.
+        ``counted``: the caller counts this push as being handled already
+        (``turns.handling``, from before its body was read)."""
         _check_suspended(peer)  # as authenticated: a suspended child's batch is not read
+        if counted:
+            return self._receive(peer, body)
         with self.turns.handling(peer.node_id):
             return self._receive(peer, body)
 

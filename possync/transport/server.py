@@ -282,9 +282,12 @@ async def register(request: Request, api: Api, _: PeerProtocol) -> Any:
 async def push(request: Request, api: Api, peer: AuthPeer, _: PeerProtocol) -> Any:
     parent = api.parent
     async with api.pushes.hold(_declared_size(request)):  # see budget.py
-        body = await read_json(request)  # the batch names the protocol of its rows
-        acknowledged = await _guarded(parent, peer, parent.receive, peer, body)
-        del body
+        # Counted from before its body is read, so that a batch sent after this one
+        # that reaches the apply first waits for it (sync/turns.py).
+        with parent.turns.handling(peer.node_id):
+            body = await read_json(request)  # the batch names the protocol of its rows
+            acknowledged = await _guarded(parent, peer, parent.receive, peer, body, True)
+            del body
     return {"acknowledged": acknowledged}
 
 
