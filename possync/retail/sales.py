@@ -33,8 +33,6 @@ from possync.retail.schema import (
     receipt_line,
     receipt_payment,
     stock_movement,
-    store,
-    store_price,
     tax_rate,
 )
 from possync.sync.clock import utc_now
@@ -53,14 +51,7 @@ class LineRequest:
 # The statements a sale runs, built once: building a Core statement costs more than
 # running it on a till; the sale's own run on the driver (retail/prepared.py).
 # Items at their selling price, with their tax rate (NULL: tax code unknown here).
-# The store price is joined on its whole key, the store this database holds (a till
-# or a store holds one, and only its prices) and the SKU, so that SQLite finds it by
-# its primary key: on the SKU alone (prices.priced_items, exact here too) it scans
-# store_price for every item read, 0.3 ms an item once a store has 10,000 prices.
-_HERE = sa.select(store.c.store_id).limit(1).scalar_subquery()
-_PRICED_FROM = item.outerjoin(
-    store_price, (store_price.c.store_id == _HERE) & (store_price.c.sku == item.c.sku)
-).outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
+_PRICED_FROM = prices.priced_items().outerjoin(tax_rate, tax_rate.c.tax_code == item.c.tax_code)
 _PRICED = sa.select(*prices.item_columns(), tax_rate.c.rate_bp).select_from(_PRICED_FROM)
 _BY_SKU = _PRICED.where(item.c.sku == sa.bindparam("code"))
 _BY_BARCODE = _PRICED.where(item.c.barcode == sa.bindparam("code")).limit(1)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from possync.retail import browse, catalog, item_search, store_admin
+from possync.retail import browse, catalog, item_search, prices, sales, store_admin
+from possync.retail.schema import item, store_price
 from possync.sync.db import open_engine, read_tx, write_tx
 
 CATALOG = (
@@ -65,3 +66,34 @@ def test_the_tills_search_ignores_case_and_accents(tmp_path: Path) -> None:
         assert found("cre") == ["D", "B", "A", "C"]
         assert found("2") == ["B"]  # a barcode, exactly
         assert item_search.fold("Crème Brûlée ŒUF") == "creme brulee œuf"
+
+
+def test_a_store_price_is_found_by_its_key_not_by_scanning_them_all(tmp_path: Path) -> None:
+    """The till's search and sale price items by their store price's primary key
+    (this database's store and the SKU): on the SKU alone SQLite scanned every store
+    price for every item it looked at, 0.3 ms an item at 10,000 prices."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'till.db'}")
+    store_admin.init_store(engine, "S01", "Shop")
+    with write_tx(engine) as conn:
+        catalog.import_csv(conn, CATALOG)
+        conn.execute(store_price.insert(), [{"store_id": "S01", "sku": "A", "price": 99}])
+        item_search.install(conn)
+    with read_tx(engine) as conn:
+        found = {r["sku"]: r["price"] for r in item_search.search(conn, "creme")}
+        assert (found["A"], found["C"]) == (99, 150)  # the store's price, else the chain's
+        plans = [
+            " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            for sql in (
+                _literal(
+                    conn, sa.select(item.c.sku, prices.price()).select_from(prices.priced_items())
+                ),
+                _literal(conn, sales._BY_SKU.params(code="A")),
+            )
+        ]
+    for plan in plans:
+        assert "SCAN store_price" not in plan, plan
+        assert "SEARCH store_price USING" in plan, plan
+
+
+def _literal(conn: sa.Connection, stmt: sa.ClauseElement) -> str:
+    return str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
