@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from possync import __version__
 from possync.sync import peers
 from possync.sync.batch import MAX_SEQ
 from possync.sync.db import read_tx, write_tx
-from possync.sync.errors import AuthenticationFailed, BadBatch, SyncError
+from possync.sync.errors import AuthenticationFailed, BadBatch, OutOfSequence, SyncError
 from possync.sync.parent import Parent
 from possync.sync.peers import Peer
 from possync.transport import protocol
@@ -176,13 +177,45 @@ def _record_error(parent: Parent, peer: Peer, exc: SyncError) -> None:
         log.exception("could not record the error of %s", peer.node_id)
 
 
-async def _guarded(parent: Parent, peer: Peer, fn: Any, *args: Any) -> Any:
-    """Run an engine call off the event loop; remember a refusal on the peer."""
+async def _guarded(
+    parent: Parent,
+    peer: Peer,
+    fn: Any,
+    *args: Any,
+    not_an_error: Callable[[SyncError], bool] = lambda _: False,
+) -> Any:
+    """Run an engine call off the event loop; remember a refusal on the peer (shown on
+    the dashboard until its next sync), unless ``not_an_error`` says the peer's sync
+    is working and the refusal is part of it."""
     try:
         return await run_in_threadpool(fn, *args)
     except SyncError as exc:
-        await run_in_threadpool(_record_error, parent, peer, exc)
+        if not not_an_error(exc):
+            await run_in_threadpool(_record_error, parent, peer, exc)
         raise
+
+
+def _ahead_of_cursor(sent_after: Any) -> Callable[[SyncError], bool]:
+    """Whether a push that starts after ``sent_after`` was refused only because it
+    overtook the batch before it: out of sequence, starting beyond what this server
+    has applied of the child. The child keeps two batches in flight (exchange.py);
+    when the one before went to another worker process (or is still on its way), this
+    one is refused and sent again once that one is acknowledged. The child's sync
+    works: showing the refusal as its error would be a false alarm. (A child that
+    finds this server behind what it once acknowledged, its database restored, is
+    refused the same way and sends again from where it stands: no error either.)
+    Any other refusal, and an out-of-sequence pull, is still recorded."""
+
+    def refused_ahead(exc: SyncError) -> bool:
+        expected = exc.details.get("expected_after")
+        return (
+            isinstance(exc, OutOfSequence)
+            and type(expected) is int
+            and type(sent_after) is int
+            and expected < sent_after
+        )
+
+    return refused_ahead
 
 
 @dataclass(frozen=True)
@@ -286,7 +319,16 @@ async def push(request: Request, api: Api, peer: AuthPeer, _: PeerProtocol) -> A
         # that reaches the apply first waits for it (sync/turns.py).
         with parent.turns.handling(peer.node_id):
             body = await read_json(request)  # the batch names the protocol of its rows
-            acknowledged = await _guarded(parent, peer, parent.receive, peer, body, True)
+            sent_after = body.get("after") if isinstance(body, dict) else None
+            acknowledged = await _guarded(
+                parent,
+                peer,
+                parent.receive,
+                peer,
+                body,
+                True,
+                not_an_error=_ahead_of_cursor(sent_after),
+            )
             del body
     return {"acknowledged": acknowledged}
 
