@@ -16,10 +16,15 @@ STORE_UPGRADE = "run 'possync store upgrade --db URL' first"
 def install(engine: sa.Engine, node_id: str, how_to_upgrade: str = STORE_UPGRADE) -> None:
     """Create a database of this release's schema, or check an existing one (safe
     to run again; an older schema must be upgraded first: ``how_to_upgrade``)."""
+    # Imported here: the module hashes a dummy password when loaded (~0.25 s), which
+    # every terminal command that imports this module would otherwise pay.
+    from possync.webui import accounts
+
     with write_tx(engine) as conn:
         schema_version.check(conn, how_to_upgrade)
         fresh = schema_version.revision(conn) is None
         metadata.create_all(conn)
+        accounts.install(conn)  # the console's, in every database (migration 0012)
         stock.install_triggers(conn)
         if fresh:
             schema_version.stamp_head(conn)

@@ -40,6 +40,7 @@ RELEASES = {
     "0009": "0.3.0",
     "0010": "0.3.0",
     "0011": "0.3.0",
+    "0012": "0.3.0",
 }
 PROTOCOLS = {
     "0001": 1,
@@ -53,8 +54,9 @@ PROTOCOLS = {
     "0009": 4,
     "0010": 4,
     "0011": 4,
+    "0012": 4,
 }
-HEAD = "0011"
+HEAD = "0012"
 BASELINE = "0001"  # release 0.1.0, which stored no revision
 SINCE_0_1_0 = [r for r in RELEASES if r != BASELINE]  # what upgrading a 0.1.0 database applies
 MIGRATIONS = Path(__file__).with_name("migrations")

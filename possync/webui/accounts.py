@@ -6,6 +6,10 @@ cookie; only its SHA-256 is stored, so a copy of the database does not let anyon
 in. Each session carries its own CSRF token. Nothing here replicates: a store's
 administrators are its own, head office's are head office's, and none of them ever
 opens the sync API (stores and terminals use their secrets).
+
+The tables are part of every database's schema: a new database gets them from
+``install`` (called by possync.retail.database.install), an older one from
+migration 0012. Nothing makes them when a console starts.
 """
 
 from __future__ import annotations
@@ -58,16 +62,10 @@ class Session:
     csrf_token: str
 
 
-_INSTALL_LOCK = 0x706F73_636F6E  # any constant of ours: "pos" "con"
-
-
 def install(conn: sa.Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        # The worker processes of `serve --workers N` build their apps side by side
-        # on one database: without this, two could both find the tables missing and
-        # the second CREATE TABLE failed, killing its worker at start. One creates
-        # them, the others wait here, then find them.
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INSTALL_LOCK})
+    """Make the tables where they are missing: run by possync.retail.database.install,
+    in the transaction that creates a database (and again, harmlessly, on an existing
+    one), never by a starting console."""
     metadata.create_all(conn)
 
 
@@ -85,7 +83,6 @@ def add_admin(conn: sa.Connection, username: str, password: str) -> None:
     check_username(username)
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password has at least {MIN_PASSWORD} characters")
-    install(conn)
     hashed = _hasher.hash(password)
     done = conn.execute(
         console_admin.update()

@@ -10,8 +10,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from possync.sync.db import write_tx
-from possync.webui import accounts, rendering, signin
+from possync.webui import rendering, signin
 from possync.webui.console import Console, CsrfRefused, SignInRequired
 from possync.webui.headers import SecurityHeaders
 from possync.webui.limits import KIB, BodyLimit
@@ -52,8 +51,6 @@ def mount(
     app: FastAPI, console: Console, *, limit_for: Callable[[str], int | None] | None = None
 ) -> None:
     """Mount the console's shared parts on ``app``; the caller includes its pages."""
-    with write_tx(console.engine) as conn:
-        accounts.install(conn)
     app.state.console = console
     rendering.mount_static(app)
     app.add_middleware(BodyLimit, limit_for=limit_for or body_limits())
