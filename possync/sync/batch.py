@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from possync.sync.errors import BadBatch, UnsupportedProtocol
-from possync.sync.log import Change, Op
+from possync.sync.log import Change, EncodedChanges, Op
 from possync.sync.rows import INT_MAX, RowChecker
 from possync.sync.shapes import Adapter
 from possync.sync.tables import Direction, SyncSpec
@@ -41,7 +43,9 @@ class Batch:
             "after": self.after,
             "through": self.through,
             "more": self.more,
-            "changes": [c.to_wire() for c in self.changes],
+            "changes": orjson.Fragment(self.changes.json)
+            if isinstance(self.changes, EncodedChanges)
+            else [c.to_wire() for c in self.changes],
         }
         if self.head is not None:
             wire["head"] = self.head
