@@ -5,7 +5,7 @@ run, a table of the results against the targets, and the raw results as JSON.
     .venv/bin/python bench/run_all.py --full             # the figures of docs/benchmarks.md
     .venv/bin/python bench/run_all.py --full --only whole,periodic --json out.json
 
-Parts (``--only``): peer, whole, periodic, tills, memory, pay. What each times is
+Parts (``--only``): peer, whole, periodic, prices, tills, memory, pay. What each times is
 in its module's docstring (whole_sync.py, many_tills.py, memory.py, pay.py,
 peer.py) and in docs/benchmarks.md. Needs PostgreSQL (``--pg-url``) and, for the
 peer, node and npm.
@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console(width=140)
-PARTS = ("peer", "whole", "periodic", "tills", "memory", "pay")
+PARTS = ("peer", "whole", "periodic", "prices", "tills", "memory", "pay")
 SIZES = {
     "quick": {
         "receipts": 5_000, "items": 10_000, "periodic": 100, "tills": 20, "till_receipts": 100,
@@ -74,6 +74,12 @@ def run(args: argparse.Namespace, size: dict[str, Any], work: Path) -> dict[str,
                 f"periodic sync, {kind}",
                 whole_sync.periodic_sync,
                 kind, work / f"periodic-{kind}", args.pg_url, size["items"], size["periodic"], 200,
+            )  # fmt: skip
+        if "prices" in only:
+            out[f"prices_{kind}"] = step(
+                f"price change of the whole catalog pulled by a till, {kind}",
+                whole_sync.price_change,
+                kind, work / f"prices-{kind}", args.pg_url, size["items"],
             )  # fmt: skip
     if "tills" in only:
         out["tills"] = step(
@@ -119,6 +125,12 @@ def table(out: dict[str, Any]) -> Table:
                 f"periodic sync, {r['store']}: p50 / p99 ms",
                 f"{r['p50_ms']} / {r['p99_ms']}", "", "", "< 15 / < 50",
             )  # fmt: skip
+    for key, r in out.items():
+        if key.startswith("prices_"):
+            t.add_row(
+                f"price change pulled by a till, {r['store']}: {r['items']:,} items, seconds",
+                f"{r['seconds']} ({r['changes_per_s']:,.0f} changes/s)", "", "", "",
+            )  # fmt: skip
     if "tills" in out:
         r = out["tills"]
         t.add_row(
@@ -135,6 +147,15 @@ def table(out: dict[str, Any]) -> Table:
             f"{per.get('p50_ms')} / {per.get('p99_ms')}, {r['errors']}, {r['exactly_once']}",
             "", "", "p99 < 1000, 0, True",
         )  # fmt: skip
+        if r.get("push_receipts_per_s"):
+            push = r["per_push"] or {}
+            pulled = r["pulled_per_till"] or {}
+            t.add_row(
+                "  the pushes alone: receipts/s, p50 / p99 ms; changes pulled per till",
+                f"{r['push_receipts_per_s']:,.0f}, {push.get('p50_ms')} / {push.get('p99_ms')};"
+                f" {pulled.get('median', 0):,}",
+                "", _ratio(r["push_receipts_per_s"], r["single_receipts_per_s"]), "",
+            )  # fmt: skip
     if "memory" in out:
         r = out["memory"]
         t.add_row(

@@ -2,8 +2,9 @@
 
 Opens its terminal directory, says it is ready (writes ``<out>.ready``), waits
 for the go file, runs ``syncer.sync`` (the real push and pull of ``pos sync``)
-and writes what happened to ``<out>`` as JSON: start and end on the machine's
-monotonic clock (shared by all processes), the changes pushed, or the error.
+and writes what happened to ``<out>`` as JSON: start, end and the last push
+acknowledgement on the machine's monotonic clock (shared by all processes), the
+changes pushed and pulled, or the error.
 
     python bench/till_process.py DATA_DIR STORE_URL GO_FILE OUT_FILE
 """
@@ -27,9 +28,15 @@ def main() -> None:
     while not go.exists():
         time.sleep(0.001)
     result: dict[str, object] = {"start": time.monotonic()}
+
+    def progress(stage: str, _count: int) -> None:
+        if stage == "push":  # the last push acknowledgement: where the pull starts
+            result["pushed_at"] = time.monotonic()
+
     try:
-        report = syncer.sync(terminal, url=url, timeout=300)
+        report = syncer.sync(terminal, url=url, timeout=300, progress=progress)
         result["pushed"] = report.pushed
+        result["pulled"] = report.pulled
     except Exception as exc:  # reported, counted as an error reaching the till
         result["error"] = f"{type(exc).__name__}: {exc}"
     result["end"] = time.monotonic()

@@ -11,6 +11,8 @@ whole     a till holds ``receipts`` unsynced sales (3 lines, 1 cash payment: 8
 periodic  the same till, caught up; then, ``count`` times: one sale (not timed),
           then ``syncer.sync`` timed end to end over HTTP: a new connection, push
           of 8 changes, the pull that finds nothing for the till.
+prices    a till, caught up; the whole catalog re-priced on the store; timed: the
+          till's sync that pulls the new prices (price_change).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from bench_sync import catalog_csv
 from fixtures import (
     CHANGES_PER_RECEIPT,
     LINES_PER_RECEIPT,
@@ -33,6 +37,9 @@ from fixtures import (
     vm_kib,
 )
 
+from possync.retail import catalog
+from possync.retail.schema import item
+from possync.sync.db import read_tx, write_tx
 from possync.terminal import syncer
 
 TILL = "T02"
@@ -114,3 +121,41 @@ def periodic_sync(
             server.stop()
         terminal.close()
         return {"store": kind, "backlog": backlog, "load_before": load, **result}
+
+
+def price_change(kind: str, workdir: Path, pg_url: str, items: int) -> dict[str, Any]:
+    """A till caught up with a store of ``items`` items; then a new price list
+    re-prices the whole catalog on the store (``items`` item changes, not timed).
+    Timed: the till's ``syncer.sync``, which pulls them ("Synchronize Data from
+    Store" after a price change; on PostgreSQL the store publishes them first).
+    Checked afterwards: every item's price on the till is the store's."""
+    with bench_store(kind, workdir, pg_url, items) as store:
+        store.add_terminals([TILL])
+        server = store.server("prices")
+        try:
+            terminal = store.provision(server.url, TILL)
+            with write_tx(store.engine) as conn:
+                catalog.import_csv(conn, catalog_csv(items, seed=2))
+            gc.collect()
+            load = loadavg()
+            start = time.perf_counter()
+            report = syncer.sync(terminal, url=server.url)
+            elapsed = time.perf_counter() - start
+        finally:
+            server.stop()
+        prices = sa.select(item.c.sku, item.c.price).order_by(item.c.sku)
+        with read_tx(store.engine) as conn:
+            on_store = conn.execute(prices).all()
+        with read_tx(terminal.engine) as conn:
+            on_till = conn.execute(prices).all()
+        terminal.close()
+    assert on_till == on_store and len(on_store) == items
+    return {
+        "store": kind,
+        "items": items,
+        "changes_pulled": report.pulled,
+        "requests_pull": report.pull_batches,
+        "seconds": round(elapsed, 3),
+        "changes_per_s": round(report.pulled / elapsed, 1),
+        "load_before": load,
+    }
