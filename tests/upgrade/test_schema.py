@@ -28,7 +28,7 @@ from tests.upgrade.checks import revision, till_engine
 from tests.upgrade.conftest import Shop
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL_TABLES = ("console_", "pos_basket", "sqlite_")  # created by the apps as they start
+LOCAL_TABLES = ("pos_basket", "sqlite_")  # created by the apps as they start
 
 
 def schema_of(engine: sa.Engine) -> dict[str, Any]:

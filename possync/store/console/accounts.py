@@ -15,8 +15,6 @@ from possync.webui.accounts import (
     close_session,
     console_admin,
     console_session,
-    install,
-    metadata,
     open_session,
     session_for,
 )
@@ -32,8 +30,6 @@ __all__ = [
     "close_session",
     "console_admin",
     "console_session",
-    "install",
-    "metadata",
     "open_session",
     "session_for",
 ]
