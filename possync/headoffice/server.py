@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from possync.headoffice.app import create_app_from_url
 from possync.headoffice.console.settings import ConsoleSettings
+from possync.transport import keepalive
 from possync.transport.heap import settle_for_serving
 from possync.transport.workers import WORKER_HEALTHCHECK_SECONDS, check_workers
 
@@ -37,7 +38,13 @@ def serve(
     """Serve until stopped. ``workers`` > 1 needs PostgreSQL (``WorkersError``)."""
     check_workers(db_url, workers, node="head office")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_keep_alive": keepalive.SERVER_SECONDS,
+    }
     if workers == 1:
         app = create_app_from_url(db_url, console)
         settle_for_serving()

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from possync.store.app import create_app_from_url
 from possync.store.console.base import ConsoleSettings
+from possync.transport import keepalive
 from possync.transport.heap import settle_for_serving
 from possync.transport.workers import WORKER_HEALTHCHECK_SECONDS, check_workers
 
@@ -58,7 +59,14 @@ def serve(
     check_workers(db_url, workers)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
-    options = {"host": host, "port": port, "log_level": "warning", "access_log": False, **tls}
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_keep_alive": keepalive.SERVER_SECONDS,
+        **tls,
+    }
     if workers == 1:
         app = create_app_from_url(db_url, console)
         settle_for_serving()

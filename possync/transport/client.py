@@ -15,6 +15,7 @@ import httpx
 import orjson
 
 from possync.sync.batch import Batch
+from possync.transport import keepalive
 from possync.transport.protocol import HEADER, INSTALLATION_HEADER
 from possync.transport.protocol import parse as parse_protocol
 from possync.transport.tls import PinMismatch
@@ -86,6 +87,7 @@ class SyncClient:
             transport=transport,
             headers=headers,
             verify=_system_context() if verify is True else verify,
+            limits=httpx.Limits(keepalive_expiry=keepalive.CLIENT_SECONDS),  # keepalive.py
         )
 
     def close(self) -> None:
