@@ -38,13 +38,7 @@ def serve(
     """Serve until stopped. ``workers`` > 1 needs PostgreSQL (``WorkersError``)."""
     check_workers(db_url, workers, node="head office")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    options = {
-        "host": host,
-        "port": port,
-        "log_level": "warning",
-        "access_log": False,
-        "timeout_keep_alive": keepalive.SERVER_SECONDS,
-    }
+    options = keepalive.server_options(host, port)
     if workers == 1:
         app = create_app_from_url(db_url, console)
         settle_for_serving()

@@ -59,14 +59,7 @@ def serve(
     check_workers(db_url, workers)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)} if tls_cert else {}
-    options = {
-        "host": host,
-        "port": port,
-        "log_level": "warning",
-        "access_log": False,
-        "timeout_keep_alive": keepalive.SERVER_SECONDS,
-        **tls,
-    }
+    options = keepalive.server_options(host, port, **tls)
     if workers == 1:
         app = create_app_from_url(db_url, console)
         settle_for_serving()

@@ -273,9 +273,8 @@ def window(
     else:
         changes = read(conn, filt, after=after, through=head, limit=limit)
         last = changes[-1].seq if changes else None
-    full = len(changes) == limit and last is not None
-    through = last if full and last is not None else head
-    return changes, through, full and through < head
+    through = last if len(changes) == limit and last is not None else head
+    return changes, through, through < head
 
 
 def _where(filt: LogFilter) -> tuple[str, dict[str, Any], list[sa.BindParameter[Any]]]:

@@ -1,4 +1,5 @@
-"""How long an idle HTTP connection stays open between two requests, on each side.
+"""How long an idle HTTP connection stays open between two requests, on each side;
+and the uvicorn options of the sync servers, which set it (``server_options``).
 
 A server that closes an idle connection at the very moment its client sends the
 next request on it makes that request fail ("server disconnected without sending a
@@ -13,5 +14,20 @@ reuse. A till's periodic sync comes minutes apart and opens a new connection any
 
 from __future__ import annotations
 
+from typing import Any
+
 SERVER_SECONDS = 75  # uvicorn's timeout_keep_alive on the store and head office
 CLIENT_SECONDS = 30  # httpx's keepalive_expiry on every sync client
+
+
+def server_options(host: str, port: int, **extra: Any) -> dict[str, Any]:
+    """uvicorn's options for a sync server (store, head office): quiet logs, and
+    the keep-alive above; ``extra`` adds TLS files and the like."""
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_keep_alive": SERVER_SECONDS,
+        **extra,
+    }
